@@ -1,0 +1,54 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Debian packages that provide the C libraries rearview links (installed by `make deps`).
+let apt: [SystemPackageProvider] = [.apt(["liblz4-dev", "libpcre2-dev", "libbpf-dev", "zlib1g-dev"])]
+
+let package = Package(
+    name: "rearview",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rearview", targets: ["rearview"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, wrapped once at the edge.
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: apt),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: apt),
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: apt),
+        .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: apt),
+
+        // Libraries: one job each.
+        .target(name: "EventModel", dependencies: ["CLZ4", "CZlib"]),
+        .target(name: "EventStore", dependencies: [
+            "EventModel", "CLZ4", "CZlib",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Investigation", dependencies: ["EventModel", "EventStore", "CPCRE2"]),
+        .target(name: "Recorder", dependencies: ["EventModel", "EventStore", "CBPF"]),
+        .target(name: "PolicyEngine", dependencies: ["EventModel", "Investigation", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Reports", dependencies: ["EventModel", "EventStore", "Investigation"]),
+        .target(name: "RearviewCommands", dependencies: [
+            "EventModel", "EventStore", "Investigation", "Recorder", "PolicyEngine", "Reports",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "rearview", dependencies: ["RearviewCommands"]),
+
+        // Benchmarks live apart from tests and run in release mode (`make bench`).
+        .executableTarget(name: "RearviewBench", dependencies: ["EventModel", "EventStore", "Investigation"],
+                          path: "Benchmarks/RearviewBench"),
+
+        .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "EventModel"]),
+        .testTarget(name: "InvestigationTests", dependencies: ["Investigation", "EventModel", "EventStore"]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventModel", "EventStore"]),
+        .testTarget(name: "PolicyEngineTests", dependencies: ["PolicyEngine", "EventModel"]),
+        .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel"]),
+    ]
+)

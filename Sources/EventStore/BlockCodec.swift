@@ -1,0 +1,483 @@
+import EventModel
+
+/// The fields the store indexes per block, so a selective query decompresses only blocks that can match.
+public enum IndexedFields {
+    public static let all: [EventField] = [
+        .hostName, .operation, .type, .policyName, .containerID, .podName, .namespaceName, .processName, .hostPID,
+    ]
+}
+
+/// A value of an indexed field in one block, and how many of the block's events have it.
+public struct TermCount: Hashable, Sendable {
+    public var field: EventField
+    public var value: String
+    public var count: Int
+}
+
+/// The fixed-size header in front of every block's compressed payload.
+///
+/// Layout (little-endian, 64 bytes): magic `RVBK`, version u16, flags u16, event count u32,
+/// raw length u32, compressed length u32, time unit u32, min time i64, max time i64, first seq u64,
+/// payload CRC-32 u32, reserved u32, header CRC-32 u32 (over the 60 bytes before it).
+struct BlockHeader: Equatable {
+    static let size = 64
+    static let magic: UInt32 = 0x4B42_5652  // "RVBK"
+    static let version: UInt16 = 1
+
+    var eventCount: Int
+    var rawLength: Int
+    var compressedLength: Int
+    var timeUnit: UInt32
+    var minTimeNs: Int64
+    var maxTimeNs: Int64
+    var firstSeq: UInt64
+    var payloadCRC: UInt32
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: Self.size)
+        w.fixed(Self.magic)
+        w.fixed(Self.version)
+        w.fixed(UInt16(0))
+        w.fixed(UInt32(eventCount))
+        w.fixed(UInt32(rawLength))
+        w.fixed(UInt32(compressedLength))
+        w.fixed(timeUnit)
+        w.fixed(minTimeNs)
+        w.fixed(maxTimeNs)
+        w.fixed(firstSeq)
+        w.fixed(payloadCRC)
+        w.fixed(UInt32(0))
+        let crc = w.bytes.withUnsafeBytes { BlockCompression.crc32($0) }
+        w.fixed(crc)
+        return w.bytes
+    }
+
+    /// Parses and checks a header; throws with the reason when it is not an intact block header.
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeFailure) -> BlockHeader {
+        guard bytes.count >= size else { throw DecodeFailure(offset: 0, reason: "block header truncated") }
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[0..<size]))
+        guard try r.fixed(UInt32.self) == magic else { throw DecodeFailure(offset: 0, reason: "no block magic") }
+        let version = try r.fixed(UInt16.self)
+        guard version == Self.version else { throw DecodeFailure(offset: 4, reason: "block version \(version) unknown") }
+        _ = try r.fixed(UInt16.self)
+        let count = Int(try r.fixed(UInt32.self))
+        let raw = Int(try r.fixed(UInt32.self))
+        let compressed = Int(try r.fixed(UInt32.self))
+        let unit = try r.fixed(UInt32.self)
+        let minTime = try r.fixed(Int64.self)
+        let maxTime = try r.fixed(Int64.self)
+        let firstSeq = try r.fixed(UInt64.self)
+        let payloadCRC = try r.fixed(UInt32.self)
+        _ = try r.fixed(UInt32.self)
+        let headerCRC = try r.fixed(UInt32.self)
+        guard headerCRC == BlockCompression.crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<(size - 4)])) else {
+            throw DecodeFailure(offset: size - 4, reason: "block header checksum mismatch")
+        }
+        guard unit > 0, count > 0, raw > 0, compressed > 0 else {
+            throw DecodeFailure(offset: 0, reason: "block header has impossible sizes")
+        }
+        return BlockHeader(eventCount: count, rawLength: raw, compressedLength: compressed, timeUnit: unit,
+                           minTimeNs: minTime, maxTimeNs: maxTime, firstSeq: firstSeq, payloadCRC: payloadCRC)
+    }
+}
+
+/// A block ready to be written: header, compressed payload, and the index terms it holds.
+struct EncodedBlock {
+    var header: BlockHeader
+    var payload: [UInt8]
+    var terms: [TermCount]
+
+    var byteCount: Int { BlockHeader.size + payload.count }
+}
+
+/// Fixed-width rows of ids, deduplicated: the block's tables of process contexts, verdicts and extras.
+private struct RowTable {
+    let width: Int
+    private(set) var cells: [Int32] = []
+    private var slots: [Int32]
+    private var mask: Int
+    private(set) var rowCount = 0
+
+    init(width: Int) {
+        self.width = width
+        slots = Array(repeating: -1, count: 256)
+        mask = 255
+    }
+
+    @inline(__always) private func hash(_ row: UnsafeBufferPointer<Int32>) -> Int {
+        var h: UInt64 = 0x243F_6A88_85A3_08D3
+        for v in row { h = FastHash.combine(h, UInt64(UInt32(bitPattern: v))) }
+        return Int(truncatingIfNeeded: h)
+    }
+
+    mutating func id(_ row: UnsafeBufferPointer<Int32>) -> Int32 {
+        var slot = hash(row) & mask
+        while true {
+            let candidate = Int(slots[slot])
+            if candidate < 0 { break }
+            if cells.withUnsafeBufferPointer({ c in
+                let start = candidate * width
+                for k in 0..<width where c[start + k] != row[k] { return false }
+                return true
+            }) { return Int32(candidate) }
+            slot = (slot + 1) & mask
+        }
+        let id = Int32(rowCount)
+        cells.append(contentsOf: row)
+        rowCount += 1
+        slots[slot] = id
+        if rowCount * 2 > slots.count { grow() }
+        return id
+    }
+
+    private mutating func grow() {
+        slots = Array(repeating: -1, count: slots.count * 2)
+        mask = slots.count - 1
+        for r in 0..<rowCount {
+            let h = cells.withUnsafeBufferPointer { hash(UnsafeBufferPointer(rebasing: $0[(r * width)..<((r + 1) * width)])) }
+            var slot = h & mask
+            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = Int32(r)
+        }
+    }
+}
+
+/// Encodes and decodes blocks: a few thousand events, columnar and dictionary-coded, LZ4-compressed.
+///
+/// Payload layout before compression (all integers varints unless said):
+/// dictionary (count, lengths, bytes; id 0 is ""), key layouts (count; per layout: key count, key ids),
+/// extras sets (count; per set: pair count, key/value ids), process contexts (count; rows of
+/// ``contextStrings`` ids, zigzag HostPPID/HostPID/PPID/PID/UID, layout id + 1 or 0),
+/// verdicts (count; rows of ``verdictStrings`` ids), then one column per per-event value:
+/// time deltas in `timeUnit`s (zigzag), Timestamp minus the time's second (zigzag), context id,
+/// verdict id, Resource id, Data id, extras id, UpdatedTime id + 1 (0: derived from the time).
+enum BlockCodec {
+    static let contextStrings: [EventField] = [
+        .clusterName, .hostName, .namespaceName, .podName, .labels, .containerID, .containerName, .containerImage,
+        .parentProcessName, .processName, .source, .cwd, .tty,
+    ]
+    static let contextNumbers: [EventField] = [.hostPPID, .hostPID, .ppid, .pid, .uid]
+    static let verdictStrings: [EventField] = [
+        .operation, .result, .type, .policyName, .severity, .tags, .message, .action, .enforcer,
+    ]
+    private static let contextWidth = contextStrings.count + contextNumbers.count + 1
+
+    /// Encodes `events` (in time order, `seq` already assigned and contiguous).
+    static func encode(_ events: ArraySlice<Event>) -> EncodedBlock {
+        precondition(!events.isEmpty)
+        var strings = StringInterner(capacity: events.count)
+        var layoutKeys: [[Int32]] = []
+        var layoutByKeys: [[Int32]: Int32] = [:]
+        var layoutByAddress: [UnsafeRawPointer: Int32] = [:]
+        var extrasRows: [[Int32]] = []
+        var extrasByPairs: [[Int32]: Int32] = [:]
+        var contexts = RowTable(width: contextWidth)
+        var verdicts = RowTable(width: verdictStrings.count)
+
+        let n = events.count
+        var contextColumn = [Int32](repeating: 0, count: n)
+        var verdictColumn = [Int32](repeating: 0, count: n)
+        var resourceColumn = [Int32](repeating: 0, count: n)
+        var dataColumn = [Int32](repeating: 0, count: n)
+        var extrasColumn = [Int32](repeating: 0, count: n)
+        var updatedColumn = [Int32](repeating: 0, count: n)
+        var contextRow = [Int32](repeating: 0, count: contextWidth)
+        var verdictRow = [Int32](repeating: 0, count: verdictStrings.count)
+
+        var minTime = Int64.max, maxTime = Int64.min
+        var unit: UInt64 = 0
+        var previousTime = events.first!.timeNs
+        for (i, e) in events.enumerated() {
+            minTime = min(minTime, e.timeNs)
+            maxTime = max(maxTime, e.timeNs)
+            unit = gcd(unit, (e.timeNs &- previousTime).magnitude)
+            previousTime = e.timeNs
+
+            var layoutID: Int32 = 0
+            if let layout = e.layout {
+                // Readers share one keys array per distinct layout, so its address identifies it.
+                let address = layout.keys.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+                if let address, let known = layoutByAddress[address] {
+                    layoutID = known
+                } else {
+                    let keys = layout.keys.map { strings.id($0) }
+                    if let known = layoutByKeys[keys] {
+                        layoutID = known
+                    } else {
+                        layoutKeys.append(keys)
+                        layoutID = Int32(layoutKeys.count)
+                        layoutByKeys[keys] = layoutID
+                    }
+                    if let address { layoutByAddress[address] = layoutID }
+                }
+            }
+            contextRow[0] = strings.id(e.clusterName)
+            contextRow[1] = strings.id(e.hostName)
+            contextRow[2] = strings.id(e.namespaceName)
+            contextRow[3] = strings.id(e.podName)
+            contextRow[4] = strings.id(e.labels)
+            contextRow[5] = strings.id(e.containerID)
+            contextRow[6] = strings.id(e.containerName)
+            contextRow[7] = strings.id(e.containerImage)
+            contextRow[8] = strings.id(e.parentProcessName)
+            contextRow[9] = strings.id(e.processName)
+            contextRow[10] = strings.id(e.source)
+            contextRow[11] = strings.id(e.cwd)
+            contextRow[12] = strings.id(e.tty)
+            contextRow[13] = e.hostPPID
+            contextRow[14] = e.hostPID
+            contextRow[15] = e.ppid
+            contextRow[16] = e.pid
+            contextRow[17] = e.uid
+            contextRow[18] = layoutID
+            contextColumn[i] = contextRow.withUnsafeBufferPointer { contexts.id($0) }
+
+            verdictRow[0] = strings.id(e.operation)
+            verdictRow[1] = strings.id(e.result)
+            verdictRow[2] = strings.id(e.type)
+            verdictRow[3] = strings.id(e.policyName)
+            verdictRow[4] = strings.id(e.severity)
+            verdictRow[5] = strings.id(e.tags)
+            verdictRow[6] = strings.id(e.message)
+            verdictRow[7] = strings.id(e.action)
+            verdictRow[8] = strings.id(e.enforcer)
+            verdictColumn[i] = verdictRow.withUnsafeBufferPointer { verdicts.id($0) }
+
+            resourceColumn[i] = strings.id(e.resource)
+            dataColumn[i] = strings.id(e.data)
+            if !e.extras.isEmpty {
+                var pairs: [Int32] = []
+                pairs.reserveCapacity(e.extras.count * 2)
+                for extra in e.extras { pairs += [strings.id(extra.key), strings.id(extra.json)] }
+                if let known = extrasByPairs[pairs] {
+                    extrasColumn[i] = known
+                } else {
+                    extrasRows.append(pairs)
+                    extrasColumn[i] = Int32(extrasRows.count)
+                    extrasByPairs[pairs] = Int32(extrasRows.count)
+                }
+            }
+            if let given = e.updatedTimeAsGiven { updatedColumn[i] = strings.id(given) + 1 }
+        }
+        if unit == 0 { unit = 1 }
+        if unit > UInt64(UInt32.max) { unit = 1 }
+
+        var w = ByteWriter(capacity: n * 16 + 4096)
+        w.varint(strings.count)
+        for s in strings.strings { w.varint(s.utf8.count) }
+        for s in strings.strings { w.raw(s.utf8) }
+        w.varint(layoutKeys.count)
+        for keys in layoutKeys {
+            w.varint(keys.count)
+            for k in keys { w.varint(Int(k)) }
+        }
+        w.varint(extrasRows.count)
+        for pairs in extrasRows {
+            w.varint(pairs.count / 2)
+            for v in pairs { w.varint(Int(v)) }
+        }
+        w.varint(contexts.rowCount)
+        let stringColumns = contextStrings.count
+        // Contexts column by column: each field's ids sit together, which compresses better.
+        for f in 0..<contextWidth {
+            for r in 0..<contexts.rowCount {
+                let v = contexts.cells[r * contextWidth + f]
+                if f >= stringColumns && f < contextWidth - 1 { w.zigzag(Int64(v)) } else { w.varint(Int(v)) }
+            }
+        }
+        w.varint(verdicts.rowCount)
+        for f in 0..<verdictStrings.count {
+            for r in 0..<verdicts.rowCount { w.varint(Int(verdicts.cells[r * verdictStrings.count + f])) }
+        }
+        previousTime = events.first!.timeNs
+        w.zigzag(previousTime)
+        for e in events.dropFirst() {
+            w.zigzag((e.timeNs &- previousTime) / Int64(unit))
+            previousTime = e.timeNs
+        }
+        for e in events { w.zigzag(e.timestamp &- floorSeconds(e.timeNs)) }
+        for column in [contextColumn, verdictColumn, resourceColumn, dataColumn, extrasColumn, updatedColumn] {
+            for v in column { w.varint(Int(v)) }
+        }
+
+        let compressed = BlockCompression.compress(w.bytes)
+        let crc = compressed.withUnsafeBytes { BlockCompression.crc32($0) }
+        let header = BlockHeader(eventCount: n, rawLength: w.bytes.count, compressedLength: compressed.count,
+                                 timeUnit: UInt32(unit), minTimeNs: minTime, maxTimeNs: maxTime,
+                                 firstSeq: events.first!.seq, payloadCRC: crc)
+        return EncodedBlock(header: header, payload: compressed,
+                            terms: terms(strings: strings.strings, contexts: contexts, contextColumn: contextColumn,
+                                         verdicts: verdicts, verdictColumn: verdictColumn))
+    }
+
+    private static func terms(strings: [String], contexts: RowTable, contextColumn: [Int32],
+                              verdicts: RowTable, verdictColumn: [Int32]) -> [TermCount] {
+        var contextUse = [Int](repeating: 0, count: contexts.rowCount)
+        for c in contextColumn { contextUse[Int(c)] += 1 }
+        var verdictUse = [Int](repeating: 0, count: verdicts.rowCount)
+        for v in verdictColumn { verdictUse[Int(v)] += 1 }
+        var counts: [TermKey: Int] = [:]
+        func add(_ field: EventField, _ value: String, _ n: Int) {
+            counts[TermKey(field: field, value: value), default: 0] += n
+        }
+        for field in IndexedFields.all {
+            if let column = contextStrings.firstIndex(of: field) {
+                for r in 0..<contexts.rowCount where contextUse[r] > 0 {
+                    add(field, strings[Int(contexts.cells[r * contextWidth + column])], contextUse[r])
+                }
+            } else if let column = contextNumbers.firstIndex(of: field) {
+                for r in 0..<contexts.rowCount where contextUse[r] > 0 {
+                    add(field, String(contexts.cells[r * contextWidth + contextStrings.count + column]), contextUse[r])
+                }
+            } else if let column = verdictStrings.firstIndex(of: field) {
+                for r in 0..<verdicts.rowCount where verdictUse[r] > 0 {
+                    add(field, strings[Int(verdicts.cells[r * verdictStrings.count + column])], verdictUse[r])
+                }
+            }
+        }
+        return counts.map { TermCount(field: $0.key.field, value: $0.key.value, count: $0.value) }
+            .sorted { ($0.field.ordinal, $0.value) < ($1.field.ordinal, $1.value) }
+    }
+
+    /// The index terms of decoded events: the same as ``encode(_:)`` reports, for rebuilding the index.
+    static func terms(of events: [Event]) -> [TermCount] {
+        var counts: [TermKey: Int] = [:]
+        for e in events {
+            for field in IndexedFields.all { counts[TermKey(field: field, value: e.string(field)), default: 0] += 1 }
+        }
+        return counts.map { TermCount(field: $0.key.field, value: $0.key.value, count: $0.value) }
+            .sorted { ($0.field.ordinal, $0.value) < ($1.field.ordinal, $1.value) }
+    }
+
+    private struct TermKey: Hashable {
+        var field: EventField
+        var value: String
+    }
+
+    /// Decodes a block's payload (already checked against the header's CRC by the caller).
+    static func decode(header: BlockHeader, payload: UnsafeRawBufferPointer) throws(DecodeFailure) -> [Event] {
+        let raw = try BlockCompression.decompress(payload, rawLength: header.rawLength)
+        return try raw.decoding { (buffer) throws(DecodeFailure) in try decodeRaw(header: header, ByteReader(buffer)) }
+    }
+
+    private static func decodeRaw(header: BlockHeader, _ reader: ByteReader) throws(DecodeFailure) -> [Event] {
+        var r = reader
+        let n = header.eventCount
+        let stringCount = try r.int()
+        var lengths = [Int](repeating: 0, count: stringCount)
+        for i in 0..<stringCount { lengths[i] = try r.int() }
+        var strings = [String]()
+        strings.reserveCapacity(stringCount)
+        for length in lengths {
+            let bytes = try r.bytes(length)
+            strings.append(String(decoding: bytes, as: UTF8.self))
+        }
+        func string(_ id: UInt64) throws(DecodeFailure) -> String {
+            guard id < UInt64(strings.count) else { throw DecodeFailure(offset: r.offset, reason: "string id \(id) out of range") }
+            return strings[Int(id)]
+        }
+        let layoutCount = try r.int()
+        var layouts: [KeyLayout?] = [nil]
+        for _ in 0..<layoutCount {
+            let keyCount = try r.int()
+            var keys = [String]()
+            keys.reserveCapacity(keyCount)
+            for _ in 0..<keyCount { keys.append(try string(try r.varint())) }
+            layouts.append(KeyLayout(keys: keys))
+        }
+        let extrasCount = try r.int()
+        var extrasSets: [[ExtraField]] = [[]]
+        for _ in 0..<extrasCount {
+            let pairCount = try r.int()
+            var set = [ExtraField]()
+            for _ in 0..<pairCount {
+                let key = try string(try r.varint())
+                set.append(ExtraField(key: key, json: try string(try r.varint())))
+            }
+            extrasSets.append(set)
+        }
+        let contextCount = try r.int()
+        var contextTemplates = [Event](repeating: Event(), count: contextCount)
+        for f in 0..<contextWidth {
+            for c in 0..<contextCount {
+                if f < contextStrings.count {
+                    contextTemplates[c].setString(contextStrings[f], try string(try r.varint()))
+                } else if f < contextWidth - 1 {
+                    contextTemplates[c].setNumber(contextNumbers[f - contextStrings.count], try r.zigzag())
+                } else {
+                    let id = try r.varint()
+                    guard id < UInt64(layouts.count) else { throw DecodeFailure(offset: r.offset, reason: "layout id out of range") }
+                    contextTemplates[c].layout = layouts[Int(id)]
+                }
+            }
+        }
+        let verdictCount = try r.int()
+        var verdicts = [[String]](repeating: [], count: verdictCount)
+        for _ in 0..<verdictStrings.count {
+            for v in 0..<verdictCount { verdicts[v].append(try string(try r.varint())) }
+        }
+        var times = [Int64](repeating: 0, count: n)
+        var t = try r.zigzag()
+        times[0] = t
+        let unit = Int64(header.timeUnit)
+        for i in 1..<max(n, 1) {
+            t = t &+ (try r.zigzag()) &* unit
+            times[i] = t
+        }
+        var events = [Event]()
+        events.reserveCapacity(n)
+        for i in 0..<n {
+            var e = Event()
+            e.timeNs = times[i]
+            e.timestamp = floorSeconds(times[i]) &+ (try r.zigzag())
+            e.seq = header.firstSeq &+ UInt64(i)
+            events.append(e)
+        }
+        for i in 0..<n {
+            let c = try r.varint()
+            guard c < UInt64(contextCount) else { throw DecodeFailure(offset: r.offset, reason: "context id out of range") }
+            let (time, timestamp, seq) = (events[i].timeNs, events[i].timestamp, events[i].seq)
+            events[i] = contextTemplates[Int(c)]
+            events[i].timeNs = time
+            events[i].timestamp = timestamp
+            events[i].seq = seq
+        }
+        for i in 0..<n {
+            let v = try r.varint()
+            guard v < UInt64(verdictCount) else { throw DecodeFailure(offset: r.offset, reason: "verdict id out of range") }
+            let row = verdicts[Int(v)]
+            events[i].operation = row[0]
+            events[i].result = row[1]
+            events[i].type = row[2]
+            events[i].policyName = row[3]
+            events[i].severity = row[4]
+            events[i].tags = row[5]
+            events[i].message = row[6]
+            events[i].action = row[7]
+            events[i].enforcer = row[8]
+        }
+        for i in 0..<n { events[i].resource = try string(try r.varint()) }
+        for i in 0..<n { events[i].data = try string(try r.varint()) }
+        for i in 0..<n {
+            let x = try r.varint()
+            guard x < UInt64(extrasSets.count) else { throw DecodeFailure(offset: r.offset, reason: "extras id out of range") }
+            if x > 0 { events[i].extras = extrasSets[Int(x)] }
+        }
+        for i in 0..<n {
+            let u = try r.varint()
+            if u > 0 { events[i].updatedTimeAsGiven = try string(u - 1) }
+        }
+        guard r.remaining == 0 else { throw DecodeFailure(offset: r.offset, reason: "\(r.remaining) stray bytes after the last column") }
+        return events
+    }
+
+    @inline(__always) static func floorSeconds(_ ns: Int64) -> Int64 {
+        ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000
+    }
+
+    private static func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var (x, y) = (a, b)
+        while y != 0 { (x, y) = (y, x % y) }
+        return x
+    }
+}

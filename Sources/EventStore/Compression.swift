@@ -1,0 +1,40 @@
+import CLZ4
+import CZlib
+
+/// LZ4 block compression and CRC-32 for segment blocks; the C calls stay in this file.
+enum BlockCompression {
+    static func compress(_ input: [UInt8]) -> [UInt8] {
+        let bound = Int(LZ4_compressBound(Int32(input.count)))
+        var output = [UInt8](repeating: 0, count: bound)
+        let written = input.withUnsafeBufferPointer { src in
+            output.withUnsafeMutableBufferPointer { dst in
+                src.withMemoryRebound(to: CChar.self) { s in
+                    dst.withMemoryRebound(to: CChar.self) { d in
+                        LZ4_compress_HC(s.baseAddress, d.baseAddress, Int32(input.count), Int32(bound), 4)
+                    }
+                }
+            }
+        }
+        precondition(written > 0, "LZ4 compression cannot fail with a bound-sized buffer")
+        output.removeSubrange(Int(written)...)
+        return output
+    }
+
+    /// Decompresses into exactly `rawLength` bytes; damaged input throws.
+    static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws(DecodeFailure) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: rawLength)
+        let n = output.withUnsafeMutableBytes { dst in
+            LZ4_decompress_safe(input.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                dst.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                Int32(input.count), Int32(rawLength))
+        }
+        guard n == rawLength else {
+            throw DecodeFailure(offset: 0, reason: "LZ4 payload does not decompress to \(rawLength) bytes")
+        }
+        return output
+    }
+
+    static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        UInt32(CZlib.crc32_z(0, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count))
+    }
+}

@@ -1,0 +1,212 @@
+import Dispatch
+import EventModel
+import Foundation
+import Glibc
+
+/// A rearview store opened for reading: the catalog of segments and blocks, and the events in them.
+///
+/// Readers never change the store and never block a writer; they see every block the writer has
+/// flushed and indexed.
+public final class Store: @unchecked Sendable {
+    /// The store directory.
+    public let path: String
+    let index: StoreIndex
+    private let files = FileCache()
+
+    static func indexPath(_ store: String) -> String { store + "/index.sqlite" }
+    static func segmentsPath(_ store: String) -> String { store + "/segments" }
+
+    init(path: String, index: StoreIndex) {
+        self.path = path
+        self.index = index
+    }
+
+    /// Opens an existing store read-only.
+    public static func open(_ path: String) throws(StoreError) -> Store {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw StoreError(.notAStore, path: path, "no store here (create one with `rearview import` or `rearview record`)")
+        }
+        guard FileManager.default.fileExists(atPath: indexPath(path)) else {
+            if FileManager.default.fileExists(atPath: segmentsPath(path)) {
+                throw StoreError(.damaged, path: path, "index.sqlite is missing; rebuild it with `rearview reindex`")
+            }
+            throw StoreError(.notAStore, path: path, "not a rearview store (no index.sqlite)")
+        }
+        return Store(path: path, index: try StoreIndex(path: indexPath(path), readOnly: true))
+    }
+
+    /// The store's identity, written into every segment header.
+    public func storeID() throws(StoreError) -> String { try index.meta("store_id") ?? "" }
+
+    public func segments() throws(StoreError) -> [IndexedSegment] { try index.segments() }
+
+    /// Blocks whose time range overlaps `[from, through]` (unix ns, inclusive), in storage order.
+    public func blocks(from: Int64 = .min, through: Int64 = .max) throws(StoreError) -> [IndexedBlock] {
+        try index.blocks(from: from, through: through)
+    }
+
+    /// Ids of blocks in which an indexed field takes one of `values` (see ``IndexedFields``).
+    public func blockIDs(where field: EventField, in values: [String]) throws(StoreError) -> Set<Int64> {
+        precondition(IndexedFields.all.contains(field), "\(field.rawValue) is not indexed")
+        return try index.blocks(withTerm: field, values: values)
+    }
+
+    /// Event counts per value of an indexed field, most frequent first.
+    public func counts(by field: EventField) throws(StoreError) -> [(value: String, events: Int)] {
+        try index.termTotals(field)
+    }
+
+    /// Decodes one block's events (in time order), checking its checksums.
+    public func events(in block: IndexedBlock) throws(StoreError) -> [Event] {
+        try SegmentFile.readBlock(try files.file(store: path, segment: block.segment), block.location)
+    }
+
+    /// Decodes `blocks` on `threads` threads and hands their events to `body` in time order
+    /// (`TimeNs`, then `Seq`), merging blocks whose time ranges overlap. `body` returns false to stop.
+    public func scan(_ blocks: [IndexedBlock], threads: Int = 2,
+                     _ body: (Event) throws -> Bool) throws {
+        let ordered = blocks.sorted { ($0.location.minTimeNs, $0.location.firstSeq) < ($1.location.minTimeNs, $1.location.firstSeq) }
+        var merger = BlockMerger()
+        var next = 0
+        let batch = max(1, threads) * 2
+        while next < ordered.count || !merger.isEmpty {
+            // Decode the next batch of blocks in parallel, then emit every event that no later block can precede.
+            let end = min(ordered.count, next + batch)
+            if next < end {
+                let decoded = try decodeParallel(Array(ordered[next..<end]), threads: threads)
+                for events in decoded { merger.add(events) }
+                next = end
+            }
+            let horizon = next < ordered.count ? ordered[next].location.minTimeNs : Int64.max
+            if try !merger.drain(before: horizon, body) { return }
+        }
+    }
+
+    private func decodeParallel(_ blocks: [IndexedBlock], threads: Int) throws -> [[Event]] {
+        if blocks.count == 1 || threads <= 1 { return try blocks.map { try events(in: $0) } }
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Result<[Event], StoreError>>.allocate(capacity: blocks.count)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: blocks.count) { i in
+            (results.baseAddress! + i).initialize(to: Result { () throws(StoreError) in try self.events(in: blocks[i]) })
+        }
+        defer { _ = results.baseAddress!.deinitialize(count: blocks.count) }
+        return try results.map { try $0.get() }
+    }
+
+    /// A summary of what the store holds, for `rearview info`.
+    public func summary() throws(StoreError) -> StoreSummary {
+        let segments = try index.segments()
+        let blocks = try index.blocks()
+        var bytes = 0
+        for file in [Store.indexPath(path), Store.indexPath(path) + "-wal"] {
+            bytes += (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        }
+        let segmentBytes = segments.reduce(0) { $0 + $1.bytes }
+        return StoreSummary(
+            storeID: try storeID(),
+            segments: segments.count, sealedSegments: segments.filter(\.sealed).count, blocks: blocks.count,
+            events: blocks.reduce(0) { $0 + $1.location.eventCount },
+            firstTimeNs: blocks.map(\.location.minTimeNs).min(), lastTimeNs: blocks.map(\.location.maxTimeNs).max(),
+            hosts: try index.termTotals(.hostName), operations: try index.termTotals(.operation),
+            types: try index.termTotals(.type), segmentBytes: segmentBytes, indexBytes: bytes,
+            segmentMetadata: segments.map(\.metadata))
+    }
+}
+
+/// What a store holds: counts, time span, sizes.
+public struct StoreSummary: Sendable {
+    public var storeID: String
+    public var segments: Int
+    public var sealedSegments: Int
+    public var blocks: Int
+    public var events: Int
+    public var firstTimeNs: Int64?
+    public var lastTimeNs: Int64?
+    public var hosts: [(value: String, events: Int)]
+    public var operations: [(value: String, events: Int)]
+    public var types: [(value: String, events: Int)]
+    public var segmentBytes: Int
+    public var indexBytes: Int
+    /// Each segment's metadata JSON (recorder drop counters and the like).
+    public var segmentMetadata: [String]
+
+    public var bytesPerEvent: Double { events == 0 ? 0 : Double(segmentBytes + indexBytes) / Double(events) }
+}
+
+/// Merges decoded blocks into one stream ordered by (TimeNs, Seq).
+struct BlockMerger {
+    private var runs: [[Event]] = []
+    private var positions: [Int] = []
+
+    var isEmpty: Bool { runs.isEmpty }
+
+    mutating func add(_ events: [Event]) {
+        guard !events.isEmpty else { return }
+        runs.append(events)
+        positions.append(0)
+    }
+
+    /// Emits, in order, all events with TimeNs < `horizon`; returns false if `body` asked to stop.
+    mutating func drain(before horizon: Int64, _ body: (Event) throws -> Bool) throws -> Bool {
+        defer {
+            var keep: [Int] = []
+            for r in runs.indices where positions[r] < runs[r].count { keep.append(r) }
+            runs = keep.map { runs[$0] }
+            positions = keep.map { positions[$0] }
+        }
+        if runs.count == 1 {
+            let run = runs[0]
+            var p = positions[0]
+            while p < run.count, run[p].timeNs < horizon {
+                p += 1
+                if try !body(run[p - 1]) { positions[0] = p; return false }
+            }
+            positions[0] = p
+            return true
+        }
+        while true {
+            var best = -1
+            for r in runs.indices where positions[r] < runs[r].count {
+                let e = runs[r][positions[r]]
+                if best < 0 {
+                    best = r
+                } else {
+                    let b = runs[best][positions[best]]
+                    if (e.timeNs, e.seq) < (b.timeNs, b.seq) { best = r }
+                }
+            }
+            guard best >= 0 else { return true }
+            let e = runs[best][positions[best]]
+            guard e.timeNs < horizon else { return true }
+            positions[best] += 1
+            if try !body(e) { return false }
+        }
+    }
+}
+
+/// Open segment files, shared by readers; a segment is found under its sealed or its open name.
+final class FileCache: @unchecked Sendable {
+    private var files: [UInt64: PosixFile] = [:]
+    private let lock = NSLock()
+
+    func file(store: String, segment: UInt64) throws(StoreError) -> PosixFile {
+        lock.lock()
+        defer { lock.unlock() }
+        if let file = files[segment] { return file }
+        let directory = Store.segmentsPath(store)
+        let sealed = directory + "/" + SegmentFile.name(number: segment, sealed: true)
+        let open = directory + "/" + SegmentFile.name(number: segment, sealed: false)
+        let file: PosixFile
+        if let f = try? PosixFile(path: sealed, flags: O_RDONLY) {
+            file = f
+        } else if let f = try? PosixFile(path: open, flags: O_RDONLY) {
+            file = f
+        } else {
+            // A writer may have sealed it between the two attempts.
+            file = try PosixFile(path: sealed, flags: O_RDONLY)
+        }
+        files[segment] = file
+        return file
+    }
+}

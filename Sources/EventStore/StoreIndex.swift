@@ -1,0 +1,223 @@
+import EventModel
+import GRDB
+
+/// A block as the index knows it: where it is and what it covers.
+public struct IndexedBlock: Hashable, Sendable {
+    public var id: Int64
+    public var segment: UInt64
+    public var location: BlockLocation
+}
+
+/// A segment as the index knows it.
+public struct IndexedSegment: Hashable, Sendable {
+    public var number: UInt64
+    public var sealed: Bool
+    public var hash: [UInt8]?
+    public var previousHash: [UInt8]
+    public var bytes: Int
+    /// The segment's metadata (JSON text), e.g. the recorder's drop counters.
+    public var metadata: String
+}
+
+/// The SQLite catalog of a store (`index.sqlite`): segments, blocks with time ranges, and per-block
+/// postings of indexed field values. Derived data: ``Store/reindex()`` rebuilds it from the segments.
+final class StoreIndex {
+    let db: DatabasePool
+    let path: String
+    /// Term ids, loaded on the first write (only one writer holds the store at a time).
+    private var termIDs: [TermKey: Int64]?
+
+    private struct TermKey: Hashable {
+        var field: String
+        var value: String
+    }
+
+    init(path: String, readOnly: Bool) throws(StoreError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.busyMode = .timeout(10)
+        configuration.label = "rearview-index"
+        do {
+            db = try DatabasePool(path: path, configuration: configuration)
+            if !readOnly { try Self.migrator.migrate(db) }
+        } catch {
+            throw StoreError(.io, path: path, "cannot open the index: \(error)")
+        }
+    }
+
+    private static let migrator: DatabaseMigrator = {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE segments(
+                    number INTEGER PRIMARY KEY, sealed INTEGER NOT NULL, hash BLOB, previous_hash BLOB NOT NULL,
+                    bytes INTEGER NOT NULL, metadata TEXT NOT NULL DEFAULT '{}');
+                CREATE TABLE blocks(
+                    id INTEGER PRIMARY KEY, segment INTEGER NOT NULL REFERENCES segments(number),
+                    offset INTEGER NOT NULL, length INTEGER NOT NULL, events INTEGER NOT NULL,
+                    min_time INTEGER NOT NULL, max_time INTEGER NOT NULL, first_seq INTEGER NOT NULL,
+                    UNIQUE(segment, offset));
+                CREATE INDEX blocks_by_time ON blocks(min_time, max_time);
+                CREATE TABLE terms(id INTEGER PRIMARY KEY, field TEXT NOT NULL, value TEXT NOT NULL, UNIQUE(field, value));
+                CREATE TABLE postings(
+                    term INTEGER NOT NULL, block INTEGER NOT NULL, events INTEGER NOT NULL,
+                    PRIMARY KEY(term, block)) WITHOUT ROWID;
+                """)
+        }
+        return m
+    }()
+
+    func wrap<T>(_ what: String, _ body: () throws -> T) throws(StoreError) -> T {
+        do { return try body() } catch let error as StoreError { throw error } catch {
+            throw StoreError(.io, path: path, "\(what): \(error)")
+        }
+    }
+
+    // MARK: reading
+
+    func segments() throws(StoreError) -> [IndexedSegment] {
+        try wrap("reading segments") {
+            try db.read { db in
+                try Row.fetchAll(db, sql: "SELECT number, sealed, hash, previous_hash, bytes, metadata FROM segments ORDER BY number")
+                    .map { row in
+                        IndexedSegment(number: UInt64(row["number"] as Int64), sealed: row["sealed"],
+                                       hash: (row["hash"] as Data?).map { Array($0) },
+                                       previousHash: Array(row["previous_hash"] as Data),
+                                       bytes: row["bytes"], metadata: row["metadata"])
+                    }
+            }
+        }
+    }
+
+    /// Blocks overlapping the time window (inclusive), in (segment, offset) order.
+    func blocks(from: Int64 = .min, through: Int64 = .max) throws(StoreError) -> [IndexedBlock] {
+        try wrap("reading blocks") {
+            try db.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, segment, offset, length, events, min_time, max_time, first_seq FROM blocks
+                    WHERE max_time >= ? AND min_time <= ? ORDER BY segment, offset
+                    """, arguments: [from, through]).map(Self.block)
+            }
+        }
+    }
+
+    private static func block(_ row: Row) -> IndexedBlock {
+        IndexedBlock(id: row["id"], segment: UInt64(row["segment"] as Int64),
+                     location: BlockLocation(offset: row["offset"], length: row["length"], eventCount: row["events"],
+                                             minTimeNs: row["min_time"], maxTimeNs: row["max_time"],
+                                             firstSeq: UInt64(row["first_seq"] as Int64)))
+    }
+
+    /// Ids of the blocks holding a value of an indexed field.
+    func blocks(withTerm field: EventField, values: [String]) throws(StoreError) -> Set<Int64> {
+        try wrap("reading postings") {
+            try db.read { db in
+                var result = Set<Int64>()
+                for value in values {
+                    let ids = try Int64.fetchAll(db, sql: """
+                        SELECT p.block FROM terms t JOIN postings p ON p.term = t.id WHERE t.field = ? AND t.value = ?
+                        """, arguments: [field.rawValue, value])
+                    result.formUnion(ids)
+                }
+                return result
+            }
+        }
+    }
+
+    /// Event counts per value of an indexed field, over the whole store.
+    func termTotals(_ field: EventField) throws(StoreError) -> [(value: String, events: Int)] {
+        try wrap("reading term counts") {
+            try db.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT t.value, SUM(p.events) AS n FROM terms t JOIN postings p ON p.term = t.id
+                    WHERE t.field = ? GROUP BY t.id ORDER BY n DESC, t.value
+                    """, arguments: [field.rawValue]).map { ($0["value"], $0["n"]) }
+            }
+        }
+    }
+
+    func meta(_ key: String) throws(StoreError) -> String? {
+        try wrap("reading metadata") {
+            try db.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+        }
+    }
+
+    // MARK: writing
+
+    func setMeta(_ key: String, _ value: String) throws(StoreError) {
+        try wrap("writing metadata") {
+            try db.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+            }
+        }
+    }
+
+    func upsertSegment(_ s: IndexedSegment) throws(StoreError) {
+        try wrap("writing segment") {
+            try db.write { db in try Self.upsertSegment(s, db) }
+        }
+    }
+
+    private static func upsertSegment(_ s: IndexedSegment, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO segments(number, sealed, hash, previous_hash, bytes, metadata) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(number) DO UPDATE SET sealed = excluded.sealed, hash = excluded.hash,
+                previous_hash = excluded.previous_hash, bytes = excluded.bytes, metadata = excluded.metadata
+            """, arguments: [Int64(s.number), s.sealed, s.hash.map { Data($0) }, Data(s.previousHash), s.bytes, s.metadata])
+    }
+
+    /// Adds blocks and their postings, and updates their segment's row, in one transaction.
+    func add(blocks: [(location: BlockLocation, terms: [TermCount])], segment: IndexedSegment) throws(StoreError) {
+        try wrap("indexing blocks") {
+            try db.write { db in
+                try Self.upsertSegment(segment, db)
+                let insertBlock = try db.cachedStatement(sql: """
+                    INSERT INTO blocks(segment, offset, length, events, min_time, max_time, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+                if self.termIDs == nil {
+                    var ids: [TermKey: Int64] = [:]
+                    for row in try Row.fetchAll(db, sql: "SELECT id, field, value FROM terms") {
+                        ids[TermKey(field: row["field"], value: row["value"])] = row["id"]
+                    }
+                    self.termIDs = ids
+                }
+                let insertTerm = try db.cachedStatement(sql: "INSERT INTO terms(field, value) VALUES (?, ?)")
+                let insertPosting = try db.cachedStatement(sql: "INSERT INTO postings(term, block, events) VALUES (?, ?, ?)")
+                for (location, terms) in blocks {
+                    try insertBlock.execute(arguments: [Int64(segment.number), location.offset, location.length, location.eventCount,
+                                                        location.minTimeNs, location.maxTimeNs, Int64(location.firstSeq)])
+                    let blockID = db.lastInsertedRowID
+                    for term in terms {
+                        let key = TermKey(field: term.field.rawValue, value: term.value)
+                        var termID = self.termIDs![key]
+                        if termID == nil {
+                            try insertTerm.execute(arguments: [term.field.rawValue, term.value])
+                            termID = db.lastInsertedRowID
+                            self.termIDs![key] = termID
+                        }
+                        try insertPosting.execute(arguments: [termID!, blockID, term.count])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every row of every table, in a stable order: what `reindex` must reproduce.
+    func dump() throws(StoreError) -> [String] {
+        try wrap("dumping the index") {
+            try db.read { db in
+                var lines: [String] = []
+                for (table, order) in [("meta", "key"), ("segments", "number"), ("blocks", "id"), ("terms", "id"), ("postings", "term, block")] {
+                    for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") {
+                        lines.append("\(table) \(row.description)")
+                    }
+                }
+                return lines
+            }
+        }
+    }
+}
+
+import Foundation

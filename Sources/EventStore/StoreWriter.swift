@@ -1,0 +1,374 @@
+import Crypto
+import Dispatch
+import EventModel
+import Foundation
+import Glibc
+
+/// How a writer lays events out: block and segment sizes.
+public struct WriterOptions: Sendable {
+    /// Events per block at most (a flush may write a smaller one).
+    public var blockEvents = 8192
+    /// A segment is sealed and a new one started once it reaches this size.
+    public var maxSegmentBytes = 256 << 20
+    /// Threads encoding blocks in parallel.
+    public var threads = 2
+
+    public init() {}
+}
+
+/// What opening a store for writing found and repaired.
+public struct RecoveryReport: Sendable, CustomStringConvertible {
+    /// Open segments left by a killed writer, sealed now, with the torn bytes dropped from their tail.
+    public var recovered: [(segment: String, keptBlocks: Int, droppedBytes: Int, reason: String?)] = []
+    /// Blocks found in segments but missing from the index (a writer killed between the two), indexed now.
+    public var reindexedBlocks = 0
+
+    public var isEmpty: Bool { recovered.isEmpty && reindexedBlocks == 0 }
+
+    public var description: String {
+        var lines: [String] = []
+        for r in recovered {
+            var line = "recovered \(r.segment): kept \(r.keptBlocks) complete block(s)"
+            if r.droppedBytes > 0 { line += ", dropped \(r.droppedBytes) byte(s) of torn tail (\(r.reason ?? "incomplete"))" }
+            lines.append(line)
+        }
+        if reindexedBlocks > 0 { lines.append("indexed \(reindexedBlocks) block(s) that a killed writer had not indexed") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Appends events to a store: the only writer at a time (it holds `store/lock`).
+///
+/// Events are buffered into blocks; ``flush()`` makes everything appended so far durable (segment
+/// bytes fsynced, then indexed). A killed writer loses at most what it had not flushed, and the next
+/// writer to open the store recovers the rest.
+public final class StoreWriter {
+    public let store: Store
+    public let options: WriterOptions
+    /// What was repaired when the store was opened.
+    public let recovery: RecoveryReport
+    /// Sequence number the next appended event gets.
+    public private(set) var nextSeq: UInt64
+    /// Metadata JSON written into the footer of each segment this writer seals (e.g. drop counters).
+    public var segmentMetadata: () -> String = { "{}" }
+
+    private let lockFD: Int32
+    private let storeID: [UInt8]
+    private var pending: [Event] = []
+    private var segment: OpenSegment?
+    private var lastSealedHash: [UInt8]
+    private var lastSegmentNumber: UInt64
+    private var closed = false
+
+    /// A segment being written.
+    private final class OpenSegment {
+        let number: UInt64
+        let file: PosixFile
+        let header: SegmentHeader
+        var length: Int
+        var blocks: [BlockLocation] = []
+        var hasher = SHA256()
+
+        init(number: UInt64, file: PosixFile, header: SegmentHeader, length: Int) {
+            self.number = number
+            self.file = file
+            self.header = header
+            self.length = length
+        }
+    }
+
+    /// Opens (creating if needed) the store at `path` for writing, recovering what a killed writer left.
+    public init(path: String, options: WriterOptions = WriterOptions()) throws(StoreError) {
+        self.options = options
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: Store.segmentsPath(path), withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(.io, path: path, "cannot create the store directory: \(error.localizedDescription)")
+        }
+        let lockPath = path + "/lock"
+        lockFD = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0 else { throw StoreError.system("open", path: lockPath) }
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            Glibc.close(lockFD)
+            throw StoreError(.locked, path: path, "another rearview process is writing to this store")
+        }
+        let index: StoreIndex
+        do {
+            index = try StoreIndex(path: Store.indexPath(path), readOnly: false)
+        } catch {
+            Glibc.close(lockFD)
+            throw error
+        }
+        store = Store(path: path, index: index)
+        do {
+            if let id = try index.meta("store_id") {
+                storeID = Self.bytes(hex: id)
+            } else if let existing = try Self.segmentFiles(path).first {
+                // The index was deleted: take the identity from the segments.
+                let file = try PosixFile(path: Store.segmentsPath(path) + "/" + existing.name, flags: O_RDONLY)
+                storeID = try SegmentHeader.decode(try file.read(count: SegmentHeader.size, at: 0), path: file.path).storeID
+                try index.setMeta("store_id", Self.hex(storeID))
+            } else {
+                var id = [UInt8](repeating: 0, count: 16)
+                for i in id.indices { id[i] = UInt8.random(in: 0...255) }
+                storeID = id
+                try index.setMeta("store_id", Self.hex(id))
+            }
+            var report = RecoveryReport()
+            (lastSegmentNumber, lastSealedHash) = try Self.reconcile(store: store, index: index, report: &report)
+            recovery = report
+            let blocks = try index.blocks()
+            nextSeq = blocks.map { $0.location.firstSeq + UInt64($0.location.eventCount) }.max() ?? 1
+        } catch {
+            Glibc.close(lockFD)
+            throw error
+        }
+    }
+
+    deinit {
+        if !closed { try? close() }
+    }
+
+    // MARK: appending
+
+    /// Appends events. They are written in full blocks as they accumulate; call ``flush()`` to make the
+    /// remainder durable. Within each written block events are ordered by time.
+    public func append(_ events: some Collection<Event>) throws(StoreError) {
+        precondition(!closed, "append after close")
+        pending.append(contentsOf: events)
+        let batch = options.blockEvents * max(1, options.threads) * 2
+        if pending.count >= batch {
+            let full = pending.count - pending.count % options.blockEvents
+            try write(blocksFrom: full)
+        }
+    }
+
+    /// Writes every buffered event (possibly as a partial block), fsyncs the segment, and indexes it.
+    public func flush() throws(StoreError) {
+        try write(blocksFrom: pending.count)
+    }
+
+    /// Flushes, seals the current segment and releases the store.
+    public func close() throws(StoreError) {
+        guard !closed else { return }
+        closed = true
+        defer { Glibc.close(lockFD) }
+        try flush()
+        try sealCurrent()
+    }
+
+    /// Seals the current segment now (rotation by time); the next append starts a new one.
+    public func rotate() throws(StoreError) {
+        try flush()
+        try sealCurrent()
+    }
+
+    private func write(blocksFrom count: Int) throws(StoreError) {
+        guard count > 0 else { return }
+        var slice = Array(pending[0..<count])
+        pending.removeFirst(count)
+        // Time order inside each write; ties keep arrival order. Sequence numbers follow that order.
+        if !isSorted(slice) {
+            slice = slice.enumerated().sorted { ($0.element.timeNs, $0.offset) < ($1.element.timeNs, $1.offset) }.map(\.element)
+        }
+        for i in slice.indices {
+            slice[i].seq = nextSeq
+            nextSeq += 1
+        }
+        let ranges = stride(from: 0, to: slice.count, by: options.blockEvents).map { $0..<min($0 + options.blockEvents, slice.count) }
+        let encoded = encodeParallel(slice, ranges)
+        var indexed: [(location: BlockLocation, terms: [TermCount])] = []
+        for block in encoded {
+            let current = try currentSegment()
+            let location = BlockLocation(offset: current.length, length: block.byteCount, eventCount: block.header.eventCount,
+                                         minTimeNs: block.header.minTimeNs, maxTimeNs: block.header.maxTimeNs,
+                                         firstSeq: block.header.firstSeq)
+            let bytes = block.header.encoded() + block.payload
+            try current.file.write(bytes, at: current.length)
+            current.hasher.update(data: bytes)
+            current.length += bytes.count
+            current.blocks.append(location)
+            indexed.append((location, block.terms))
+            if current.length >= options.maxSegmentBytes {
+                try current.file.sync()
+                try store.index.add(blocks: indexed, segment: openRow(current))
+                indexed = []
+                try sealCurrent()
+            }
+        }
+        if let current = segment, !indexed.isEmpty {
+            try current.file.sync()
+            try store.index.add(blocks: indexed, segment: openRow(current))
+        }
+    }
+
+    private func isSorted(_ events: [Event]) -> Bool {
+        var previous = Int64.min
+        for e in events {
+            if e.timeNs < previous { return false }
+            previous = e.timeNs
+        }
+        return true
+    }
+
+    private func encodeParallel(_ events: [Event], _ ranges: [Range<Int>]) -> [EncodedBlock] {
+        if ranges.count == 1 || options.threads <= 1 { return ranges.map { BlockCodec.encode(events[$0]) } }
+        nonisolated(unsafe) let out = UnsafeMutableBufferPointer<EncodedBlock>.allocate(capacity: ranges.count)
+        defer { out.deallocate() }
+        nonisolated(unsafe) let events = events
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { i in
+            (out.baseAddress! + i).initialize(to: BlockCodec.encode(events[ranges[i]]))
+        }
+        defer { _ = out.baseAddress!.deinitialize(count: ranges.count) }
+        return Array(out)
+    }
+
+    private func openRow(_ s: OpenSegment) -> IndexedSegment {
+        IndexedSegment(number: s.number, sealed: false, hash: nil, previousHash: s.header.previousHash,
+                       bytes: s.length, metadata: "{}")
+    }
+
+    private func currentSegment() throws(StoreError) -> OpenSegment {
+        if let segment { return segment }
+        let number = lastSegmentNumber + 1
+        let path = Store.segmentsPath(store.path) + "/" + SegmentFile.name(number: number, sealed: false)
+        let file = try PosixFile(path: path, flags: O_RDWR | O_CREAT | O_EXCL)
+        let header = SegmentHeader(storeID: storeID, number: number, previousHash: lastSealedHash)
+        let bytes = header.encoded()
+        try file.write(bytes, at: 0)
+        try file.sync()
+        try PosixFile.syncDirectory(Store.segmentsPath(store.path))
+        let s = OpenSegment(number: number, file: file, header: header, length: bytes.count)
+        s.hasher.update(data: bytes)
+        segment = s
+        lastSegmentNumber = number
+        return s
+    }
+
+    private func sealCurrent() throws(StoreError) {
+        guard let current = segment else { return }
+        segment = nil
+        let directory = Store.segmentsPath(store.path)
+        let openPath = directory + "/" + SegmentFile.name(number: current.number, sealed: false)
+        if current.blocks.isEmpty {
+            // Nothing was written: no segment at all.
+            unlink(openPath)
+            lastSegmentNumber = current.number - 1
+            return
+        }
+        let hash = try Self.seal(file: current.file, blocks: current.blocks, length: current.length,
+                                 hasher: current.hasher, metadata: segmentMetadata())
+        try Self.finishSeal(store: store, number: current.number, header: current.header, hash: hash,
+                            bytes: try current.file.size(), metadata: segmentMetadata())
+        lastSealedHash = hash
+    }
+
+    /// Writes the footer and trailer after `length` bytes and fsyncs; returns the segment hash.
+    private static func seal(file: PosixFile, blocks: [BlockLocation], length: Int, hasher: SHA256,
+                             metadata: String) throws(StoreError) -> [UInt8] {
+        var hasher = hasher
+        let body = SegmentFooter(blocks: blocks, metadata: Array(metadata.utf8)).encodedBody(footerOffset: length)
+        hasher.update(data: body)
+        let hash = Array(hasher.finalize())
+        try file.truncate(to: length)
+        try file.write(body + hash + SegmentFooter.trailerMagic, at: length)
+        try file.sync()
+        return hash
+    }
+
+    /// Renames a sealed `.open` file to its final name and records it in the index.
+    private static func finishSeal(store: Store, number: UInt64, header: SegmentHeader, hash: [UInt8],
+                                   bytes: Int, metadata: String) throws(StoreError) {
+        let directory = Store.segmentsPath(store.path)
+        let openPath = directory + "/" + SegmentFile.name(number: number, sealed: false)
+        let sealedPath = directory + "/" + SegmentFile.name(number: number, sealed: true)
+        guard rename(openPath, sealedPath) == 0 else { throw StoreError.system("rename", path: openPath) }
+        try PosixFile.syncDirectory(directory)
+        try store.index.upsertSegment(IndexedSegment(number: number, sealed: true, hash: hash, previousHash: header.previousHash,
+                                                     bytes: bytes, metadata: metadata))
+    }
+
+    // MARK: recovery
+
+    struct SegmentName {
+        var number: UInt64
+        var name: String
+        var sealed: Bool
+    }
+
+    static func segmentFiles(_ store: String) throws(StoreError) -> [SegmentName] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: Store.segmentsPath(store))
+        } catch {
+            throw StoreError(.io, path: Store.segmentsPath(store), "cannot list segments: \(error.localizedDescription)")
+        }
+        return names.compactMap { name -> SegmentName? in
+            let sealed = name.hasSuffix(SegmentFile.sealedSuffix)
+            guard sealed || name.hasSuffix(SegmentFile.openSuffix), let number = UInt64(name.prefix { $0.isNumber }) else { return nil }
+            return SegmentName(number: number, name: name, sealed: sealed)
+        }.sorted { $0.number < $1.number }
+    }
+
+    /// Makes the index agree with the segment files: seals open segments left by a killed writer
+    /// (dropping their torn tails) and indexes blocks the index lacks. Returns the last segment number and hash.
+    static func reconcile(store: Store, index: StoreIndex, report: inout RecoveryReport) throws(StoreError) -> (UInt64, [UInt8]) {
+        let known = Dictionary(uniqueKeysWithValues: try index.segments().map { ($0.number, $0) })
+        let indexedBlocks = Set(try index.blocks().map { "\($0.segment)/\($0.location.offset)" })
+        var lastNumber: UInt64 = 0
+        var lastHash = [UInt8](repeating: 0, count: 32)
+        let directory = Store.segmentsPath(store.path)
+        for entry in try segmentFiles(store.path) {
+            let path = directory + "/" + entry.name
+            let contents: SegmentContents
+            if entry.sealed {
+                contents = try SegmentFile.readSealed(try PosixFile(path: path, flags: O_RDONLY))
+            } else {
+                let file = try PosixFile(path: path, flags: O_RDWR)
+                let scanned = try SegmentFile.scanOpen(file)
+                try file.truncate(to: scanned.validLength)
+                let hash = try seal(file: file, blocks: scanned.blocks, length: scanned.validLength,
+                                    hasher: try SegmentFile.hasher(file, length: scanned.validLength), metadata: "{}")
+                report.recovered.append((entry.name, scanned.blocks.count, scanned.fileLength - scanned.validLength,
+                                         scanned.tornTailReason))
+                contents = SegmentContents(header: scanned.header, blocks: scanned.blocks, sealedHash: hash, metadata: Array("{}".utf8),
+                                           validLength: scanned.validLength, fileLength: scanned.fileLength, tornTailReason: nil)
+                try finishSeal(store: store, number: entry.number, header: scanned.header, hash: hash,
+                               bytes: try file.size(), metadata: "{}")
+            }
+            let missing = contents.blocks.filter { !indexedBlocks.contains("\(entry.number)/\($0.offset)") }
+            if !missing.isEmpty || known[entry.number] == nil {
+                let file = try PosixFile(path: directory + "/" + SegmentFile.name(number: entry.number, sealed: true), flags: O_RDONLY)
+                var additions: [(location: BlockLocation, terms: [TermCount])] = []
+                for location in missing {
+                    let events = try SegmentFile.readBlock(file, location)
+                    additions.append((location, BlockCodec.terms(of: events)))
+                }
+                report.reindexedBlocks += entry.sealed ? missing.count : 0
+                let metadata = String(decoding: contents.metadata, as: UTF8.self)
+                try index.add(blocks: additions,
+                              segment: IndexedSegment(number: entry.number, sealed: true, hash: contents.sealedHash,
+                                                      previousHash: contents.header.previousHash, bytes: try file.size(),
+                                                      metadata: metadata.isEmpty ? "{}" : metadata))
+            }
+            lastNumber = entry.number
+            lastHash = contents.sealedHash ?? lastHash
+        }
+        return (lastNumber, lastHash)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+
+    static func bytes(hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = hex.startIndex
+        while i < hex.endIndex, let j = hex.index(i, offsetBy: 2, limitedBy: hex.endIndex) {
+            out.append(UInt8(hex[i..<j], radix: 16) ?? 0)
+            i = j
+        }
+        return out
+    }
+}

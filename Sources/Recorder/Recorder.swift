@@ -1,0 +1,1 @@
+// The Recorder module; its types arrive with the issues that build them.

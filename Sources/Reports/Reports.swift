@@ -1,0 +1,1 @@
+// The Reports module; its types arrive with the issues that build them.

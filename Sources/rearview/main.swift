@@ -1,0 +1,3 @@
+import RearviewCommands
+
+await RearviewCommand.main()

@@ -1,0 +1,3 @@
+import Testing
+@testable import EventModel
+@Test func fieldLookupIgnoresCase() { #expect(EventField(key: "hostPid") == .hostPID) }
