@@ -31,7 +31,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Investigation", dependencies: ["EventModel", "EventStore", "CPCRE2"]),
-        .target(name: "Recorder", dependencies: ["EventModel", "EventStore", "CBPF"]),
+        .target(name: "Recorder", dependencies: ["EventModel", "EventStore", "CBPF"],
+                plugins: ["BPFObjectPlugin"]),
         .target(name: "PolicyEngine", dependencies: ["EventModel", "Investigation", .product(name: "Yams", package: "Yams")]),
         .target(name: "Reports", dependencies: ["EventModel", "EventStore", "Investigation"]),
         .target(name: "RearviewCommands", dependencies: [
@@ -39,6 +40,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rearview", dependencies: ["RearviewCommands"]),
+
+        // Build tools: compile bpf/*.bpf.c and embed the objects in Recorder.
+        .executableTarget(name: "BPFObjectEmbedder", path: "Plugins/BPFObjectEmbedder"),
+        .plugin(name: "BPFObjectPlugin", capability: .buildTool(), dependencies: ["BPFObjectEmbedder"]),
 
         // Benchmarks live apart from tests and run in release mode (`make bench`).
         .executableTarget(name: "RearviewBench", dependencies: ["EventModel", "EventStore", "Investigation"],

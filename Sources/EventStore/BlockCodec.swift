@@ -18,7 +18,7 @@ public struct TermCount: Hashable, Sendable {
 ///
 /// Layout (little-endian, 64 bytes): magic `RVBK`, version u16, flags u16, event count u32,
 /// raw length u32, compressed length u32, time unit u32, min time i64, max time i64, first seq u64,
-/// payload CRC-32 u32, reserved u32, header CRC-32 u32 (over the 60 bytes before it).
+/// payload CRC-32 u32, reserved u64, header CRC-32 u32 (over the 60 bytes before it).
 struct BlockHeader: Equatable {
     static let size = 64
     static let magic: UInt32 = 0x4B42_5652  // "RVBK"
@@ -46,7 +46,7 @@ struct BlockHeader: Equatable {
         w.fixed(maxTimeNs)
         w.fixed(firstSeq)
         w.fixed(payloadCRC)
-        w.fixed(UInt32(0))
+        w.fixed(UInt64(0))
         let crc = w.bytes.withUnsafeBytes { BlockCompression.crc32($0) }
         w.fixed(crc)
         return w.bytes
@@ -68,7 +68,7 @@ struct BlockHeader: Equatable {
         let maxTime = try r.fixed(Int64.self)
         let firstSeq = try r.fixed(UInt64.self)
         let payloadCRC = try r.fixed(UInt32.self)
-        _ = try r.fixed(UInt32.self)
+        _ = try r.fixed(UInt64.self)
         let headerCRC = try r.fixed(UInt32.self)
         guard headerCRC == BlockCompression.crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<(size - 4)])) else {
             throw DecodeFailure(offset: size - 4, reason: "block header checksum mismatch")
@@ -479,5 +479,14 @@ enum BlockCodec {
         var (x, y) = (a, b)
         while y != 0 { (x, y) = (y, x % y) }
         return x
+    }
+}
+
+/// The block encoder on its own, for benchmarks: how many bytes a block of these events takes.
+public enum BlockEncoding {
+    public static func encodedSize(of events: [Event]) -> Int {
+        var numbered = events
+        for i in numbered.indices { numbered[i].seq = UInt64(i + 1) }
+        return BlockCodec.encode(numbered[...]).byteCount
     }
 }

@@ -210,3 +210,16 @@ final class FileCache: @unchecked Sendable {
         return file
     }
 }
+
+extension Store {
+    /// Rebuilds `index.sqlite` from the segments alone (taking the writer's lock), and returns what
+    /// recovery found on the way.
+    public static func reindex(_ path: String) throws(StoreError) -> RecoveryReport {
+        guard FileManager.default.fileExists(atPath: segmentsPath(path)) else {
+            throw StoreError(.notAStore, path: path, "not a rearview store (no segments/ directory)")
+        }
+        let writer = try StoreWriter(path: path, rebuildingIndex: true)
+        try writer.close()
+        return writer.recovery
+    }
+}

@@ -204,6 +204,19 @@ final class StoreIndex {
         }
     }
 
+    /// Removes blocks (and their postings) from the index.
+    func remove(blocks ids: [Int64]) throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        try wrap("removing blocks") {
+            try db.write { db in
+                for id in ids {
+                    try db.execute(sql: "DELETE FROM postings WHERE block = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM blocks WHERE id = ?", arguments: [id])
+                }
+            }
+        }
+    }
+
     /// Every row of every table, in a stable order: what `reindex` must reproduce.
     func dump() throws(StoreError) -> [String] {
         try wrap("dumping the index") {

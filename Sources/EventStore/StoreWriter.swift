@@ -22,8 +22,10 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
     public var recovered: [(segment: String, keptBlocks: Int, droppedBytes: Int, reason: String?)] = []
     /// Blocks found in segments but missing from the index (a writer killed between the two), indexed now.
     public var reindexedBlocks = 0
+    /// Blocks the index listed that their segment no longer holds (lost with a torn tail), removed from it.
+    public var unindexedBlocks = 0
 
-    public var isEmpty: Bool { recovered.isEmpty && reindexedBlocks == 0 }
+    public var isEmpty: Bool { recovered.isEmpty && reindexedBlocks == 0 && unindexedBlocks == 0 }
 
     public var description: String {
         var lines: [String] = []
@@ -32,6 +34,7 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
             if r.droppedBytes > 0 { line += ", dropped \(r.droppedBytes) byte(s) of torn tail (\(r.reason ?? "incomplete"))" }
             lines.append(line)
         }
+        if unindexedBlocks > 0 { lines.append("removed \(unindexedBlocks) block(s) from the index that their segment no longer holds") }
         if reindexedBlocks > 0 { lines.append("indexed \(reindexedBlocks) block(s) that a killed writer had not indexed") }
         return lines.joined(separator: "\n")
     }
@@ -78,7 +81,8 @@ public final class StoreWriter {
     }
 
     /// Opens (creating if needed) the store at `path` for writing, recovering what a killed writer left.
-    public init(path: String, options: WriterOptions = WriterOptions()) throws(StoreError) {
+    /// With `rebuildingIndex`, the index is deleted and rebuilt from the segments alone.
+    public init(path: String, options: WriterOptions = WriterOptions(), rebuildingIndex: Bool = false) throws(StoreError) {
         self.options = options
         let fm = FileManager.default
         do {
@@ -92,6 +96,9 @@ public final class StoreWriter {
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
             Glibc.close(lockFD)
             throw StoreError(.locked, path: path, "another rearview process is writing to this store")
+        }
+        if rebuildingIndex {
+            for suffix in ["", "-wal", "-shm"] { unlink(Store.indexPath(path) + suffix) }
         }
         let index: StoreIndex
         do {
@@ -315,7 +322,8 @@ public final class StoreWriter {
     /// (dropping their torn tails) and indexes blocks the index lacks. Returns the last segment number and hash.
     static func reconcile(store: Store, index: StoreIndex, report: inout RecoveryReport) throws(StoreError) -> (UInt64, [UInt8]) {
         let known = Dictionary(uniqueKeysWithValues: try index.segments().map { ($0.number, $0) })
-        let indexedBlocks = Set(try index.blocks().map { "\($0.segment)/\($0.location.offset)" })
+        let allIndexed = try index.blocks()
+        let indexedBlocks = Set(allIndexed.map { "\($0.segment)/\($0.location.offset)" })
         var lastNumber: UInt64 = 0
         var lastHash = [UInt8](repeating: 0, count: 32)
         let directory = Store.segmentsPath(store.path)
@@ -337,6 +345,10 @@ public final class StoreWriter {
                 try finishSeal(store: store, number: entry.number, header: scanned.header, hash: hash,
                                bytes: try file.size(), metadata: "{}")
             }
+            let present = Set(contents.blocks)
+            let vanished = allIndexed.filter { $0.segment == entry.number && !present.contains($0.location) }
+            try index.remove(blocks: vanished.map(\.id))
+            report.unindexedBlocks += vanished.count
             let missing = contents.blocks.filter { !indexedBlocks.contains("\(entry.number)/\($0.offset)") }
             if !missing.isEmpty || known[entry.number] == nil {
                 let file = try PosixFile(path: directory + "/" + SegmentFile.name(number: entry.number, sealed: true), flags: O_RDONLY)

@@ -32,7 +32,15 @@ enum Bytes {
     static func contains(_ s: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
         if needle.count == 0 { return true }
         guard s.count >= needle.count else { return false }
-        return memmem(s.baseAddress!, s.count, needle.baseAddress!, needle.count) != nil
+        let first = needle[0], last = s.count - needle.count
+        var i = 0
+        while i <= last {
+            guard let hit = memchr(s.baseAddress! + i, Int32(first), last - i + 1) else { return false }
+            i = s.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            if memcmp(s.baseAddress! + i, needle.baseAddress!, needle.count) == 0 { return true }
+            i += 1
+        }
+        return false
     }
 
     /// Whether one item of the comma-separated list `s` equals `item`.

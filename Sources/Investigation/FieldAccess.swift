@@ -1,54 +1,57 @@
 import EventModel
 
 /// Reads event fields as bytes or numbers for the compiled predicate, without allocating.
+///
+/// Events come by pointer: a predicate that took `Event` by value would have its callers copy the
+/// whole event (retaining every string) whenever it lives in an array or behind a pointer.
 enum FieldAccess {
     /// Runs `body` on the UTF-8 text of a typed field (numbers in decimal, formatted on the stack).
     /// `UpdatedTime` is formatted when the event does not carry it verbatim (the one allocating case).
     @inline(__always)
-    static func withText<R>(_ field: EventField, of e: Event, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    static func withText<R>(_ field: EventField, of e: UnsafePointer<Event>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         switch field {
-        case .timestamp: return Bytes.withDecimal(e.timestamp, body)
-        case .hostPPID: return Bytes.withDecimal(Int64(e.hostPPID), body)
-        case .hostPID: return Bytes.withDecimal(Int64(e.hostPID), body)
-        case .ppid: return Bytes.withDecimal(Int64(e.ppid), body)
-        case .pid: return Bytes.withDecimal(Int64(e.pid), body)
-        case .uid: return Bytes.withDecimal(Int64(e.uid), body)
-        case .updatedTime: return e.updatedTime.utf8.withContiguousBytes(body)
-        case .clusterName: return e.clusterName.utf8.withContiguousBytes(body)
-        case .hostName: return e.hostName.utf8.withContiguousBytes(body)
-        case .namespaceName: return e.namespaceName.utf8.withContiguousBytes(body)
-        case .podName: return e.podName.utf8.withContiguousBytes(body)
-        case .labels: return e.labels.utf8.withContiguousBytes(body)
-        case .containerID: return e.containerID.utf8.withContiguousBytes(body)
-        case .containerName: return e.containerName.utf8.withContiguousBytes(body)
-        case .containerImage: return e.containerImage.utf8.withContiguousBytes(body)
-        case .parentProcessName: return e.parentProcessName.utf8.withContiguousBytes(body)
-        case .processName: return e.processName.utf8.withContiguousBytes(body)
-        case .policyName: return e.policyName.utf8.withContiguousBytes(body)
-        case .severity: return e.severity.utf8.withContiguousBytes(body)
-        case .tags: return e.tags.utf8.withContiguousBytes(body)
-        case .message: return e.message.utf8.withContiguousBytes(body)
-        case .type: return e.type.utf8.withContiguousBytes(body)
-        case .source: return e.source.utf8.withContiguousBytes(body)
-        case .operation: return e.operation.utf8.withContiguousBytes(body)
-        case .resource: return e.resource.utf8.withContiguousBytes(body)
-        case .data: return e.data.utf8.withContiguousBytes(body)
-        case .enforcer: return e.enforcer.utf8.withContiguousBytes(body)
-        case .action: return e.action.utf8.withContiguousBytes(body)
-        case .result: return e.result.utf8.withContiguousBytes(body)
-        case .cwd: return e.cwd.utf8.withContiguousBytes(body)
-        case .tty: return e.tty.utf8.withContiguousBytes(body)
+        case .timestamp: return Bytes.withDecimal(e.pointee.timestamp, body)
+        case .hostPPID: return Bytes.withDecimal(Int64(e.pointee.hostPPID), body)
+        case .hostPID: return Bytes.withDecimal(Int64(e.pointee.hostPID), body)
+        case .ppid: return Bytes.withDecimal(Int64(e.pointee.ppid), body)
+        case .pid: return Bytes.withDecimal(Int64(e.pointee.pid), body)
+        case .uid: return Bytes.withDecimal(Int64(e.pointee.uid), body)
+        case .updatedTime: return e.pointee.updatedTime.utf8.withContiguousBytes(body)
+        case .clusterName: return e.pointee.clusterName.utf8.withContiguousBytes(body)
+        case .hostName: return e.pointee.hostName.utf8.withContiguousBytes(body)
+        case .namespaceName: return e.pointee.namespaceName.utf8.withContiguousBytes(body)
+        case .podName: return e.pointee.podName.utf8.withContiguousBytes(body)
+        case .labels: return e.pointee.labels.utf8.withContiguousBytes(body)
+        case .containerID: return e.pointee.containerID.utf8.withContiguousBytes(body)
+        case .containerName: return e.pointee.containerName.utf8.withContiguousBytes(body)
+        case .containerImage: return e.pointee.containerImage.utf8.withContiguousBytes(body)
+        case .parentProcessName: return e.pointee.parentProcessName.utf8.withContiguousBytes(body)
+        case .processName: return e.pointee.processName.utf8.withContiguousBytes(body)
+        case .policyName: return e.pointee.policyName.utf8.withContiguousBytes(body)
+        case .severity: return e.pointee.severity.utf8.withContiguousBytes(body)
+        case .tags: return e.pointee.tags.utf8.withContiguousBytes(body)
+        case .message: return e.pointee.message.utf8.withContiguousBytes(body)
+        case .type: return e.pointee.type.utf8.withContiguousBytes(body)
+        case .source: return e.pointee.source.utf8.withContiguousBytes(body)
+        case .operation: return e.pointee.operation.utf8.withContiguousBytes(body)
+        case .resource: return e.pointee.resource.utf8.withContiguousBytes(body)
+        case .data: return e.pointee.data.utf8.withContiguousBytes(body)
+        case .enforcer: return e.pointee.enforcer.utf8.withContiguousBytes(body)
+        case .action: return e.pointee.action.utf8.withContiguousBytes(body)
+        case .result: return e.pointee.result.utf8.withContiguousBytes(body)
+        case .cwd: return e.pointee.cwd.utf8.withContiguousBytes(body)
+        case .tty: return e.pointee.tty.utf8.withContiguousBytes(body)
         }
     }
 
     /// The value of an integer-kind field (typed numbers, `TimeNs`, `Seq`).
     @inline(__always)
-    static func integer(_ field: FieldReference, of e: Event) -> Int64 {
+    static func integer(_ field: FieldReference, of e: UnsafePointer<Event>) -> Int64 {
         switch field {
-        case .timeNs: return e.timeNs
-        case .seq: return Int64(truncatingIfNeeded: e.seq)
-        case .typed(.hostPID): return Int64(e.hostPID)
-        case .typed(let typed): return e.number(typed) ?? 0
+        case .timeNs: return e.pointee.timeNs
+        case .seq: return Int64(truncatingIfNeeded: e.pointee.seq)
+        case .typed(.hostPID): return Int64(e.pointee.hostPID)
+        case .typed(let typed): return e.pointee.number(typed) ?? 0
         case .extra: return 0
         }
     }
@@ -56,25 +59,25 @@ enum FieldAccess {
     /// Runs `body` on the text of any field: typed fields as ``withText(_:of:_:)``, `TimeNs`/`Seq` in
     /// decimal, an extra as its ``ExtraValue``; nil when an extra is absent.
     @inline(__always)
-    static func withValue<R>(_ field: FieldReference, of e: Event,
+    static func withValue<R>(_ field: FieldReference, of e: UnsafePointer<Event>,
                              _ body: (UnsafeBufferPointer<UInt8>, ExtraValue.Kind) -> R) -> R? {
         switch field {
         case .typed(let typed): return withText(typed, of: e) { body($0, .string) }
         case .timeNs, .seq: return Bytes.withDecimal(integer(field, of: e)) { body($0, .number) }
         case .extra(let key):
-            guard let json = e.extras.first(where: { $0.key == key })?.json else { return nil }
+            guard let json = e.pointee.extras.first(where: { $0.key == key })?.json else { return nil }
             return ExtraValue.withText(json, body)
         }
     }
 
     /// Whether the field is there: typed strings non-empty, numbers non-zero, extras present.
     @inline(__always)
-    static func exists(_ field: FieldReference, in e: Event) -> Bool {
+    static func exists(_ field: FieldReference, in e: UnsafePointer<Event>) -> Bool {
         switch field {
         case .typed(let typed) where typed.isNumeric: return integer(field, of: e) != 0
         case .typed(let typed): return withText(typed, of: e) { $0.count > 0 }
         case .timeNs, .seq: return integer(field, of: e) != 0
-        case .extra(let key): return e.extras.contains { $0.key == key }
+        case .extra(let key): return e.pointee.extras.contains { $0.key == key }
         }
     }
 }

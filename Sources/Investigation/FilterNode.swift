@@ -85,6 +85,18 @@ enum FilterLiteral: Hashable, Sendable, CustomStringConvertible {
         case .text(let text): return FilterNode.quoted(text)
         }
     }
+
+    /// The literal as written for `field`: `Timestamp` literals (held in ns) as decimal seconds.
+    func description(for field: FieldReference) -> String {
+        guard case .integer(let ns) = self, field.kind == .unixSeconds else { return description }
+        let sign = ns < 0 ? "-" : ""
+        let seconds = ns.magnitude / 1_000_000_000, fraction = ns.magnitude % 1_000_000_000
+        guard fraction != 0 else { return sign + String(seconds) }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 9 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(sign)\(seconds).\(digits)"
+    }
 }
 
 /// A test of a field's text (numbers as decimal): the string operators and the shortcut flags.
@@ -175,8 +187,9 @@ indirect enum FilterNode: Sendable, CustomStringConvertible {
         case .and(let parts): return parts.map { $0.operandDescription(inside: .and) }.joined(separator: " and ")
         case .or(let parts): return parts.map { $0.operandDescription(inside: .or) }.joined(separator: " or ")
         case .not(let inner): return "not " + inner.operandDescription(inside: .not)
-        case .compare(let field, let op, let literal): return "\(field) \(op.rawValue) \(literal)"
-        case .oneOf(let field, let values): return "\(field) in (\(values.map(\.description).joined(separator: ", ")))"
+        case .compare(let field, let op, let literal): return "\(field) \(op.rawValue) \(literal.description(for: field))"
+        case .oneOf(let field, let values):
+            return "\(field) in (\(values.map { $0.description(for: field) }.joined(separator: ", ")))"
         case .text(let field, let test): return "\(field) \(test)"
         case .exists(let field): return "\(field) exists"
         }

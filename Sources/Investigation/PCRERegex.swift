@@ -34,8 +34,7 @@ public final class PCRERegex: @unchecked Sendable {
         var errorCode: Int32 = 0
         var errorOffset = 0
         let compiled = pattern.utf8.withContiguousBytes { bytes in
-            pcre2_compile_8(bytes.baseAddress ?? PCRERegex.emptySubject, bytes.count, flags,
-                            &errorCode, &errorOffset, nil)
+            rv_pcre2_compile(bytes.baseAddress, bytes.count, flags, &errorCode, &errorOffset)
         }
         guard let compiled else {
             throw RegexCompileError(pattern: pattern, offset: errorOffset, message: PCRERegex.message(errorCode))
@@ -60,15 +59,8 @@ public final class PCRERegex: @unchecked Sendable {
 
     /// Whether the pattern matches somewhere in `bytes`, which must be valid UTF-8 (not checked again).
     func matches(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        rv_pcre2_matches(code, bytes.baseAddress ?? PCRERegex.emptySubject, bytes.count, isJITCompiled ? 1 : 0) == 1
+        rv_pcre2_matches(code, bytes.baseAddress, bytes.count, isJITCompiled ? 1 : 0) == 1
     }
-
-    /// A valid address for empty subjects and patterns (PCRE2 wants non-null pointers).
-    private static let emptySubject: UnsafePointer<UInt8> = {
-        let byte = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
-        byte.initialize(to: 0)
-        return UnsafePointer(byte)
-    }()
 
     /// PCRE2's text for an error code (`pcre2_get_error_message`).
     private static func message(_ errorCode: Int32) -> String {

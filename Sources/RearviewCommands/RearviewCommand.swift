@@ -1,11 +1,25 @@
 import ArgumentParser
 
 /// The `rearview` command tree: every subcommand lives in this library, the executable only runs it.
+@available(macOS 10.15, *)
 public struct RearviewCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rearview",
         abstract: "Forensic recording, replay and investigation of Linux security telemetry.",
-        subcommands: [])
+        discussion: """
+            rearview keeps the history behind KubeArmor-style alerts: process, file and network events \
+            recorded with eBPF or imported from KubeArmor JSON, in a compressed, checksummed, indexed store.
+
+            Exit codes: 0 success, 1 nothing found where that matters, 2 bad input or usage, \
+            3 store damaged, 4 capability missing (no BPF, not root).
+            """,
+        version: RearviewVersion.current,
+        subcommands: [ImportCommand.self, ExportCommand.self, InfoCommand.self, ReindexCommand.self, VerifyCommand.self])
 
     public init() {}
+}
+
+/// The version printed by `--version` and written into reports.
+public enum RearviewVersion {
+    public static let current = "0.1.0"
 }

@@ -1,0 +1,303 @@
+/// Writes ``Event``s as KubeArmor JSON, one object per line, as `karmor logs --json` prints them.
+///
+/// An imported event (with a ``Event/layout``) is written with exactly its input keys, in their order
+/// and spelling, so that a record that came from karmor goes out byte-identical. An event rearview
+/// recorded (no layout) is written in KubeArmor's own key order — `pb.Alert` for alerts, `pb.Log` for
+/// logs — leaving out empty fields except `PPID` and `UID`, as Go's `json.Marshal` of those structs
+/// does. Strings are escaped as Go's `encoding/json` escapes them (`\u003c`, `\u003e`, `\u0026`,
+/// `\u2028`, `\u2029`, `\b`, `\f`, `\n`, `\r`, `\t`, other control characters as `\u00XX`).
+public struct KubeArmorJSONWriter {
+    /// What to write for each key of a layout seen before, found by the address of the layout's key
+    /// storage (layouts are interned, so the same address comes back; holding the layout keeps the
+    /// address from being reused).
+    private var plans: [(layout: KeyLayout, address: UnsafeRawPointer?, plan: LayoutPlan)] = []
+    private var lastPlan = 0
+    private var time = TimeText()
+
+    public init() {}
+
+    /// Appends `event` as one JSON object, without a newline.
+    public mutating func append(_ event: Event, to out: inout [UInt8]) {
+        if let layout = event.layout {
+            append(event, plan: plan(for: layout), to: &out)
+        } else {
+            appendInKubeArmorOrder(event, to: &out)
+        }
+    }
+
+    /// The JSON text of `event` (convenient for tests and small outputs).
+    public mutating func json(_ event: Event) -> String {
+        var out: [UInt8] = []
+        append(event, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    // MARK: imported events
+
+    /// The keys of a layout, each with its role and its `"key":` text.
+    private struct LayoutPlan {
+        var steps: [(key: String, role: KeyRole, text: Range<Int>)] = []
+        var texts: [UInt8] = []
+        var extraKeys: Set<String> = []
+
+        init(_ layout: KeyLayout) {
+            for key in layout.keys {
+                let role: KeyRole
+                if let field = EventField(key: key) {
+                    role = field == .updatedTime ? .updatedTime : field.isNumeric ? .number(field) : .string(field)
+                } else {
+                    role = .extra
+                    extraKeys.insert(key)
+                }
+                let start = texts.count
+                GoJSON.appendQuoted(key, to: &texts)
+                texts.append(JSONBytes.colon)
+                steps.append((key, role, start..<texts.count))
+            }
+        }
+    }
+
+    private mutating func plan(for layout: KeyLayout) -> LayoutPlan {
+        let address = layout.keys.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        if lastPlan < plans.count, plans[lastPlan].address == address { return plans[lastPlan].plan }
+        if let index = plans.firstIndex(where: { $0.address == address }) {
+            lastPlan = index
+            return plans[index].plan
+        }
+        if plans.count >= 256 { plans.removeAll(keepingCapacity: true) }
+        plans.append((layout, address, LayoutPlan(layout)))
+        lastPlan = plans.count - 1
+        return plans[lastPlan].plan
+    }
+
+    private mutating func append(_ event: Event, plan: LayoutPlan, to out: inout [UInt8]) {
+        out.append(JSONBytes.openBrace)
+        var first = true
+        var nextExtra = 0
+        var extrasInOrder = true
+        for step in plan.steps {
+            var extra: ExtraField?
+            if case .extra = step.role {
+                // Extras are in layout order; look further only if the event was changed since import.
+                if nextExtra < event.extras.count, event.extras[nextExtra].key == step.key {
+                    extra = event.extras[nextExtra]
+                    nextExtra += 1
+                } else {
+                    extrasInOrder = false
+                    extra = event.extras.first { $0.key == step.key }
+                    if extra == nil { continue }
+                }
+            }
+            if !first { out.append(JSONBytes.comma) }
+            first = false
+            plan.texts.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[step.text])) }
+            switch step.role {
+            case .string(let field): GoJSON.appendQuoted(event.string(field), to: &out)
+            case .number(let field): GoJSON.appendInteger(event.number(field)!, to: &out)
+            case .updatedTime: appendUpdatedTime(event, to: &out)
+            case .extra: out.append(contentsOf: extra!.json.utf8)
+            }
+        }
+        // Extras added after import (not in the layout) go last.
+        if !extrasInOrder || nextExtra < event.extras.count {
+            for extra in event.extras where !plan.extraKeys.contains(extra.key) {
+                if !first { out.append(JSONBytes.comma) }
+                first = false
+                appendMember(extra.key, json: extra.json, to: &out)
+            }
+        }
+        out.append(JSONBytes.closeBrace)
+    }
+
+    // MARK: recorded events
+
+    private mutating func appendInKubeArmorOrder(_ event: Event, to out: inout [UInt8]) {
+        out.append(JSONBytes.openBrace)
+        var first = true
+        func separate(_ out: inout [UInt8]) {
+            if !first { out.append(JSONBytes.comma) }
+            first = false
+        }
+        for slot in event.isAlert ? KubeArmorKeyOrder.alert : KubeArmorKeyOrder.log {
+            switch slot {
+            case .field(let field) where field == .updatedTime:
+                guard event.updatedTimeAsGiven != "" else { continue }
+                separate(&out)
+                out.append(contentsOf: #""UpdatedTime":"#.utf8)
+                appendUpdatedTime(event, to: &out)
+            case .field(let field) where field.isNumeric:
+                let value = event.number(field)!
+                guard value != 0 || field == .ppid || field == .uid else { continue }
+                separate(&out)
+                appendKey(field.rawValue, to: &out)
+                GoJSON.appendInteger(value, to: &out)
+            case .field(let field):
+                let value = event.string(field)
+                guard !value.isEmpty else { continue }
+                separate(&out)
+                appendKey(field.rawValue, to: &out)
+                GoJSON.appendQuoted(value, to: &out)
+            case .extra(let key):
+                guard let extra = event.extras.first(where: { $0.key == key }) else { continue }
+                separate(&out)
+                appendMember(key, json: extra.json, to: &out)
+            }
+        }
+        for extra in event.extras where !KubeArmorKeyOrder.extraKeys.contains(extra.key) {
+            separate(&out)
+            appendMember(extra.key, json: extra.json, to: &out)
+        }
+        out.append(JSONBytes.closeBrace)
+    }
+
+    // MARK: pieces
+
+    private func appendKey(_ key: String, to out: inout [UInt8]) {
+        GoJSON.appendQuoted(key, to: &out)
+        out.append(JSONBytes.colon)
+    }
+
+    private func appendMember(_ key: String, json: String, to out: inout [UInt8]) {
+        appendKey(key, to: &out)
+        out.append(contentsOf: json.utf8)
+    }
+
+    private mutating func appendUpdatedTime(_ event: Event, to out: inout [UInt8]) {
+        if let given = event.updatedTimeAsGiven {
+            GoJSON.appendQuoted(given, to: &out)
+        } else {
+            out.append(JSONBytes.quote)
+            time.appendRFC3339Micro(event.timeNs, to: &out)
+            out.append(JSONBytes.quote)
+        }
+    }
+}
+
+/// KubeArmor's key order: the fields of `pb.Alert` and `pb.Log` in their Go struct order.
+enum KubeArmorKeyOrder {
+    enum Slot {
+        case field(EventField)
+        case extra(String)
+    }
+
+    /// `pb.Alert`.
+    static let alert: [Slot] = slots(alert: true)
+    /// `pb.Log`: the alert order with the process names before the IDs and without the policy fields;
+    /// a log that carries policy fields anyway gets them where an alert has them.
+    static let log: [Slot] = slots(alert: false)
+    /// The keys of KubeArmor's own fields that rearview keeps as extras.
+    static let extraKeys: Set<String> = Set(alert.compactMap { if case .extra(let key) = $0 { key } else { nil } })
+
+    private static func slots(alert: Bool) -> [Slot] {
+        let ids: [Slot] = [.field(.hostPPID), .field(.hostPID), .field(.ppid), .field(.pid), .field(.uid)]
+        let names: [Slot] = [.field(.parentProcessName), .field(.processName)]
+        let head: [Slot] = [.field(.timestamp), .field(.updatedTime), .field(.clusterName), .field(.hostName),
+                            .field(.namespaceName), .extra("Owner"), .field(.podName), .field(.labels),
+                            .field(.containerID), .field(.containerName), .field(.containerImage)]
+        let policy: [Slot] = [.field(.policyName), .field(.severity), .field(.tags), .extra("ATags"), .field(.message)]
+        let what: [Slot] = [.field(.type), .field(.source), .field(.operation), .field(.resource), .field(.data),
+                            .extra("EventData"), .field(.enforcer), .field(.action), .field(.result), .field(.cwd), .field(.tty),
+                            .extra("MaxAlertsPerSec"), .extra("DroppingAlertsInterval"), .extra("ExecEvent"),
+                            .extra("KubeArmorVersion"), .extra("NodeID"), .extra("ProcessHash"), .extra("ParentHash"),
+                            .extra("ResourceHash"), .extra("HashAlgo"), .extra("UserName")]
+        return head + (alert ? ids + names : names + ids) + policy + what
+    }
+}
+
+/// String and number output exactly as Go's `encoding/json` writes it.
+enum GoJSON {
+    /// Bytes below 0x40 that need escaping: control characters, `"`, `&`, `<`, `>`.
+    private static let lowEscapes: UInt64 = 0xFFFF_FFFF | 1 << 0x22 | 1 << 0x26 | 1 << 0x3C | 1 << 0x3E
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(JSONBytes.quote)
+        if s.utf8.withContiguousStorageIfAvailable({ appendEscaped($0, to: &out) }) == nil {
+            Array(s.utf8).withUnsafeBufferPointer { appendEscaped($0, to: &out) }
+        }
+        out.append(JSONBytes.quote)
+    }
+
+    /// Appends valid UTF-8 with Go's escapes.
+    private static func appendEscaped(_ s: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var plainStart = 0
+        var i = 0
+        let n = s.count
+        while i < n {
+            let b = s[i]
+            let special = b < 0x40 ? (lowEscapes >> b) & 1 != 0 : (b == JSONBytes.backslash || b == 0xE2)
+            if !special {
+                i += 1
+                continue
+            }
+            // U+2028 and U+2029 (E2 80 A8/A9) are escaped; other characters starting with E2 are not.
+            if b == 0xE2, !(i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+                i += 1
+                continue
+            }
+            if plainStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: s[plainStart..<i])) }
+            switch b {
+            case JSONBytes.quote: out.append(contentsOf: [JSONBytes.backslash, JSONBytes.quote])
+            case JSONBytes.backslash: out.append(contentsOf: [JSONBytes.backslash, JSONBytes.backslash])
+            case 0x08: out.append(contentsOf: [JSONBytes.backslash, 0x62])
+            case 0x0C: out.append(contentsOf: [JSONBytes.backslash, 0x66])
+            case 0x0A: out.append(contentsOf: [JSONBytes.backslash, 0x6E])
+            case 0x0D: out.append(contentsOf: [JSONBytes.backslash, 0x72])
+            case 0x09: out.append(contentsOf: [JSONBytes.backslash, 0x74])
+            case 0xE2:
+                out.append(contentsOf: Array(#"\u202"#.utf8))
+                out.append(s[i + 2] == 0xA8 ? 0x38 : 0x39)
+                i += 2
+            default:
+                out.append(contentsOf: [JSONBytes.backslash, 0x75, 0x30, 0x30, hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]])
+            }
+            i += 1
+            plainStart = i
+        }
+        if plainStart < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: s[plainStart..<n])) }
+    }
+
+    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(0x2D) }
+        var magnitude = value.magnitude
+        if magnitude < 10 {
+            out.append(0x30 + UInt8(magnitude))
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var i = 20
+            while magnitude > 0 {
+                i -= 1
+                digits[i] = 0x30 + UInt8(magnitude % 10)
+                magnitude /= 10
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
+        }
+    }
+}
+
+/// Writes `UpdatedTime` text fast: the date and time of day are reused while the second stays the same.
+private struct TimeText {
+    private var second = Int64.min
+    private var prefix: [UInt8] = []
+
+    /// `2024-05-31T10:06:40.043498Z`, as ``UnixTime/rfc3339Micro(_:)`` writes it.
+    mutating func appendRFC3339Micro(_ ns: Int64, to out: inout [UInt8]) {
+        let (s, subNs) = ns.quotientAndRemainder(dividingBy: 1_000_000_000)
+        let (wholeSecond, nanos) = subNs < 0 ? (s - 1, subNs + 1_000_000_000) : (s, subNs)
+        if wholeSecond != second {
+            second = wholeSecond
+            prefix = Array(UnixTime.rfc3339Micro(wholeSecond * 1_000_000_000).utf8.prefix(20))
+        }
+        out.append(contentsOf: prefix)
+        var micro = nanos / 1000
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 7) { digits in
+            for k in stride(from: 5, through: 0, by: -1) {
+                digits[k] = 0x30 + UInt8(micro % 10)
+                micro /= 10
+            }
+            digits[6] = 0x5A
+            out.append(contentsOf: UnsafeBufferPointer(digits))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import EventModel
+
+/// The time values `--since` and `--until` take, as unix nanoseconds.
+///
+/// | form | example | means |
+/// | --- | --- | --- |
+/// | RFC 3339 | `2024-05-31T10:06:40Z`, `2024-05-31T12:06:40.5+02:00` | that instant |
+/// | date | `2024-05-31` | midnight UTC of that day |
+/// | unix seconds | `1717149600`, `1717149600.25` | that instant |
+/// | duration | `90s`, `30m`, `2h`, `1d`, `1h30m`, `500ms` | that long before the reference time |
+/// | `now` | `now` | the reference time |
+///
+/// Units: `d` (24 h), `h`, `m`, `s`, `ms`; a duration is one or more whole-number-and-unit pairs.
+public enum TimeArgument {
+    /// Parses `text`; durations count back from `referenceNs` (for `query`, the store's last event).
+    public static func parse(_ text: String, relativeTo referenceNs: Int64) throws(TimeArgumentError) -> Int64 {
+        let trimmed = text.trimmingSpaces
+        guard !trimmed.isEmpty else { throw TimeArgumentError(argument: text, reason: "the time is empty") }
+        if trimmed.lowercased() == "now" { return referenceNs }
+        if let ns = UnixTime.parseRFC3339(trimmed) { return ns }
+        if trimmed.utf8.count == 10, let ns = UnixTime.parseRFC3339(trimmed + "T00:00:00Z") { return ns }
+        if let ns = UnixSeconds.nanoseconds(trimmed) { return ns }
+        if let first = trimmed.first, first.isASCIIDigit {
+            let duration = try durationNs(trimmed, argument: text)
+            let (start, overflow) = referenceNs.subtractingReportingOverflow(duration)
+            guard !overflow else { throw TimeArgumentError(argument: text, reason: "the duration reaches before year 1678") }
+            return start
+        }
+        throw TimeArgumentError(argument: text, reason: "expected an RFC 3339 time (2024-05-31T10:06:40Z), "
+                                + "unix seconds (1717149600), or a duration before the last event (2h, 30m, 1h30m)")
+    }
+
+    private static let unitNs: [(String, Int64)] = [
+        ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000),
+    ]
+
+    /// `1h30m` as nanoseconds.
+    private static func durationNs(_ text: String, argument: String) throws(TimeArgumentError) -> Int64 {
+        var rest = Substring(text)
+        var total: Int64 = 0
+        while !rest.isEmpty {
+            let digits = rest.prefix(while: \.isASCIIDigit)
+            guard !digits.isEmpty else {
+                throw TimeArgumentError(argument: argument, reason: "expected a number before '\(rest)'")
+            }
+            rest = rest.dropFirst(digits.count)
+            let unitText = rest.prefix(while: { $0.isLetter })
+            guard let (unit, ns) = unitNs.first(where: { $0.0 == unitText.lowercased() }) else {
+                let found = unitText.isEmpty ? "nothing" : "'\(unitText)'"
+                throw TimeArgumentError(argument: argument, reason: "expected a unit (d, h, m, s, ms) after \(digits), found \(found)")
+            }
+            rest = rest.dropFirst(unit.count)
+            guard let count = Int64(digits) else {
+                throw TimeArgumentError(argument: argument, reason: "\(digits) is too large")
+            }
+            let (part, o1) = count.multipliedReportingOverflow(by: ns)
+            let (sum, o2) = total.addingReportingOverflow(part)
+            guard !o1, !o2 else { throw TimeArgumentError(argument: argument, reason: "the duration is too long") }
+            total = sum
+        }
+        return total
+    }
+}
+
+/// A `--since`/`--until` value that is not a time: the argument and why.
+public struct TimeArgumentError: Error, Equatable, CustomStringConvertible {
+    public var argument: String
+    public var reason: String
+
+    public var description: String { "bad time '\(argument)': \(reason)" }
+}
+
+extension String {
+    /// The string without leading and trailing spaces and tabs.
+    var trimmingSpaces: String {
+        let scalars = unicodeScalars
+        guard let start = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }),
+              let end = scalars.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
+        return String(scalars[start...end])
+    }
+}

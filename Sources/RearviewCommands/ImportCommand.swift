@@ -1,0 +1,64 @@
+import ArgumentParser
+import EventStore
+import Foundation
+
+/// `rearview import`: KubeArmor JSON into the store.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import KubeArmor alerts and logs (JSON) into the store.",
+        discussion: """
+            Accepts what `karmor logs --json` prints (one object per line), JSON arrays, streams of \
+            pretty-printed objects, the form the AccuKnox alerts page shows (one "Key":value per line), \
+            and the KubeArmor daemon's own camelCase log lines; gzip- or LZ4-compressed or not; `-` reads stdin. \
+            Records are ordered by time. Importing a file again, or one that overlaps an earlier import, adds \
+            no copies; a record that occurs k times in one input is kept k times. Malformed records are \
+            reported as FILE:LINE: reason, kept verbatim under STORE/rejects/, and counted. \
+            Exit 0 when every record was imported, 2 when some were rejected.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: ArgumentHelp("KubeArmor JSON files, or - for standard input.", valueName: "file"))
+    var files: [String]
+
+    @Option(help: "Events per block.")
+    var blockEvents = WriterOptions().blockEvents
+
+    /// How many rejected records to list on stderr before summarising the rest.
+    static let rejectionsShown = 20
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("name at least one file, or - for standard input") }
+        guard blockEvents > 0 && blockEvents <= 1 << 20 else { throw ValidationError("--block-events must be 1…1048576") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let started = Date()
+            var importer = Importer(storePath: storeOptions.path)
+            importer.options.blockEvents = blockEvents
+            importer.progress = { Terminal.progress($0) }
+            let report = try importer.run(files: files)
+            Terminal.endProgress()
+            if !report.recovery.isEmpty { Terminal.error(report.recovery.description) }
+            var shown = 0
+            for file in report.files {
+                if let failure = file.failure { Terminal.error("rearview: \(failure)") }
+                for rejection in file.rejected where shown < Self.rejectionsShown {
+                    Terminal.error(rejection.description)
+                    shown += 1
+                }
+            }
+            if report.rejected > shown { Terminal.error("… and \(report.rejected - shown) more rejected record(s)") }
+            let seconds = Date().timeIntervalSince(started)
+            var summary = "imported \(report.imported) event(s) from \(report.files.count) file(s) into \(storeOptions.path)"
+            summary += " (\(report.duplicates) already stored, \(report.rejected) rejected"
+            if report.failedFiles > 0 { summary += ", \(report.failedFiles) file(s) unreadable" }
+            summary += String(format: ") in %.2f s", seconds)
+            Terminal.error(summary)
+            for path in report.rejectFiles { Terminal.error("rejected records kept in \(path)") }
+            if !report.isClean { throw ExitCode(2) }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import EventModel
+import EventStore
+import Foundation
+
+/// `rearview info`: what a store holds.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show what a store holds: hosts, time span, events by operation and type, size on disk.")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: "Output format: text or json.")
+    var format: InfoFormat = .text
+
+    enum InfoFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    func run() throws {
+        try reportingFailures {
+            let store = try storeOptions.open()
+            let s = try store.summary()
+            let out = StandardOutput()
+            switch format {
+            case .json: out.line(InfoRendering.json(s, path: store.path))
+            case .text: out.write(InfoRendering.text(s, path: store.path))
+            }
+        }
+    }
+}
+
+/// Renders a ``StoreSummary`` for `info`.
+enum InfoRendering {
+    static func text(_ s: StoreSummary, path: String) -> String {
+        var lines: [String] = []
+        lines.append("store      \(path) (id \(s.storeID))")
+        lines.append("events     \(s.events) in \(s.blocks) block(s), \(s.segments) segment(s) (\(s.sealedSegments) sealed)")
+        if let first = s.firstTimeNs, let last = s.lastTimeNs {
+            lines.append("time span  \(UnixTime.rfc3339Micro(first)) .. \(UnixTime.rfc3339Micro(last))")
+        }
+        let size = s.segmentBytes + s.indexBytes
+        lines.append("size       \(size) bytes (segments \(s.segmentBytes), index \(s.indexBytes)), " +
+                     String(format: "%.1f bytes/event", s.bytesPerEvent))
+        func table(_ title: String, _ rows: [(value: String, events: Int)]) {
+            lines.append(title)
+            for row in rows { lines.append("  " + pad(String(row.events), 10) + "  " + (row.value.isEmpty ? "(none)" : row.value)) }
+        }
+        table("hosts", s.hosts)
+        table("operations", s.operations)
+        table("types", s.types)
+        let drops = s.segmentMetadata.filter { $0 != "{}" }
+        if !drops.isEmpty { lines.append("recorder   " + drops.joined(separator: "\n           ")) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func json(_ s: StoreSummary, path: String) -> String {
+        func counts(_ rows: [(value: String, events: Int)]) -> [String: Int] {
+            Dictionary(rows.map { ($0.value, $0.events) }, uniquingKeysWith: +)
+        }
+        var object: [String: Any] = [
+            "store": path, "storeID": s.storeID, "events": s.events, "blocks": s.blocks, "segments": s.segments,
+            "sealedSegments": s.sealedSegments, "segmentBytes": s.segmentBytes, "indexBytes": s.indexBytes,
+            "bytesPerEvent": (s.bytesPerEvent * 100).rounded() / 100,
+            "hosts": counts(s.hosts), "operations": counts(s.operations), "types": counts(s.types),
+        ]
+        if let first = s.firstTimeNs, let last = s.lastTimeNs {
+            object["firstTime"] = UnixTime.rfc3339Micro(first)
+            object["lastTime"] = UnixTime.rfc3339Micro(last)
+        }
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+import EventStore
+
+/// `rearview reindex`: rebuild index.sqlite from the segments alone.
+struct ReindexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reindex",
+        abstract: "Rebuild the store's index from its segments (the index is derived data).")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        try reportingFailures {
+            let report = try Store.reindex(storeOptions.path)
+            let summary = try Store.open(storeOptions.path).summary()
+            Terminal.error("reindexed \(storeOptions.path): \(summary.events) events in \(summary.blocks) block(s), \(summary.segments) segment(s)")
+            if !report.recovered.isEmpty { Terminal.error(report.description) }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+import EventStore
+import Foundation
+
+/// The `--store` option every command shares.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The store directory (default: $REARVIEW_STORE, else ./rearview-store).", valueName: "dir"))
+    var store: String?
+
+    var path: String {
+        store ?? ProcessInfo.processInfo.environment["REARVIEW_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "rearview-store"
+    }
+
+    /// Opens the store read-only, turning failures into the documented exit codes.
+    func open() throws -> Store {
+        do { return try Store.open(path) } catch { throw CommandFailure(error) }
+    }
+}

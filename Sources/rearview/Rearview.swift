@@ -1,0 +1,3 @@
+import RearviewCommands
+
+@main extension RearviewCommand {}

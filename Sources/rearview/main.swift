@@ -1,3 +1,0 @@
-import RearviewCommands
-
-await RearviewCommand.main()

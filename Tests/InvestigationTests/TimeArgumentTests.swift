@@ -1,0 +1,39 @@
+import Testing
+@testable import Investigation
+
+@Suite struct TimeArgumentTests {
+    let reference: Int64 = 1_717_149_600_000_000_000  // 2024-05-31T10:00:00Z
+
+    @Test func rfc3339DateAndUnixSeconds() throws {
+        #expect(try TimeArgument.parse("2024-05-31T10:00:00Z", relativeTo: 0) == reference)
+        #expect(try TimeArgument.parse("2024-05-31T12:00:00.5+02:00", relativeTo: 0) == reference + 500_000_000)
+        #expect(try TimeArgument.parse("2024-05-31", relativeTo: 0) == reference - 36_000_000_000_000)
+        #expect(try TimeArgument.parse("1717149600", relativeTo: 0) == reference)
+        #expect(try TimeArgument.parse(" 1717149600.25 ", relativeTo: 0) == reference + 250_000_000)
+        #expect(try TimeArgument.parse("now", relativeTo: reference) == reference)
+    }
+
+    @Test(arguments: [
+        ("90s", 90_000_000_000), ("30m", 1_800_000_000_000), ("2h", 7_200_000_000_000),
+        ("1d", 86_400_000_000_000), ("1h30m", 5_400_000_000_000), ("500ms", 500_000_000), ("1m30s", 90_000_000_000),
+    ] as [(String, Int64)])
+    func durationsCountBackFromTheReference(text: String, ns: Int64) throws {
+        #expect(try TimeArgument.parse(text, relativeTo: reference) == reference - ns)
+    }
+
+    @Test(arguments: [
+        ("", "empty"), ("yesterday", "expected an RFC 3339 time"), ("2h30", "after 30, found nothing"),
+        ("5x", "found 'x'"), ("2024-13-01T00:00:00Z", "found '-'"), ("99999999999999999999d", "too large"),
+        ("200000d", "too long"),
+    ])
+    func errorsSayWhy(text: String, reason: String) {
+        do {
+            _ = try TimeArgument.parse(text, relativeTo: reference)
+            Issue.record("\(text) parsed")
+        } catch {
+            #expect(error.argument == text)
+            #expect(error.reason.contains(reason), "\(error.reason)")
+            #expect(error.description.hasPrefix("bad time '\(text)': "))
+        }
+    }
+}
