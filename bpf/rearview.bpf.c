@@ -846,15 +846,30 @@ static __noinline int rv_address_exit(struct rv_pending *call, __s64 ret)
     return 0;
 }
 
-static __noinline int rv_syscall_exit(__s64 ret)
+static __always_inline int rv_exec_exit(struct rv_pending *call, __s64 ret)
+{
+    /* A successful exec is recorded by sched_process_exec, with more detail. */
+    return ret < 0 ? rv_exec_failed_exit(call, ret) : 0;
+}
+
+/* Takes the arguments the current thread parked on entry; false if it parked none. */
+static __always_inline bool rv_take_pending(struct rv_pending *call)
 {
     __u64 id = bpf_get_current_pid_tgid();
     struct rv_pending *parked = bpf_map_lookup_elem(&rv_pending, &id);
     if (!parked)
-        return 0;
-    struct rv_pending call = *parked;
+        return false;
+    *call = *parked;
     bpf_map_delete_elem(&rv_pending, &id);
+    return true;
+}
 
+/* For the raw sys_exit, which serves every system call. */
+static __noinline int rv_syscall_exit(__s64 ret)
+{
+    struct rv_pending call;
+    if (!rv_take_pending(&call))
+        return 0;
     switch (call.syscall) {
     case RV_SYS_SOCKET:
         return rv_socket_exit(&call, ret);
@@ -867,7 +882,7 @@ static __noinline int rv_syscall_exit(__s64 ret)
         return rv_address_exit(&call, ret);
     case RV_SYS_EXECVE:
     case RV_SYS_EXECVEAT:
-        return ret < 0 ? rv_exec_failed_exit(&call, ret) : 0;
+        return rv_exec_exit(&call, ret);
     default:
         return rv_file_exit(&call, ret);
     }
@@ -881,7 +896,7 @@ static __noinline int rv_syscall_exit(__s64 ret)
  */
 #define RV_ARG(ctx, n, nargs) ((n) < (nargs) ? (ctx)->args[(n) < (nargs) ? (n) : 0] : 0)
 
-#define RV_SYSCALL_TRACEPOINTS(name, rv, nargs)                                                   \
+#define RV_SYSCALL_TRACEPOINTS(name, rv, nargs, handler)                                          \
     SEC("tracepoint/syscalls/sys_enter_" #name)                                                    \
     int rv_enter_##name(struct rv_syscall_enter_ctx *ctx)                                         \
     {                                                                                              \
@@ -892,30 +907,31 @@ static __noinline int rv_syscall_exit(__s64 ret)
     SEC("tracepoint/syscalls/sys_exit_" #name)                                                     \
     int rv_exit_##name(struct rv_syscall_exit_ctx *ctx)                                           \
     {                                                                                              \
-        return rv_syscall_exit(ctx->ret);                                                          \
+        struct rv_pending call;                                                                    \
+        return rv_take_pending(&call) ? handler(&call, ctx->ret) : 0;                              \
     }
 
-RV_SYSCALL_TRACEPOINTS(open, RV_SYS_OPEN, 3)
-RV_SYSCALL_TRACEPOINTS(openat, RV_SYS_OPENAT, 4)
-RV_SYSCALL_TRACEPOINTS(openat2, RV_SYS_OPENAT2, 4)
-RV_SYSCALL_TRACEPOINTS(creat, RV_SYS_CREAT, 2)
-RV_SYSCALL_TRACEPOINTS(unlink, RV_SYS_UNLINK, 1)
-RV_SYSCALL_TRACEPOINTS(unlinkat, RV_SYS_UNLINKAT, 3)
-RV_SYSCALL_TRACEPOINTS(rmdir, RV_SYS_RMDIR, 1)
-RV_SYSCALL_TRACEPOINTS(rename, RV_SYS_RENAME, 2)
-RV_SYSCALL_TRACEPOINTS(renameat, RV_SYS_RENAMEAT, 4)
-RV_SYSCALL_TRACEPOINTS(renameat2, RV_SYS_RENAMEAT2, 5)
-RV_SYSCALL_TRACEPOINTS(chmod, RV_SYS_CHMOD, 2)
-RV_SYSCALL_TRACEPOINTS(fchmodat, RV_SYS_FCHMODAT, 3)
-RV_SYSCALL_TRACEPOINTS(fchmodat2, RV_SYS_FCHMODAT2, 4)
-RV_SYSCALL_TRACEPOINTS(socket, RV_SYS_SOCKET, 3)
-RV_SYSCALL_TRACEPOINTS(connect, RV_SYS_CONNECT, 3)
-RV_SYSCALL_TRACEPOINTS(accept, RV_SYS_ACCEPT, 3)
-RV_SYSCALL_TRACEPOINTS(accept4, RV_SYS_ACCEPT4, 4)
-RV_SYSCALL_TRACEPOINTS(bind, RV_SYS_BIND, 3)
-RV_SYSCALL_TRACEPOINTS(listen, RV_SYS_LISTEN, 2)
-RV_SYSCALL_TRACEPOINTS(execve, RV_SYS_EXECVE, 3)
-RV_SYSCALL_TRACEPOINTS(execveat, RV_SYS_EXECVEAT, 5)
+RV_SYSCALL_TRACEPOINTS(open, RV_SYS_OPEN, 3, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(openat, RV_SYS_OPENAT, 4, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(openat2, RV_SYS_OPENAT2, 4, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(creat, RV_SYS_CREAT, 2, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(unlink, RV_SYS_UNLINK, 1, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(unlinkat, RV_SYS_UNLINKAT, 3, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(rmdir, RV_SYS_RMDIR, 1, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(rename, RV_SYS_RENAME, 2, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(renameat, RV_SYS_RENAMEAT, 4, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(renameat2, RV_SYS_RENAMEAT2, 5, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(chmod, RV_SYS_CHMOD, 2, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(fchmodat, RV_SYS_FCHMODAT, 3, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(fchmodat2, RV_SYS_FCHMODAT2, 4, rv_file_exit)
+RV_SYSCALL_TRACEPOINTS(socket, RV_SYS_SOCKET, 3, rv_socket_exit)
+RV_SYSCALL_TRACEPOINTS(connect, RV_SYS_CONNECT, 3, rv_address_exit)
+RV_SYSCALL_TRACEPOINTS(accept, RV_SYS_ACCEPT, 3, rv_address_exit)
+RV_SYSCALL_TRACEPOINTS(accept4, RV_SYS_ACCEPT4, 4, rv_address_exit)
+RV_SYSCALL_TRACEPOINTS(bind, RV_SYS_BIND, 3, rv_address_exit)
+RV_SYSCALL_TRACEPOINTS(listen, RV_SYS_LISTEN, 2, rv_listen_exit)
+RV_SYSCALL_TRACEPOINTS(execve, RV_SYS_EXECVE, 3, rv_exec_exit)
+RV_SYSCALL_TRACEPOINTS(execveat, RV_SYS_EXECVEAT, 5, rv_exec_exit)
 
 /* ---- attach points: raw sys_enter/sys_exit, every system call ------------------------------- */
 

@@ -141,7 +141,7 @@ struct KeyState {
             valueLength = -1
             return
         }
-        if valueCapacity < count {
+        if valueBytes == nil || valueCapacity < count {
             valueBytes?.deallocate()
             valueCapacity = max(count, 32)
             valueBytes = .allocate(capacity: valueCapacity)

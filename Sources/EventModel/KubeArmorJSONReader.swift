@@ -84,17 +84,17 @@ public struct KubeArmorJSONReader: Sendable {
             let pieces = linePieces()
             var lineBase = 0
             var delivered = 0
-            func hand(_ piece: ParsedPiece) throws(E) {
-                var outcomes = piece.outcomes
+            func hand(_ piece: consuming ParsedPiece) throws(E) {
+                var piece = piece
                 for index in piece.rejections {
-                    if case .failure(var rejection) = outcomes[index] {
+                    if case .failure(var rejection) = piece.outcomes[index] {
                         rejection.line += lineBase
-                        outcomes[index] = .failure(rejection)
+                        piece.outcomes[index] = .failure(rejection)
                     }
                 }
                 lineBase += piece.lines
-                delivered += outcomes.count
-                if !outcomes.isEmpty { try body(outcomes) }
+                delivered += piece.outcomes.count
+                if !piece.outcomes.isEmpty { try body(piece.outcomes) }
             }
             if threads <= 1 || pieces.count <= 1 {
                 let parser = KubeArmorRecordParser(commasOptional: false)

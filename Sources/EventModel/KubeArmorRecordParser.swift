@@ -111,13 +111,13 @@ final class KubeArmorRecordParser {
                 guard p[i] == JSONBytes.quote else { throw try wrongType(id, "a string", p, i, end) }
                 let n = key.pointee.valueLength
                 if n >= 0, i + 1 + n < end, p[i + 1 + n] == JSONBytes.quote, key.pointee.holds(p + i + 1, n) {
-                    event.setString(field, key.pointee.value)
+                    event.assign(field, key.pointee.value)
                     i += n + 2
                 } else {
                     let scanned = try scan(p, i + 1, end)
                     let value = string(p, i + 1, scanned)
                     if !scanned.hasEscapes { key.pointee.remember(value, bytes: p + i + 1, scanned.close - i - 1) }
-                    event.setString(field, value)
+                    event.assign(field, value)
                     i = scanned.close + 1
                 }
             case .number(let field):
@@ -396,6 +396,41 @@ final class KubeArmorRecordParser {
         scratch.removeAll()
         _ = try compactValue(p, i, end, depth: 0)
         return RecordFailure(offset: i, kind: .record, message: "field \(keys.states[Int(id)].name): expected \(wanted), found \(found)")
+    }
+}
+
+extension Event {
+    /// Sets a plain string field (not `UpdatedTime`, not a number): ``setString(_:_:)`` made for the
+    /// parser's inner loop, where inlining it saves a call per field.
+    @inline(__always)
+    mutating func assign(_ field: EventField, _ value: __owned String) {
+        switch field {
+        case .clusterName: clusterName = value
+        case .hostName: hostName = value
+        case .namespaceName: namespaceName = value
+        case .podName: podName = value
+        case .labels: labels = value
+        case .containerID: containerID = value
+        case .containerName: containerName = value
+        case .containerImage: containerImage = value
+        case .parentProcessName: parentProcessName = value
+        case .processName: processName = value
+        case .policyName: policyName = value
+        case .severity: severity = value
+        case .tags: tags = value
+        case .message: message = value
+        case .type: type = value
+        case .source: source = value
+        case .operation: operation = value
+        case .resource: resource = value
+        case .data: data = value
+        case .enforcer: enforcer = value
+        case .action: action = value
+        case .result: result = value
+        case .cwd: cwd = value
+        case .tty: tty = value
+        case .updatedTime, .timestamp, .hostPPID, .hostPID, .ppid, .pid, .uid: preconditionFailure("\(field.rawValue) is not a plain string field")
+        }
     }
 }
 

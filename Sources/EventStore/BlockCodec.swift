@@ -171,6 +171,10 @@ enum BlockCodec {
         var layoutByAddress: [UnsafeRawPointer: Int32] = [:]
         var extrasRows: [[Int32]] = []
         var extrasByPairs: [[Int32]: Int32] = [:]
+        let extrasWidth = 8
+        var extrasTable = RowTable(width: extrasWidth)
+        var extrasRowIDs: [Int32] = []
+        var pairs: [Int32] = []
         var contexts = RowTable(width: contextWidth)
         var verdicts = RowTable(width: verdictStrings.count)
 
@@ -187,7 +191,8 @@ enum BlockCodec {
         var minTime = Int64.max, maxTime = Int64.min
         var unit: UInt64 = 0
         var previousTime = events.first!.timeNs
-        for (i, e) in events.enumerated() {
+        for (i, position) in events.indices.enumerated() {
+            let e = events[position]
             minTime = min(minTime, e.timeNs)
             maxTime = max(maxTime, e.timeNs)
             unit = gcd(unit, (e.timeNs &- previousTime).magnitude)
@@ -246,16 +251,28 @@ enum BlockCodec {
             resourceColumn[i] = strings.id(e.resource)
             dataColumn[i] = strings.id(e.data)
             if !e.extras.isEmpty {
-                var pairs: [Int32] = []
-                pairs.reserveCapacity(e.extras.count * 2)
+                // Up to `extrasWidth / 2` pairs go through the fast fixed-width table; more through a dictionary.
+                pairs.removeAll(keepingCapacity: true)
                 for extra in e.extras { pairs += [strings.id(extra.key), strings.id(extra.json)] }
-                if let known = extrasByPairs[pairs] {
-                    extrasColumn[i] = known
+                let id: Int32
+                if pairs.count <= extrasWidth {
+                    while pairs.count < extrasWidth { pairs.append(-1) }
+                    let row = pairs.withUnsafeBufferPointer { extrasTable.id($0) }
+                    if Int(row) < extrasRowIDs.count {
+                        id = extrasRowIDs[Int(row)]
+                    } else {
+                        extrasRows.append(pairs.filter { $0 >= 0 })
+                        id = Int32(extrasRows.count)
+                        extrasRowIDs.append(id)
+                    }
+                } else if let known = extrasByPairs[pairs] {
+                    id = known
                 } else {
                     extrasRows.append(pairs)
-                    extrasColumn[i] = Int32(extrasRows.count)
-                    extrasByPairs[pairs] = Int32(extrasRows.count)
+                    id = Int32(extrasRows.count)
+                    extrasByPairs[pairs] = id
                 }
+                extrasColumn[i] = id
             }
             if let given = e.updatedTimeAsGiven { updatedColumn[i] = strings.id(given) + 1 }
         }

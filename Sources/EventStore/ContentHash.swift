@@ -26,8 +26,12 @@ extension Event {
 public enum DuplicateFilter {
     /// Returns the events to add (in their original order) and how many were already stored.
     public static func removeStored(from events: [Event], store: Store) throws(StoreError) -> (kept: [Event], duplicates: Int) {
-        guard let first = events.min(by: { $0.timeNs < $1.timeNs })?.timeNs,
-              let last = events.max(by: { $0.timeNs < $1.timeNs })?.timeNs else { return (events, 0) }
+        guard !events.isEmpty else { return (events, 0) }
+        var first = Int64.max, last = Int64.min
+        for i in events.indices {
+            first = min(first, events[i].timeNs)
+            last = max(last, events[i].timeNs)
+        }
         let overlapping = try store.blocks(from: first, through: last)
         guard !overlapping.isEmpty else { return (events, 0) }
         let incoming = events.map(\.contentHash)

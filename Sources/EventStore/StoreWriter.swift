@@ -141,9 +141,9 @@ public final class StoreWriter {
 
     /// Appends events. They are written in full blocks as they accumulate; call ``flush()`` to make the
     /// remainder durable. Within each written block events are ordered by time.
-    public func append(_ events: some Collection<Event>) throws(StoreError) {
+    public func append(_ events: [Event]) throws(StoreError) {
         precondition(!closed, "append after close")
-        pending.append(contentsOf: events)
+        if pending.isEmpty { pending = events } else { pending.append(contentsOf: events) }
         let batch = options.blockEvents * max(1, options.threads) * 2
         if pending.count >= batch {
             let full = pending.count - pending.count % options.blockEvents
@@ -173,8 +173,14 @@ public final class StoreWriter {
 
     private func write(blocksFrom count: Int) throws(StoreError) {
         guard count > 0 else { return }
-        var slice = Array(pending[0..<count])
-        pending.removeFirst(count)
+        var slice: [Event]
+        if count == pending.count {
+            slice = []
+            swap(&slice, &pending)
+        } else {
+            slice = Array(pending[0..<count])
+            pending.removeFirst(count)
+        }
         // Time order inside each write; ties keep arrival order. Sequence numbers follow that order.
         if !isSorted(slice) {
             slice = slice.enumerated().sorted { ($0.element.timeNs, $0.offset) < ($1.element.timeNs, $1.offset) }.map(\.element)

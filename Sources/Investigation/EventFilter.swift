@@ -27,7 +27,8 @@ public struct EventFilter: Sendable {
         self.predicate = EventFilter.compile(expression.root)
     }
 
-    /// Whether `event` satisfies the filter.
+    /// Whether `event` satisfies the filter. For events in an array, ``forEachMatch(in:_:)`` is faster:
+    /// passing an array element by value makes the caller copy the whole event.
     public func matches(_ event: borrowing Event) -> Bool {
         withUnsafePointer(to: event) { predicate($0) }
     }
@@ -46,21 +47,9 @@ public struct EventFilter: Sendable {
         case .everything:
             return { _ in true }
         case .and(let parts):
-            // Chained pairwise: closures kept in an array would be reabstracted to take the event
-            // indirectly, and every call through the thunk would copy the event.
-            var combined = compile(parts[0])
-            for part in parts.dropFirst() {
-                let (previous, next) = (combined, compile(part))
-                combined = { previous($0) && next($0) }
-            }
-            return combined
+            return chain(parts, requiringAll: true)
         case .or(let parts):
-            var combined = compile(parts[0])
-            for part in parts.dropFirst() {
-                let (previous, next) = (combined, compile(part))
-                combined = { previous($0) || next($0) }
-            }
-            return combined
+            return chain(parts, requiringAll: false)
         case .not(let inner):
             let p = compile(inner)
             return { !p($0) }
@@ -73,6 +62,23 @@ public struct EventFilter: Sendable {
         case .exists(let field):
             return { FieldAccess.exists(field, in: $0) }
         }
+    }
+
+    /// `and` (`requiringAll`) or `or` of `parts`, cheapest first: conditions have no side effects, so
+    /// the order does not change the result. The closures are chained pairwise because closures kept
+    /// in an array would be reabstracted, costing a thunk per call.
+    private static func chain(_ parts: [FilterNode], requiringAll: Bool) -> Predicate {
+        let parts = parts.sortedByCost()
+        var combined = compile(parts[0])
+        for part in parts.dropFirst() {
+            let (previous, next) = (combined, compile(part))
+            if requiringAll {
+                combined = { previous($0) && next($0) }
+            } else {
+                combined = { previous($0) || next($0) }
+            }
+        }
+        return combined
     }
 
     private static func comparison(_ field: FieldReference, _ op: ComparisonOperator, _ literal: FilterLiteral) -> Predicate {
@@ -106,6 +112,15 @@ public struct EventFilter: Sendable {
             }
         default:
             let literalBytes = Array(literal.text.utf8)
+            if op == .equal || op == .notEqual {
+                let equal = op == .equal
+                return { e in
+                    let result = FieldAccess.withValue(field, of: e) { value, _ in
+                        literalBytes.withUnsafeBufferPointer { Bytes.equal(value, $0) == equal }
+                    }
+                    return result ?? !equal
+                }
+            }
             return { e in
                 let result = FieldAccess.withValue(field, of: e) { value, _ in
                     literalBytes.withUnsafeBufferPointer { op.holds(Bytes.compare(value, $0)) }
@@ -142,10 +157,11 @@ public struct EventFilter: Sendable {
     }
 
     private static func textTest(_ field: FieldReference, _ test: TextTest) -> Predicate {
+        let matches = test.matcher()
         if case .typed(let typed) = field {
-            return { e in FieldAccess.withText(typed, of: e) { test.matches(utf8: $0) } }
+            return { e in FieldAccess.withText(typed, of: e, matches) }
         }
-        return { e in FieldAccess.withValue(field, of: e) { value, _ in test.matches(utf8: value) } ?? false }
+        return { e in FieldAccess.withValue(field, of: e) { value, _ in matches(value) } ?? false }
     }
 
     @inline(__always)
@@ -161,6 +177,34 @@ public struct EventFilter: Sendable {
             if o < 0 { low = mid + 1 } else { high = mid }
         }
         return false
+    }
+}
+
+extension [FilterNode] {
+    /// The conditions ordered by a rough evaluation cost, keeping the written order among equals.
+    func sortedByCost() -> [FilterNode] {
+        enumerated().sorted { ($0.element.cost, $0.offset) < ($1.element.cost, $1.offset) }.map(\.element)
+    }
+}
+
+extension FilterNode {
+    /// Rough relative cost of evaluating the condition: numbers, then string equality, then scans.
+    var cost: Int {
+        switch self {
+        case .everything: return 0
+        case .compare(let field, _, _), .exists(let field), .oneOf(let field, _):
+            switch field.kind {
+            case .integer, .unixSeconds: return 1
+            case .severity: return 2
+            case .text: return 3
+            case .extra: return 6
+            }
+        case .text(_, .regex): return 8
+        case .text(_, .glob): return 5
+        case .text: return 4
+        case .not(let inner): return inner.cost
+        case .and(let parts), .or(let parts): return parts.reduce(0) { $0 + $1.cost }
+        }
     }
 }
 

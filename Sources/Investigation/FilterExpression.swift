@@ -61,6 +61,6 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
     }
 
     /// The expression in the filter language (normalised: quoted values, minimal parentheses);
-    /// parsing it gives the same filter.
+    /// parsing it gives the same filter. ``everything`` reads `everything`, which is not an expression.
     public var description: String { root.description }
 }

@@ -108,7 +108,6 @@ enum TextTest: Sendable, CustomStringConvertible {
     /// One item of the comma-separated list (`Labels`, `Tags`) equals the text exactly.
     case hasItem(String)
 
-    @inline(__always)
     func matches(utf8 s: UnsafeBufferPointer<UInt8>) -> Bool {
         switch self {
         case .regex(let regex): return regex.matches(utf8: s)
@@ -121,6 +120,24 @@ enum TextTest: Sendable, CustomStringConvertible {
 
     func matches(_ text: String) -> Bool {
         text.utf8.withContiguousBytes { matches(utf8: $0) }
+    }
+
+    /// The test as a closure over its own payload, for the hot path: switching on the enum on every
+    /// call would copy (retain) the payload each time.
+    func matcher() -> @Sendable (UnsafeBufferPointer<UInt8>) -> Bool {
+        switch self {
+        case .regex(let regex): return { regex.matches(utf8: $0) }
+        case .glob(let glob): return { glob.matches(utf8: $0) }
+        case .contains(let needle):
+            let bytes = Array(needle.utf8)
+            return { s in bytes.withUnsafeBufferPointer { Bytes.contains(s, $0) } }
+        case .startsWith(let prefix):
+            let bytes = Array(prefix.utf8)
+            return { s in bytes.withUnsafeBufferPointer { Bytes.hasPrefix(s, $0) } }
+        case .hasItem(let item):
+            let bytes = Array(item.utf8)
+            return { s in bytes.withUnsafeBufferPointer { Bytes.hasListItem(s, $0) } }
+        }
     }
 
     /// The operator as written in the language.

@@ -52,11 +52,6 @@ public final class PCRERegex: @unchecked Sendable {
         text.utf8.withContiguousBytes { matches(utf8: $0) }
     }
 
-    /// Whether the pattern matches somewhere in `text`.
-    public func matches(_ text: Substring) -> Bool {
-        text.utf8.withContiguousBytes { matches(utf8: $0) }
-    }
-
     /// Whether the pattern matches somewhere in `bytes`, which must be valid UTF-8 (not checked again).
     func matches(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         rv_pcre2_matches(code, bytes.baseAddress, bytes.count, isJITCompiled ? 1 : 0) == 1
@@ -88,15 +83,6 @@ public struct RegexCompileError: Error, Equatable, CustomStringConvertible {
 extension String.UTF8View {
     /// Runs `body` on the bytes in place (every native Swift string is contiguous); copies only for the
     /// rare string that is not.
-    @inline(__always)
-    func withContiguousBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let result = withContiguousStorageIfAvailable(body) { return result }
-        return Array(self).withUnsafeBufferPointer(body)
-    }
-}
-
-extension Substring.UTF8View {
-    /// Runs `body` on the bytes in place; copies only when the base string is not contiguous.
     @inline(__always)
     func withContiguousBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         if let result = withContiguousStorageIfAvailable(body) { return result }

@@ -64,7 +64,8 @@ public indirect enum TermConstraint: Sendable, Equatable, CustomStringConvertibl
 
     /// The constraint with every `matching(F, p)` replaced by `anyOf(F, the terms of vocabulary(F) that
     /// p matches)`: for planners that look terms up rather than test them. `vocabulary` must return
-    /// every distinct term the store posts for the field.
+    /// every byte-distinct term the store posts for the field (collecting them in a `Set<String>` would
+    /// merge canonically equivalent spellings such as `"caf\u{E9}"` and `"cafe\u{301}"` and lose one).
     public func resolvingPatterns(_ vocabulary: (EventField) throws -> [String]) rethrows -> TermConstraint {
         switch self {
         case .anything, .anyOf: return self

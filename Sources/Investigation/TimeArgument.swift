@@ -46,7 +46,7 @@ public enum TimeArgument {
             rest = rest.dropFirst(digits.count)
             let unitText = rest.prefix(while: { $0.isLetter })
             guard let (unit, ns) = unitNs.first(where: { $0.0 == unitText.lowercased() }) else {
-                let found = unitText.isEmpty ? "nothing" : "'\(unitText)'"
+                let found = unitText.isEmpty ? rest.first.map { "'\($0)'" } ?? "the end" : "'\(unitText)'"
                 throw TimeArgumentError(argument: argument, reason: "expected a unit (d, h, m, s, ms) after \(digits), found \(found)")
             }
             rest = rest.dropFirst(unit.count)

@@ -9,7 +9,7 @@
 enum ContainerID {
     /// The container ID in a cgroup path, or "" for a host process.
     static func fromCgroupPath(_ path: some StringProtocol) -> String {
-        for component in path.split(separator: "/").reversed() {
+        for component in String(path).split(separator: "/").reversed() {
             if let id = fromComponent(component) {
                 return id
             }

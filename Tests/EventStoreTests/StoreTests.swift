@@ -58,7 +58,7 @@ import Testing
         let writer = try StoreWriter(path: path, options: options)
         if let flushEvery {
             for chunk in stride(from: 0, to: events.count, by: flushEvery) {
-                try writer.append(events[chunk..<min(chunk + flushEvery, events.count)])
+                try writer.append(Array(events[chunk..<min(chunk + flushEvery, events.count)]))
                 try writer.flush()
             }
         } else {

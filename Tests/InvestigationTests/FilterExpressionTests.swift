@@ -250,3 +250,30 @@ import Testing
         #expect(EventFilter(.everything).matches(Event()))
     }
 }
+
+@Suite struct EventFilterScanTests {
+    @Test func forEachMatchGivesTheIndicesMatchesAccepts() throws {
+        let events = (0..<50).map { i in sampleEvent { $0.hostPID = Int32(i); $0.resource = i % 3 == 0 ? "/etc/shadow" : "/tmp/x" } }
+        let filter = EventFilter(try FilterExpression(parsing: "Resource ~ '^/etc/(shadow|passwd)' and HostPID < 40"))
+        var indices = [Int]()
+        events.withUnsafeBufferPointer { filter.forEachMatch(in: $0) { indices.append($0) } }
+        #expect(indices == Array(stride(from: 0, to: 40, by: 3)))
+        #expect(indices == events.indices.filter { filter.matches(events[$0]) })
+    }
+
+    @Test func oneFilterServesSeveralThreadsAtOnce() async throws {
+        let events = (0..<2000).map { i in sampleEvent { $0.resource = i % 4 == 0 ? "/etc/passwd" : "/usr/bin/ps" } }
+        let filter = EventFilter(try FilterExpression(parsing: "Resource ~ '^/etc/(shadow|passwd)$' or ProcessName glob '*/top'"))
+        let counts = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var count = 0
+                    events.withUnsafeBufferPointer { filter.forEachMatch(in: $0) { _ in count += 1 } }
+                    return count
+                }
+            }
+            return await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(counts == Array(repeating: 500, count: 8))
+    }
+}

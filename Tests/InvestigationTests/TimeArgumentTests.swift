@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("", "empty"), ("yesterday", "expected an RFC 3339 time"), ("2h30", "after 30, found nothing"),
+        ("", "empty"), ("yesterday", "expected an RFC 3339 time"), ("2h30", "after 30, found the end"),
         ("5x", "found 'x'"), ("2024-13-01T00:00:00Z", "found '-'"), ("99999999999999999999d", "too large"),
         ("200000d", "too long"),
     ])

@@ -1,0 +1,232 @@
+import ArgumentParser
+import EventModel
+import EventStore
+import Foundation
+import Recorder
+import Synchronization
+
+/// `rearview record`: capture this host's process, file and network activity into a store.
+struct RecordCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record process, file and network events on this host with eBPF (root).",
+        discussion: """
+            Loads rearview's eBPF programs (tracepoints and ring buffers only: no kprobes, fentry or \
+            BPF-LSM needed), snapshots the processes already running, and appends every fork/clone, \
+            exec, exit, file open/unlink/rename/chmod and socket/connect/accept/bind/listen to the \
+            store until --duration elapses, --max-size is reached, or SIGINT/SIGTERM arrives. Events \
+            are flushed every --flush interval: a killed recorder loses at most that much, and the \
+            next writer recovers the rest. On exit the segment is sealed and a summary printed, with \
+            the events lost in the kernel per kind (also stored per segment and shown by `info`). \
+            Exit 4 when this host cannot record (not root, no BTF, a program refused: the message \
+            says which).
+
+            Typical use: record on the suspect host, copy the store directory, investigate elsewhere.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: ArgumentHelp("Stop after this long (e.g. 30s, 5m, 2h); default: until SIGINT/SIGTERM.", valueName: "duration"))
+    var duration: String?
+
+    @Option(help: ArgumentHelp("Stop when the store's segments reach this size (e.g. 500M, 2G).", valueName: "size"))
+    var maxSize: String?
+
+    @Option(help: ArgumentHelp("How often buffered events are made durable.", valueName: "duration"))
+    var flush = "1s"
+
+    @Option(help: ArgumentHelp("Seal the segment and start a new one this often (e.g. 1h).", valueName: "duration"))
+    var rotate: String?
+
+    @Option(help: ArgumentHelp("Seal the segment and start a new one at this size.", valueName: "size"))
+    var segmentSize = "256M"
+
+    @Option(help: ArgumentHelp("Event kinds to record, comma-separated: process, file, network.", valueName: "kinds"))
+    var events = "process,file,network"
+
+    @Option(help: ArgumentHelp("Do not record file events under this path prefix (repeatable; process events are always kept).", valueName: "prefix"))
+    var ignorePath: [String] = []
+
+    @Option(help: ArgumentHelp("Kernel ring buffer size (power of two, e.g. 16M).", valueName: "size"))
+    var ringSize = "16M"
+
+    @Option(help: ArgumentHelp("ClusterName written into every event.", valueName: "name"))
+    var cluster = ""
+
+    func run() throws {
+        try reportingFailures {
+            let limits = try RecordingLimits(command: self)
+            var configuration = RecorderConfiguration()
+            configuration.eventKinds = limits.kinds
+            configuration.ignoredPathPrefixes = ignorePath
+            configuration.ringBufferBytes = limits.ringBytes
+            configuration.clusterName = cluster
+
+            var options = WriterOptions()
+            options.maxSegmentBytes = limits.segmentBytes
+            let writer = try StoreWriter(path: storeOptions.path, options: options)
+            if !writer.recovery.isEmpty { Terminal.error(writer.recovery.description) }
+            let session = RecordingSession(writer: writer)
+            let recorder: Recorder
+            do {
+                recorder = try Recorder.start(configuration) { batch in try session.append(batch) }
+            } catch let error as RecorderError {
+                try? writer.close()
+                throw CommandFailure("cannot record: \(error)", exitCode: error.isHostCapabilityMissing ? 4 : 2)
+            }
+            writer.segmentMetadata = { RecordingSession.metadata(recorder.statistics) }
+            StopSignals.install()
+            Terminal.error("recording into \(storeOptions.path) (\(limits.kinds.map(\.rawValue).sorted().joined(separator: ","))); stop with Ctrl-C")
+
+            let started = Date()
+            var lastRotation = Date()
+            var reason = "stopped by signal"
+            while true {
+                Thread.sleep(forTimeInterval: min(limits.flushSeconds, 0.2))
+                if StopSignals.received { break }
+                if !recorder.isRunning { reason = "recorder stopped"; break }
+                if let d = limits.durationSeconds, Date().timeIntervalSince(started) >= d { reason = "duration reached"; break }
+                try session.flushIfDue(every: limits.flushSeconds)
+                if let r = limits.rotateSeconds, Date().timeIntervalSince(lastRotation) >= r {
+                    try session.rotate()
+                    lastRotation = Date()
+                }
+                if let max = limits.maxBytes, try session.storedBytes() >= max { reason = "--max-size reached"; break }
+                let stats = recorder.statistics
+                Terminal.progress("recording: \(stats.delivered) events, \(stats.drops.values.reduce(0, +)) dropped")
+            }
+            Terminal.endProgress()
+            var failure: (any Error)?
+            do { try recorder.stop() } catch { failure = error }
+            try session.close()
+            let stats = recorder.statistics
+            Terminal.error(RecordingSession.summary(stats, seconds: Date().timeIntervalSince(started), reason: reason))
+            if let failure { throw failure }
+        }
+    }
+}
+
+/// The parsed numeric options of `record`.
+struct RecordingLimits {
+    var durationSeconds: Double?
+    var flushSeconds: Double
+    var rotateSeconds: Double?
+    var maxBytes: Int?
+    var segmentBytes: Int
+    var ringBytes: Int
+    var kinds: Set<EventKind>
+
+    init(command c: RecordCommand) throws {
+        durationSeconds = try c.duration.map { try Self.seconds($0, option: "--duration") }
+        flushSeconds = try Self.seconds(c.flush, option: "--flush")
+        rotateSeconds = try c.rotate.map { try Self.seconds($0, option: "--rotate") }
+        maxBytes = try c.maxSize.map { try Self.bytes($0, option: "--max-size") }
+        segmentBytes = try Self.bytes(c.segmentSize, option: "--segment-size")
+        ringBytes = try Self.bytes(c.ringSize, option: "--ring-size")
+        kinds = []
+        for name in c.events.split(separator: ",") {
+            guard let kind = EventKind(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw CommandFailure("--events: unknown kind '\(name)' (use process, file, network)", exitCode: 2)
+            }
+            kinds.insert(kind)
+        }
+        guard !kinds.isEmpty else { throw CommandFailure("--events: name at least one kind", exitCode: 2) }
+    }
+
+    /// `500ms`, `30s`, `5m`, `2h`, `1d`, or a bare number of seconds.
+    static func seconds(_ text: String, option: String) throws -> Double {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let v = Double(text.dropLast(suffix.count)), v > 0 { return v * scale }
+        }
+        if let v = Double(text), v > 0 { return v }
+        throw CommandFailure("\(option): '\(text)' is not a duration (e.g. 500ms, 30s, 5m, 2h)", exitCode: 2)
+    }
+
+    /// `4096`, `64K`, `16M`, `2G` (powers of 1024).
+    static func bytes(_ text: String, option: String) throws -> Int {
+        let scales: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var digits = text.uppercased()
+        if digits.hasSuffix("B") { digits.removeLast() }
+        var scale = 1
+        if let last = digits.last, let s = scales[last] {
+            scale = s
+            digits.removeLast()
+        }
+        guard let v = Double(digits), v > 0 else {
+            throw CommandFailure("\(option): '\(text)' is not a size (e.g. 512K, 16M, 2G)", exitCode: 2)
+        }
+        return Int(v * Double(scale))
+    }
+}
+
+/// The store side of a recording: the writer, shared by the recorder's drain thread and the main loop.
+final class RecordingSession: Sendable {
+    private let writer: Mutex<WriterBox>
+    private let lastFlush = Mutex(Date())
+
+    /// The writer is not Sendable; the mutex is the only way to it.
+    private struct WriterBox: @unchecked Sendable { let writer: StoreWriter }
+
+    init(writer: StoreWriter) {
+        self.writer = Mutex(WriterBox(writer: writer))
+    }
+
+    func append(_ events: [Event]) throws {
+        try writer.withLock { try $0.writer.append(events) }
+    }
+
+    func flushIfDue(every seconds: Double) throws {
+        let due = lastFlush.withLock { last in
+            guard Date().timeIntervalSince(last) >= seconds else { return false }
+            last = Date()
+            return true
+        }
+        if due { try writer.withLock { try $0.writer.flush() } }
+    }
+
+    func rotate() throws { try writer.withLock { try $0.writer.rotate() } }
+
+    func close() throws { try writer.withLock { try $0.writer.close() } }
+
+    func storedBytes() throws -> Int {
+        try writer.withLock { try $0.writer.store.segments().reduce(0) { $0 + $1.bytes } }
+    }
+
+    /// The segment metadata recorded at sealing: counts since recording started.
+    static func metadata(_ s: RecorderStatistics) -> String {
+        func counts(_ d: [EventKind: UInt64]) -> [String: UInt64] {
+            Dictionary(uniqueKeysWithValues: EventKind.allCases.map { ($0.rawValue, d[$0] ?? 0) })
+        }
+        let object: [String: Any] = [
+            "recorder": [
+                "events": counts(s.events), "drops": counts(s.drops), "delivered": s.delivered,
+                "snapshotProcesses": s.snapshotProcesses, "syscallAttachment": s.syscallAttachment.rawValue,
+            ] as [String: Any],
+        ]
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func summary(_ s: RecorderStatistics, seconds: Double, reason: String) -> String {
+        let kinds = EventKind.allCases.map { "\($0.rawValue) \(s.events[$0] ?? 0) (dropped \(s.drops[$0] ?? 0))" }
+        let dropped = s.drops.values.reduce(0, +)
+        return String(format: "recorded %llu events in %.1f s (%@): ", s.delivered, seconds, reason)
+            + kinds.joined(separator: ", ")
+            + "; \(s.snapshotProcesses) processes from the start-up snapshot"
+            + (dropped > 0 ? "\nWARNING: \(dropped) events were lost in the kernel; raise --ring-size or lower the load" : "")
+    }
+}
+
+/// SIGINT and SIGTERM ask the recorder to stop cleanly.
+enum StopSignals {
+    private static let flag = Atomic<Bool>(false)
+
+    static var received: Bool { flag.load(ordering: .relaxed) }
+
+    static func install() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { _ in StopSignals.flag.store(true, ordering: .relaxed) }
+        }
+    }
+}
