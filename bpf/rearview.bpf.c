@@ -4,11 +4,11 @@
  * as variable-length records (bpf/rearview_event.h) to one ring buffer that user space drains on a
  * timer. Works with tp_btf and classic tracepoints only; no kprobes, fentry or LSM.
  *
- * System calls are seen twice: on entry their arguments are parked per thread (rv_pending), on exit
- * the record is written with the result. Two interchangeable attach points feed the same handlers:
- * the per-syscall tracepoints (tracepoint/syscalls/sys_{enter,exit}_*, need tracefs) and the raw
- * tp_btf/sys_{enter,exit} pair that sees every system call and filters by number. User space loads
- * one set or the other.
+ * System calls are recorded when they return: the arguments are still in the task's saved user
+ * registers (pt_regs), the result is known, and no state has to be kept between entry and exit.
+ * Two interchangeable attach points feed the same handlers: the per-syscall tracepoints
+ * (tracepoint/syscalls/sys_exit_*, need tracefs) and the raw tp_btf/sys_exit that sees every system
+ * call and filters by number. User space loads one or the other.
  */
 #include "rearview_kernel.h"
 #include <bpf/bpf_helpers.h>
@@ -27,7 +27,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define O_CREAT 0100
 #define O_TRUNC 01000
 #define SIGNAL_GROUP_EXIT 0x4
-#define BPF_MAP_TYPE_LRU_HASH 9
 
 #define RV_NAME_MAX 255               /* longest file name component */
 #define RV_PATH_DEPTH 64              /* components and mount crossings walked per path */
@@ -83,19 +82,12 @@ struct {
     __type(value, struct rv_path_buffer);
 } rv_path_scratch SEC(".maps");
 
-struct rv_pending {
+/* A system call as its exit sees it. */
+struct rv_call {
     __u64 args[6];
     __u32 syscall;
     __u32 pad;
 };
-
-/* Arguments of system calls in flight, by thread. LRU: a thread killed mid-call never exits it. */
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u64);
-    __type(value, struct rv_pending);
-} rv_pending SEC(".maps");
 
 static __always_inline bool rv_records(__u32 kind)
 {
@@ -562,24 +554,41 @@ static __always_inline __u32 rv_syscall_kind(__u32 syscall)
     return RV_KIND_FILE;
 }
 
-static __always_inline int rv_syscall_enter(__u32 syscall, __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4)
+/* The arguments of the current system call, from the user registers saved on entry. */
+static __always_inline void rv_read_args(struct pt_regs *regs, struct rv_call *call)
 {
-    __u32 kind = rv_syscall_kind(syscall);
-    if (!rv_records(kind))
-        return 0;
-    __u64 id = bpf_get_current_pid_tgid();
-    if ((__u32)(id >> 32) == rv_config.self_tgid)
-        return 0;
-    struct rv_pending pending = {
-        .args = { a0, a1, a2, a3, a4, 0 },
-        .syscall = syscall,
-    };
-    if (bpf_map_update_elem(&rv_pending, &id, &pending, BPF_ANY))
-        rv_count_drop(kind);
-    return 0;
+#if defined(__TARGET_ARCH_x86)
+    call->args[0] = BPF_CORE_READ(regs, di);
+    call->args[1] = BPF_CORE_READ(regs, si);
+    call->args[2] = BPF_CORE_READ(regs, dx);
+    call->args[3] = BPF_CORE_READ(regs, r10);
+    call->args[4] = BPF_CORE_READ(regs, r8);
+    call->args[5] = BPF_CORE_READ(regs, r9);
+#else
+    /* arm64 returns the result in x0: the first argument survives in orig_x0. */
+    call->args[0] = BPF_CORE_READ(regs, orig_x0);
+    call->args[1] = BPF_CORE_READ(regs, regs[1]);
+    call->args[2] = BPF_CORE_READ(regs, regs[2]);
+    call->args[3] = BPF_CORE_READ(regs, regs[3]);
+    call->args[4] = BPF_CORE_READ(regs, regs[4]);
+    call->args[5] = BPF_CORE_READ(regs, regs[5]);
+#endif
 }
 
-static __noinline int rv_file_exit(struct rv_pending *call, __s64 ret)
+/* Whether the call is to be recorded; if so, fills `call` from regs. */
+static __always_inline bool rv_begin_call(__u32 syscall, struct pt_regs *regs, struct rv_call *call)
+{
+    if (!rv_records(rv_syscall_kind(syscall)))
+        return false;
+    if ((__u32)(bpf_get_current_pid_tgid() >> 32) == rv_config.self_tgid)
+        return false;
+    rv_read_args(regs, call);
+    call->syscall = syscall;
+    call->pad = 0;
+    return true;
+}
+
+static __noinline int rv_file_exit(struct rv_call *call, __s64 ret)
 {
     __u8 *buffer = rv_record_buffer();
     struct rv_path_buffer *paths = rv_path_buffer();
@@ -694,7 +703,7 @@ static __noinline int rv_file_exit(struct rv_pending *call, __s64 ret)
     return 0;
 }
 
-static __noinline int rv_exec_failed_exit(struct rv_pending *call, __s64 ret)
+static __noinline int rv_exec_failed_exit(struct rv_call *call, __s64 ret)
 {
     __u8 *buffer = rv_record_buffer();
     struct rv_path_buffer *paths = rv_path_buffer();
@@ -741,7 +750,7 @@ static __noinline int rv_exec_failed_exit(struct rv_pending *call, __s64 ret)
     return 0;
 }
 
-static __always_inline int rv_socket_exit(struct rv_pending *call, __s64 ret)
+static __always_inline int rv_socket_exit(struct rv_call *call, __s64 ret)
 {
     struct rv_socket_record *record = rv_reserve(sizeof(*record), RV_KIND_NETWORK);
     if (!record)
@@ -757,7 +766,7 @@ static __always_inline int rv_socket_exit(struct rv_pending *call, __s64 ret)
     return 0;
 }
 
-static __always_inline int rv_listen_exit(struct rv_pending *call, __s64 ret)
+static __always_inline int rv_listen_exit(struct rv_call *call, __s64 ret)
 {
     struct rv_listen_record *record = rv_reserve(sizeof(*record), RV_KIND_NETWORK);
     if (!record)
@@ -773,7 +782,7 @@ static __always_inline int rv_listen_exit(struct rv_pending *call, __s64 ret)
 }
 
 /* connect/bind: the sockaddr passed in; accept: the peer of the new socket. */
-static __noinline int rv_address_exit(struct rv_pending *call, __s64 ret)
+static __noinline int rv_address_exit(struct rv_call *call, __s64 ret)
 {
     __u32 syscall = call->syscall;
     bool accepts = syscall == RV_SYS_ACCEPT || syscall == RV_SYS_ACCEPT4;
@@ -846,92 +855,65 @@ static __noinline int rv_address_exit(struct rv_pending *call, __s64 ret)
     return 0;
 }
 
-static __always_inline int rv_exec_exit(struct rv_pending *call, __s64 ret)
+static __always_inline int rv_exec_exit(struct rv_call *call, __s64 ret)
 {
     /* A successful exec is recorded by sched_process_exec, with more detail. */
     return ret < 0 ? rv_exec_failed_exit(call, ret) : 0;
 }
 
-/* Takes the arguments the current thread parked on entry; false if it parked none. */
-static __always_inline bool rv_take_pending(struct rv_pending *call)
-{
-    __u64 id = bpf_get_current_pid_tgid();
-    struct rv_pending *parked = bpf_map_lookup_elem(&rv_pending, &id);
-    if (!parked)
-        return false;
-    *call = *parked;
-    bpf_map_delete_elem(&rv_pending, &id);
-    return true;
-}
-
 /* For the raw sys_exit, which serves every system call. */
-static __noinline int rv_syscall_exit(__s64 ret)
+static __noinline int rv_dispatch_exit(struct rv_call *call, __s64 ret)
 {
-    struct rv_pending call;
-    if (!rv_take_pending(&call))
-        return 0;
-    switch (call.syscall) {
+    switch (call->syscall) {
     case RV_SYS_SOCKET:
-        return rv_socket_exit(&call, ret);
+        return rv_socket_exit(call, ret);
     case RV_SYS_LISTEN:
-        return rv_listen_exit(&call, ret);
+        return rv_listen_exit(call, ret);
     case RV_SYS_CONNECT:
     case RV_SYS_BIND:
     case RV_SYS_ACCEPT:
     case RV_SYS_ACCEPT4:
-        return rv_address_exit(&call, ret);
+        return rv_address_exit(call, ret);
     case RV_SYS_EXECVE:
     case RV_SYS_EXECVEAT:
-        return rv_exec_exit(&call, ret);
+        return rv_exec_exit(call, ret);
     default:
-        return rv_file_exit(&call, ret);
+        return rv_file_exit(call, ret);
     }
 }
 
 /* ---- attach points: per-syscall tracepoints ------------------------------------------------- */
 
-/*
- * The kernel refuses a program that reads past the tracepoint's record, and each system call's
- * record holds only its own arguments: read no more than `nargs` of them.
- */
-#define RV_ARG(ctx, n, nargs) ((n) < (nargs) ? (ctx)->args[(n) < (nargs) ? (n) : 0] : 0)
-
-#define RV_SYSCALL_TRACEPOINTS(name, rv, nargs, handler)                                          \
-    SEC("tracepoint/syscalls/sys_enter_" #name)                                                    \
-    int rv_enter_##name(struct rv_syscall_enter_ctx *ctx)                                         \
-    {                                                                                              \
-        return rv_syscall_enter(rv, RV_ARG(ctx, 0, nargs), RV_ARG(ctx, 1, nargs),                  \
-                                RV_ARG(ctx, 2, nargs), RV_ARG(ctx, 3, nargs),                      \
-                                RV_ARG(ctx, 4, nargs));                                            \
-    }                                                                                              \
+#define RV_SYSCALL_TRACEPOINT(name, rv, handler)                                                  \
     SEC("tracepoint/syscalls/sys_exit_" #name)                                                     \
     int rv_exit_##name(struct rv_syscall_exit_ctx *ctx)                                           \
     {                                                                                              \
-        struct rv_pending call;                                                                    \
-        return rv_take_pending(&call) ? handler(&call, ctx->ret) : 0;                              \
+        struct rv_call call;                                                                       \
+        struct pt_regs *regs = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());              \
+        return rv_begin_call(rv, regs, &call) ? handler(&call, ctx->ret) : 0;                      \
     }
 
-RV_SYSCALL_TRACEPOINTS(open, RV_SYS_OPEN, 3, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(openat, RV_SYS_OPENAT, 4, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(openat2, RV_SYS_OPENAT2, 4, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(creat, RV_SYS_CREAT, 2, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(unlink, RV_SYS_UNLINK, 1, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(unlinkat, RV_SYS_UNLINKAT, 3, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(rmdir, RV_SYS_RMDIR, 1, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(rename, RV_SYS_RENAME, 2, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(renameat, RV_SYS_RENAMEAT, 4, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(renameat2, RV_SYS_RENAMEAT2, 5, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(chmod, RV_SYS_CHMOD, 2, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(fchmodat, RV_SYS_FCHMODAT, 3, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(fchmodat2, RV_SYS_FCHMODAT2, 4, rv_file_exit)
-RV_SYSCALL_TRACEPOINTS(socket, RV_SYS_SOCKET, 3, rv_socket_exit)
-RV_SYSCALL_TRACEPOINTS(connect, RV_SYS_CONNECT, 3, rv_address_exit)
-RV_SYSCALL_TRACEPOINTS(accept, RV_SYS_ACCEPT, 3, rv_address_exit)
-RV_SYSCALL_TRACEPOINTS(accept4, RV_SYS_ACCEPT4, 4, rv_address_exit)
-RV_SYSCALL_TRACEPOINTS(bind, RV_SYS_BIND, 3, rv_address_exit)
-RV_SYSCALL_TRACEPOINTS(listen, RV_SYS_LISTEN, 2, rv_listen_exit)
-RV_SYSCALL_TRACEPOINTS(execve, RV_SYS_EXECVE, 3, rv_exec_exit)
-RV_SYSCALL_TRACEPOINTS(execveat, RV_SYS_EXECVEAT, 5, rv_exec_exit)
+RV_SYSCALL_TRACEPOINT(open, RV_SYS_OPEN, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(openat, RV_SYS_OPENAT, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(openat2, RV_SYS_OPENAT2, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(creat, RV_SYS_CREAT, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(unlink, RV_SYS_UNLINK, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(unlinkat, RV_SYS_UNLINKAT, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(rmdir, RV_SYS_RMDIR, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(rename, RV_SYS_RENAME, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(renameat, RV_SYS_RENAMEAT, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(renameat2, RV_SYS_RENAMEAT2, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(chmod, RV_SYS_CHMOD, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(fchmodat, RV_SYS_FCHMODAT, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(fchmodat2, RV_SYS_FCHMODAT2, rv_file_exit)
+RV_SYSCALL_TRACEPOINT(socket, RV_SYS_SOCKET, rv_socket_exit)
+RV_SYSCALL_TRACEPOINT(connect, RV_SYS_CONNECT, rv_address_exit)
+RV_SYSCALL_TRACEPOINT(accept, RV_SYS_ACCEPT, rv_address_exit)
+RV_SYSCALL_TRACEPOINT(accept4, RV_SYS_ACCEPT4, rv_address_exit)
+RV_SYSCALL_TRACEPOINT(bind, RV_SYS_BIND, rv_address_exit)
+RV_SYSCALL_TRACEPOINT(listen, RV_SYS_LISTEN, rv_listen_exit)
+RV_SYSCALL_TRACEPOINT(execve, RV_SYS_EXECVE, rv_exec_exit)
+RV_SYSCALL_TRACEPOINT(execveat, RV_SYS_EXECVEAT, rv_exec_exit)
 
 /* ---- attach points: raw sys_enter/sys_exit, every system call ------------------------------- */
 
@@ -983,21 +965,6 @@ static __always_inline __u32 rv_syscall_from_nr(long nr)
     }
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(rv_raw_sys_enter, struct pt_regs *regs, long nr)
-{
-    __u32 syscall = rv_syscall_from_nr(nr);
-    if (syscall == RV_SYS_NONE)
-        return 0;
-#if defined(__TARGET_ARCH_x86)
-    return rv_syscall_enter(syscall, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx),
-                            BPF_CORE_READ(regs, r10), BPF_CORE_READ(regs, r8));
-#else
-    return rv_syscall_enter(syscall, BPF_CORE_READ(regs, orig_x0), BPF_CORE_READ(regs, regs[1]),
-                            BPF_CORE_READ(regs, regs[2]), BPF_CORE_READ(regs, regs[3]), BPF_CORE_READ(regs, regs[4]));
-#endif
-}
-
 SEC("tp_btf/sys_exit")
 int BPF_PROG(rv_raw_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -1006,7 +973,9 @@ int BPF_PROG(rv_raw_sys_exit, struct pt_regs *regs, long ret)
 #else
     long nr = BPF_CORE_READ(regs, syscallno);
 #endif
-    if (rv_syscall_from_nr(nr) == RV_SYS_NONE)
+    __u32 syscall = rv_syscall_from_nr(nr);
+    struct rv_call call;
+    if (syscall == RV_SYS_NONE || !rv_begin_call(syscall, regs, &call))
         return 0;
-    return rv_syscall_exit(ret);
+    return rv_dispatch_exit(&call, ret);
 }

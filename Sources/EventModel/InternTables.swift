@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A growable byte buffer reused across records (unescaped strings, compacted JSON values).
 final class ByteScratch {
     private(set) var base: UnsafeMutablePointer<UInt8>

@@ -446,19 +446,23 @@ struct UpdatedTimeCache {
         let raw = UnsafeRawPointer(p)
         let words = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
                      raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
-        if words == prefix, p[19] == 0x2E, p[26] == 0x5A {
-            var micro: Int64 = 0
-            for k in 20..<26 {
-                let d = p[k] &- 0x30
-                guard d < 10 else { return nil }
-                micro = micro * 10 + Int64(d)
-            }
-            return secondNs + micro * 1000
-        }
-        guard let ns = UnixTime.canonicalMicroNs(p, count) else { return nil }
+        if words == prefix, p[26] == 0x5A, let micro = micro(p) { return secondNs + micro * 1000 }
+        guard let ns = UnixTime.canonicalMicroNs(p, count), let micro = micro(p) else { return nil }
         prefix = words
-        secondNs = ns - ns % 1_000_000_000
+        secondNs = ns - micro * 1000
         return ns
+    }
+
+    /// The six digits of microseconds after the `.` at index 19.
+    @inline(__always)
+    private func micro(_ p: UnsafePointer<UInt8>) -> Int64? {
+        var micro: Int64 = 0
+        for k in 20..<26 {
+            let d = p[k] &- 0x30
+            guard d < 10 else { return nil }
+            micro = micro * 10 + Int64(d)
+        }
+        return micro
     }
 }
 

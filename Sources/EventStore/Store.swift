@@ -52,6 +52,11 @@ public final class Store: @unchecked Sendable {
         return try index.blocks(withTerm: field, values: values)
     }
 
+    /// The distinct values an indexed field takes in the store.
+    public func values(of field: EventField) throws(StoreError) -> [String] {
+        try index.termValues(field)
+    }
+
     /// Event counts per value of an indexed field, most frequent first.
     public func counts(by field: EventField) throws(StoreError) -> [(value: String, events: Int)] {
         try index.termTotals(field)
@@ -64,9 +69,19 @@ public final class Store: @unchecked Sendable {
 
     /// Decodes `blocks` on `threads` threads and hands their events to `body` in time order
     /// (`TimeNs`, then `Seq`), merging blocks whose time ranges overlap. `body` returns false to stop.
-    public func scan(_ blocks: [IndexedBlock], threads: Int = 2,
-                     _ body: (Event) throws -> Bool) throws {
-        let ordered = blocks.sorted { ($0.location.minTimeNs, $0.location.firstSeq) < ($1.location.minTimeNs, $1.location.firstSeq) }
+    public func scan(_ blocks: [IndexedBlock], threads: Int = 2, _ body: (Event) throws -> Bool) throws {
+        try Store.scan(blocks.map { BlockSource(store: self, block: $0) }, threads: threads, body)
+    }
+
+    /// Like ``scan(_:threads:_:)`` over blocks of several stores (one store per host is how fleets
+    /// arrive), merged into one time order. `select` runs on the decoding threads, once per block,
+    /// and keeps what `body` should see (a filter); ties between stores fall back to store order.
+    public static func scan(_ sources: [BlockSource], threads: Int = 2,
+                            select: (@Sendable ([Event]) -> [Event])? = nil,
+                            _ body: (Event) throws -> Bool) throws {
+        let ordered = sources.sorted {
+            ($0.block.location.minTimeNs, $0.block.location.firstSeq) < ($1.block.location.minTimeNs, $1.block.location.firstSeq)
+        }
         var merger = BlockMerger()
         var next = 0
         let batch = max(1, threads) * 2
@@ -74,23 +89,29 @@ public final class Store: @unchecked Sendable {
             // Decode the next batch of blocks in parallel, then emit every event that no later block can precede.
             let end = min(ordered.count, next + batch)
             if next < end {
-                let decoded = try decodeParallel(Array(ordered[next..<end]), threads: threads)
-                for events in decoded { merger.add(events) }
+                for events in try decodeParallel(Array(ordered[next..<end]), threads: threads, select: select) {
+                    merger.add(events)
+                }
                 next = end
             }
-            let horizon = next < ordered.count ? ordered[next].location.minTimeNs : Int64.max
+            let horizon = next < ordered.count ? ordered[next].block.location.minTimeNs : Int64.max
             if try !merger.drain(before: horizon, body) { return }
         }
     }
 
-    private func decodeParallel(_ blocks: [IndexedBlock], threads: Int) throws -> [[Event]] {
-        if blocks.count == 1 || threads <= 1 { return try blocks.map { try events(in: $0) } }
-        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Result<[Event], StoreError>>.allocate(capacity: blocks.count)
-        defer { results.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: blocks.count) { i in
-            (results.baseAddress! + i).initialize(to: Result { () throws(StoreError) in try self.events(in: blocks[i]) })
+    private static func decodeParallel(_ sources: [BlockSource], threads: Int,
+                                       select: (@Sendable ([Event]) -> [Event])?) throws -> [[Event]] {
+        let work: @Sendable (BlockSource) throws(StoreError) -> [Event] = { source in
+            let events = try source.store.events(in: source.block)
+            return select.map { $0(events) } ?? events
         }
-        defer { _ = results.baseAddress!.deinitialize(count: blocks.count) }
+        if sources.count == 1 || threads <= 1 { return try sources.map { try work($0) } }
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Result<[Event], StoreError>>.allocate(capacity: sources.count)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: sources.count) { i in
+            (results.baseAddress! + i).initialize(to: Result { () throws(StoreError) in try work(sources[i]) })
+        }
+        defer { _ = results.baseAddress!.deinitialize(count: sources.count) }
         return try results.map { try $0.get() }
     }
 
@@ -111,6 +132,17 @@ public final class Store: @unchecked Sendable {
             hosts: try index.termTotals(.hostName), operations: try index.termTotals(.operation),
             types: try index.termTotals(.type), segmentBytes: segmentBytes, indexBytes: bytes,
             segmentMetadata: segments.map(\.metadata))
+    }
+}
+
+/// A block of a particular store: the unit a scan reads.
+public struct BlockSource: Sendable {
+    public var store: Store
+    public var block: IndexedBlock
+
+    public init(store: Store, block: IndexedBlock) {
+        self.store = store
+        self.block = block
     }
 }
 

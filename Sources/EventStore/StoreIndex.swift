@@ -126,6 +126,12 @@ final class StoreIndex {
         }
     }
 
+    func termValues(_ field: EventField) throws(StoreError) -> [String] {
+        try wrap("reading terms") {
+            try db.read { db in try String.fetchAll(db, sql: "SELECT value FROM terms WHERE field = ?", arguments: [field.rawValue]) }
+        }
+    }
+
     /// Event counts per value of an indexed field, over the whole store.
     func termTotals(_ field: EventField) throws(StoreError) -> [(value: String, events: Int)] {
         try wrap("reading term counts") {

@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// A formula over index terms that every block holding a matching event satisfies.
 ///
@@ -28,9 +29,7 @@ public indirect enum TermConstraint: Sendable, Equatable, CustomStringConvertibl
     case oneOf([TermConstraint])
 
     /// The fields the store posts terms for.
-    public static let indexedFields: Set<EventField> = [
-        .hostName, .operation, .type, .policyName, .containerID, .podName, .namespaceName, .processName, .hostPID,
-    ]
+    public static let indexedFields: Set<EventField> = Set(IndexedFields.all)
 
     /// Derives the constraint of a filter tree.
     init(_ node: FilterNode) {

@@ -121,6 +121,15 @@ import Testing
         }
     }
 
+    @Test func timesOfTheSameSecondReuseItsDate() throws {
+        let text = ["1969-12-31T23:59:59.000001Z", "1969-12-31T23:59:59.999999Z", "2024-05-31T11:50:32.000000Z",
+                    "2024-05-31T11:50:32.999999Z", "2024-05-31T11:50:33.000000Z"]
+            .map { #"{"UpdatedTime":""# + $0 + #"","HostName":"h"}"# }.joined(separator: "\n")
+        let times = events(try read(text)).map(\.timeNs)
+        #expect(times == [-999_999_000, -1_000, 1_717_156_232_000_000_000, 1_717_156_232_999_999_000, 1_717_156_233_000_000_000])
+        #expect(events(try read(text)).allSatisfy { $0.updatedTimeAsGiven == nil })
+    }
+
     @Test func identicalLayoutsShareStorage() throws {
         let all = events(try read(Self.alert + "\n" + Self.alert + "\n" + Self.log + "\n" + Self.alert))
         let addresses = all.map { event in event.layout!.keys.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }

@@ -259,17 +259,10 @@ struct pt_regs {
 #pragma clang attribute pop
 
 /*
- * Contexts of the classic syscall tracepoints (tracepoint/syscalls/sys_enter_* and sys_exit_*), laid
- * out as /sys/kernel/tracing/events/syscalls/<name>/format describes them. These are not CO-RE
- * relocated: the tracepoint record format is ABI.
+ * Context of the classic syscall exit tracepoints (tracepoint/syscalls/sys_exit_*), laid out as
+ * /sys/kernel/tracing/events/syscalls/sys_exit_<name>/format describes it. Not CO-RE relocated: the
+ * tracepoint record format is ABI.
  */
-struct rv_syscall_enter_ctx {
-    __u64 common;
-    __s32 syscall_nr;
-    __u32 pad;
-    __u64 args[6];
-};
-
 struct rv_syscall_exit_ctx {
     __u64 common;
     __s32 syscall_nr;

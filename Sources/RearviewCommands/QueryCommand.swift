@@ -1,0 +1,213 @@
+import ArgumentParser
+import EventModel
+import EventStore
+import Foundation
+import Investigation
+import Reports
+
+/// `rearview query`: filter events over history.
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Find events: a filter expression and karmor-style flags over one or more stores.",
+        discussion: """
+            EXPRESSION is a filter over any field, with KubeArmor's field names (case-insensitive), \
+            rearview's TimeNs and Seq, or an imported record's extra field: \
+            =, !=, <, <=, >, >= (numbers, Severity as a number, strings otherwise), \
+            ~ (PCRE2 regex, unanchored), glob, in (a, b), contains, startswith, has (one item of a \
+            comma-separated field such as Labels), exists, and, or, not, parentheses. Values are bare \
+            words or quoted with '…' or "…". A syntax error shows the expression with a caret, exit 2.
+
+            The flags read like `karmor logs`: unanchored regular expressions, case-insensitive for \
+            --namespace, --type, --operation, --container and --pod, case-sensitive for --source and \
+            --resource; --labels k=v must match one label exactly. They AND with the expression. \
+            --since is inclusive, --until exclusive; both take RFC 3339, unix seconds, or a duration \
+            before the last stored event (2h, 30m).
+
+            Results come in time order (Seq breaks ties), merged across every --store. Indexed fields \
+            (HostName, Operation, Type, PolicyName, ContainerID, PodName, NamespaceName, ProcessName, \
+            HostPID) and time narrow the blocks read before any decompression; --explain shows how.
+
+            Examples:
+              rearview query 'Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep)'
+              rearview query --pod nginx --operation Process --since 2h
+              rearview query --type alert --group-by PolicyName,Action
+              rearview query 'Resource ~ "^/etc/(shadow|passwd)"' --format kubearmor
+            """)
+
+    @OptionGroup var stores: ReadStoresOptions
+    @OptionGroup var selection: SelectionOptions
+
+    @Option(help: "Output: table (default on a terminal), ndjson (default otherwise), kubearmor, csv.")
+    var format: EventFormat?
+
+    @Option(help: ArgumentHelp("Columns for table and csv, e.g. Time,HostName,ProcessName,Resource.", valueName: "list"))
+    var columns: String?
+
+    @Option(help: "Print at most this many events.")
+    var limit: Int?
+
+    @Flag(help: "Newest first (with --limit: the last events).")
+    var reverse = false
+
+    @Flag(help: "Print only the number of matching events.")
+    var count = false
+
+    @Option(help: ArgumentHelp("Count events per distinct value(s) of these fields, most frequent first.", valueName: "fields"))
+    var groupBy: String?
+
+    @Flag(help: "Print the plan (blocks total/read/skipped, time bounds, index terms) on stderr.")
+    var explain = false
+
+    @Flag(help: "Exit 1 when nothing matches.")
+    var failEmpty = false
+
+    @Flag(help: ArgumentHelp("Read every block, skipping no block by index or time (for comparison).", visibility: .hidden))
+    var noPrune = false
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let opened = try stores.open()
+            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened))
+            let plan = try QueryPlan(stores: opened, filter: filter, pruning: !noPrune)
+            if explain { Terminal.error(plan.explanation) }
+            let out = StandardOutput()
+            let matched: Int
+            if count {
+                var n = 0
+                try plan.scan(filter: filter) { _ in n += 1; return true }
+                out.line(String(n))
+                matched = n
+            } else if let groupBy {
+                matched = try GroupedCounts.run(plan: plan, filter: filter, fields: EventColumn.list(groupBy),
+                                                format: format ?? .defaultForStdout, limit: limit, out: out)
+            } else {
+                var printer = EventPrinter(format: format ?? .defaultForStdout, columns: columns.map(EventColumn.list))
+                out.write(printer.header())
+                matched = try Self.emit(plan: plan, filter: filter, limit: limit, reverse: reverse) { out.write(printer.render($0)) }
+                out.write(printer.finish())
+            }
+            out.flush()
+            if failEmpty && matched == 0 { throw ExitCode(1) }
+        }
+    }
+
+    /// Hands matching events to `body` in time order (or reversed), honouring `limit`; returns how many.
+    static func emit(plan: QueryPlan, filter: EventFilter, limit: Int?, reverse: Bool, _ body: (Event) -> Void) throws -> Int {
+        if !reverse {
+            var n = 0
+            if limit == 0 { return 0 }
+            try plan.scan(filter: filter) { event in
+                body(event)
+                n += 1
+                return limit.map { n < $0 } ?? true
+            }
+            return n
+        }
+        // Newest first: keep the last `limit` events (all without a limit), then print them backwards.
+        var kept: [Event] = []
+        var start = 0
+        try plan.scan(filter: filter) { event in
+            kept.append(event)
+            if let limit, kept.count - start > limit { start += 1 }
+            if start > 4096 && start * 2 > kept.count {
+                kept.removeFirst(start)
+                start = 0
+            }
+            return true
+        }
+        for event in kept[start...].reversed() { body(event) }
+        return kept.count - start
+    }
+}
+
+/// The formats events are printed in by `query`, `timeline` and `evaluate`.
+enum EventFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, ndjson, kubearmor, csv
+
+    static var defaultForStdout: EventFormat { isatty(1) != 0 ? .table : .ndjson }
+}
+
+/// Turns events into output text in one of the ``EventFormat``s.
+struct EventPrinter {
+    let format: EventFormat
+    private var table: EventTable
+    private let columns: [EventColumn]
+    private var writer = KubeArmorJSONWriter()
+    private var line: [UInt8] = []
+
+    init(format: EventFormat, columns: [EventColumn]?) {
+        self.format = format
+        self.columns = columns ?? (format == .csv ? EventField.allCases.map(EventColumn.field) : EventColumn.tableDefault)
+        table = EventTable(columns: self.columns)
+    }
+
+    func header() -> [UInt8] {
+        format == .csv ? Array(EventCSV.header(columns).utf8) : []
+    }
+
+    mutating func render(_ event: Event) -> [UInt8] {
+        switch format {
+        case .table:
+            return Array(table.add(event).utf8)
+        case .csv:
+            return Array(EventCSV.row(event, columns).utf8)
+        case .kubearmor:
+            line.removeAll(keepingCapacity: true)
+            writer.append(event, to: &line)
+            line.append(10)
+            return line
+        case .ndjson:
+            // rearview's own fields first, then the KubeArmor record's.
+            line.removeAll(keepingCapacity: true)
+            line += Array("{\"TimeNs\":\(event.timeNs),\"Seq\":\(event.seq)".utf8)
+            var record: [UInt8] = []
+            writer.append(event, to: &record)
+            if record.count > 2 { line.append(44) }
+            line += record.dropFirst()
+            line.append(10)
+            return line
+        }
+    }
+
+    mutating func finish() -> [UInt8] {
+        format == .table ? Array(table.finish().utf8) : []
+    }
+}
+
+/// `--group-by`: event counts per distinct value tuple, most frequent first (aureport-style summaries).
+enum GroupedCounts {
+    static func run(plan: QueryPlan, filter: EventFilter, fields: [EventColumn], format: EventFormat,
+                    limit: Int?, out: StandardOutput) throws -> Int {
+        var counts: [[String]: Int] = [:]
+        var total = 0
+        try plan.scan(filter: filter) { event in
+            counts[fields.map { $0.value(of: event) }, default: 0] += 1
+            total += 1
+            return true
+        }
+        var rows = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key) }
+        if let limit { rows = Array(rows.prefix(limit)) }
+        switch format {
+        case .table:
+            var table = EventTable(columns: [.extra("Count")] + fields)
+            for (key, n) in rows { out.write(table.add(cells: [String(n)] + key)) }
+            out.write(table.finish())
+        case .csv:
+            out.write(EventCSV.row(["Count"] + fields.map(\.description)))
+            for (key, n) in rows { out.write(EventCSV.row([String(n)] + key)) }
+        case .ndjson, .kubearmor:
+            for (key, n) in rows {
+                var object: [String: Any] = ["Count": n]
+                for (field, value) in zip(fields, key) { object[field.description] = value }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                out.line(String(decoding: data, as: UTF8.self))
+            }
+        }
+        return total
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import EventModel
+import EventStore
+import Foundation
+import Investigation
+
+/// The stores a reading command reads: `--store` may be repeated (one store per host is how fleets arrive).
+struct ReadStoresOptions: ParsableArguments {
+    @Option(name: .customLong("store"), help: ArgumentHelp(
+        "A store directory; repeat to merge several in time order (default: $REARVIEW_STORE, else ./rearview-store).",
+        valueName: "dir"))
+    var stores: [String] = []
+
+    var paths: [String] {
+        if !stores.isEmpty { return stores }
+        return [StoreOptions().path]
+    }
+
+    func open() throws -> [Store] {
+        try paths.map { path in
+            do { return try Store.open(path) } catch { throw CommandFailure(error) }
+        }
+    }
+}
+
+/// What selects events: a filter expression plus karmor-style shortcut flags and a time window.
+/// Every command that reads events (`query`, `export`, `timeline`, `tree`, `report`, `evaluate`) shares it.
+struct SelectionOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp(
+        "Filter expression, e.g. 'Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep)'.",
+        valueName: "expression"))
+    var expression: [String] = []
+
+    @Option(help: ArgumentHelp("HostName matches this regular expression.", valueName: "regex"))
+    var host: String?
+    @Option(help: ArgumentHelp("NamespaceName matches (regex, case-insensitive).", valueName: "regex"))
+    var namespace: String?
+    @Option(help: ArgumentHelp("PodName matches (regex, case-insensitive).", valueName: "regex"))
+    var pod: String?
+    @Option(help: ArgumentHelp("ContainerName matches (regex, case-insensitive) or ContainerID starts with it.", valueName: "name|id"))
+    var container: String?
+    @Option(help: ArgumentHelp("Operation matches (regex, case-insensitive): Process, File, Network, …", valueName: "regex"))
+    var operation: String?
+    @Option(help: ArgumentHelp("alert, log, policy, system, all, or a regex on Type.", valueName: "type"))
+    var type: String?
+    @Option(help: ArgumentHelp("PolicyName matches (regex).", valueName: "regex"))
+    var policy: String?
+    @Option(help: ArgumentHelp("HostPID equals.", valueName: "pid"))
+    var pid: Int32?
+    @Option(help: ArgumentHelp("ProcessName matches (regex).", valueName: "regex"))
+    var process: String?
+    @Option(help: ArgumentHelp("Resource matches (regex, case-sensitive).", valueName: "regex"))
+    var resource: String?
+    @Option(help: ArgumentHelp("Source matches (regex, case-sensitive).", valueName: "regex"))
+    var source: String?
+    @Option(help: ArgumentHelp("Labels has this k=v (repeatable: all must hold).", valueName: "k=v"))
+    var labels: [String] = []
+    @Option(help: ArgumentHelp("Action matches (regex, case-insensitive): Audit, Block, …", valueName: "regex"))
+    var action: String?
+    @Option(help: ArgumentHelp("Severity at least this number.", valueName: "n"))
+    var severityMin: Int?
+
+    @Option(help: ArgumentHelp("Events at or after: RFC 3339, unix seconds, or a duration before the last event (2h).", valueName: "time"))
+    var since: String?
+    @Option(help: ArgumentHelp("Events before (exclusive): RFC 3339, unix seconds, or a duration before the last event.", valueName: "time"))
+    var until: String?
+
+    var shortcuts: ShortcutFilters {
+        ShortcutFilters(host: host, namespace: namespace, pod: pod, container: container, operation: operation, type: type,
+                        policy: policy, pid: pid, process: process, resource: resource, source: source, labels: labels,
+                        action: action, severityMin: severityMin)
+    }
+
+    var expressionText: String { expression.joined(separator: " ") }
+
+    /// Compiles the selection into one filter; `lastEventNs` anchors relative times such as `--since 2h`.
+    func filter(lastEventNs: Int64) throws -> EventFilter {
+        var parts: [FilterExpression] = []
+        let text = expressionText.trimmingCharacters(in: .whitespaces)
+        if !text.isEmpty {
+            do {
+                parts.append(try FilterExpression(parsing: text))
+            } catch {
+                throw CommandFailure(error.description, exitCode: 2)
+            }
+        }
+        do {
+            parts.append(try shortcuts.expression())
+        } catch {
+            throw CommandFailure(error.description, exitCode: 2)
+        }
+        do {
+            let lower = try since.map { try TimeArgument.parse($0, relativeTo: lastEventNs) }
+            let upper = try until.map { try TimeArgument.parse($0, relativeTo: lastEventNs) }
+            if lower != nil || upper != nil { parts.append(.timeRange(since: lower, until: upper)) }
+        } catch {
+            throw CommandFailure(String(describing: error), exitCode: 2)
+        }
+        return EventFilter(.and(parts))
+    }
+
+    /// The latest event time over `stores` (the anchor of relative `--since/--until`).
+    static func lastEventNs(_ stores: [Store]) throws -> Int64 {
+        var last = Int64.min
+        for store in stores {
+            for block in try store.blocks() { last = max(last, block.location.maxTimeNs) }
+        }
+        return last == .min ? 0 : last
+    }
+}
