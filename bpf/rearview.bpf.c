@@ -2,7 +2,8 @@
 /*
  * rearview's recorder: process lifecycle (fork, exec, exit), file and network system calls, written
  * as variable-length records (bpf/rearview_event.h) to one ring buffer that user space drains on a
- * timer. Works with tp_btf and classic tracepoints only; no kprobes, fentry or LSM.
+ * timer. Works with tp_btf and classic tracepoints only; no kprobes, fentry or LSM. Needs Linux 5.15
+ * (ring buffers 5.8, bpf_get_current_task_btf 5.11, bpf_task_pt_regs 5.15) with BTF.
  *
  * System calls are recorded when they return: the arguments are still in the task's saved user
  * registers (pt_regs), the result is known, and no state has to be kept between entry and exit.
@@ -41,10 +42,10 @@ const volatile struct rv_config rv_config SEC(".rodata.config") = {};
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 16 << 20);
+    __uint(max_entries, 8 << 20); /* user space sets the size */
 } rv_events SEC(".maps");
 
-/* Records lost per kind: ring buffer full, or no room to park a system call's arguments. */
+/* Records lost per kind because the ring buffer was full. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, RV_KIND_COUNT);
@@ -144,36 +145,51 @@ static __always_inline struct rv_path_buffer *rv_path_buffer(void)
     return bpf_map_lookup_elem(&rv_path_scratch, &zero);
 }
 
-/* numbers[level] of a struct pid, a flexible array CO-RE cannot index by itself. */
+/*
+ * The number and namespace of a struct pid at a namespace level (numbers[] is a flexible array,
+ * indexed here through its address: the verifier allows no variable index into a kernel struct).
+ */
 static __always_inline struct upid *rv_upid(struct pid *pid, __u32 level)
 {
-    return (void *)pid + bpf_core_field_offset(struct pid, numbers) + level * bpf_core_type_size(struct upid);
+    __u64 address = (__u64)pid;
+    rv_barrier_var(address);
+    return (void *)(address + bpf_core_field_offset(struct pid, numbers) + level * bpf_core_type_size(struct upid));
 }
 
-/* Fills the header for `task`, which is the current task or a child it just forked (same creds, comm). */
+/*
+ * Fills the header for `task`, the current task or a child it just forked (same creds and comm).
+ * `task` is a BTF pointer (tp_btf argument or bpf_get_current_task_btf), so fields are plain loads
+ * rather than bpf_probe_read calls, which cost ~50 ns each.
+ */
 static __always_inline void rv_fill_header(struct rv_header *header, struct task_struct *task, __u32 type)
 {
     header->boot_ns = bpf_ktime_get_boot_ns();
     header->type = type;
-    header->tgid = BPF_CORE_READ(task, tgid);
-    header->tid = BPF_CORE_READ(task, pid);
-    struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-    header->ppid = BPF_CORE_READ(parent, tgid);
+    header->tgid = task->tgid;
+    header->tid = task->pid;
+    struct task_struct *parent = task->real_parent;
+    header->ppid = parent->tgid;
 
-    struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
-    __u32 level = BPF_CORE_READ(pid, level);
-    struct upid *own = rv_upid(pid, level);
-    header->ns_pid = BPF_CORE_READ(own, nr);
-    header->pid_ns = BPF_CORE_READ(own, ns, ns.inum);
-    struct pid *parent_pid = BPF_CORE_READ(parent, group_leader, thread_pid);
-    __u32 parent_level = BPF_CORE_READ(parent_pid, level);
-    header->ns_ppid = parent_level >= level ? BPF_CORE_READ(rv_upid(parent_pid, level), nr) : 0;
+    struct pid *pid = task->group_leader->thread_pid;
+    __u32 level = pid->level;
+    if (level == 0) {
+        /* In the initial pid namespace, as nearly every host process is. */
+        header->ns_pid = header->tgid;
+        header->ns_ppid = header->ppid;
+        header->pid_ns = pid->numbers[0].ns->ns.inum;
+    } else {
+        struct upid *own = rv_upid(pid, level);
+        header->ns_pid = BPF_CORE_READ(own, nr);
+        header->pid_ns = BPF_CORE_READ(own, ns, ns.inum);
+        struct pid *parent_pid = parent->group_leader->thread_pid;
+        header->ns_ppid = parent_pid->level >= level ? BPF_CORE_READ(rv_upid(parent_pid, level), nr) : 0;
+    }
 
     __u64 uid_gid = bpf_get_current_uid_gid();
     header->uid = (__u32)uid_gid;
     header->gid = uid_gid >> 32;
-    header->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-    header->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+    header->mnt_ns = task->nsproxy->mnt_ns->ns.inum;
+    header->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
     header->pad = 0;
     bpf_get_current_comm(header->comm, sizeof(header->comm));
 }
@@ -207,47 +223,70 @@ static __always_inline int rv_path_finish(struct rv_path_buffer *buf)
     return (off & RV_PATH_MASK) | (buf->truncated ? RV_PATH_TRUNCATED_BIT : 0);
 }
 
+/* What the path walk reads of a dentry in one go: d_parent and d_name are adjacent in every kernel. */
+struct rv_dentry_link {
+    __u64 parent;
+    __u32 hash;
+    __u32 len;
+    __u64 name;
+};
+
+static __always_inline bool rv_read_dentry_link(__u64 dentry, struct rv_dentry_link *link)
+{
+    __u32 parent_offset = bpf_core_field_offset(struct dentry, d_parent);
+    if (bpf_core_field_offset(struct dentry, d_name) == parent_offset + 8
+        && bpf_core_field_offset(struct qstr, len) == 4 && bpf_core_field_offset(struct qstr, name) == 8)
+        return bpf_probe_read_kernel(link, sizeof(*link), (void *)(dentry + parent_offset)) == 0;
+    struct dentry *d = (void *)dentry;
+    link->parent = (__u64)BPF_CORE_READ(d, d_parent);
+    link->len = BPF_CORE_READ(d, d_name.len);
+    link->name = (__u64)BPF_CORE_READ(d, d_name.name);
+    return link->parent != 0;
+}
+
 /*
  * Builds the absolute path of (vfsmnt, dentry) in buf, walking dentries up and crossing mounts until
- * the root of the task's mount namespace. A global function: the verifier checks it once.
+ * the root of the task's mount namespace: two reads per component, two more per mount crossed.
+ * A global function: the verifier checks it once.
  */
-__noinline int rv_dentry_path(struct rv_path_buffer *buf, __u64 vfsmnt_addr, __u64 dentry_addr)
+__noinline int rv_dentry_path(struct rv_path_buffer *buf, __u64 vfsmnt, __u64 dentry)
 {
     if (!buf)
         return 0;
     __u64 mnt_offset = bpf_core_field_offset(struct mount, mnt);
-    struct vfsmount *vfsmnt = (void *)vfsmnt_addr;
-    struct dentry *dentry = (void *)dentry_addr;
-    struct mount *mnt = (void *)vfsmnt - mnt_offset;
+    __u64 mnt = vfsmnt - mnt_offset;
+    __u64 mnt_root = (__u64)BPF_CORE_READ((struct vfsmount *)vfsmnt, mnt_root);
     bool reached_root = false;
 
     buf->off = RV_PATH_MAX;
     buf->truncated = 0;
 #pragma clang loop unroll(disable)
     for (int i = 0; i < RV_PATH_DEPTH; i++) {
-        struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
         if (dentry == mnt_root) {
-            struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-            if (mnt_parent == mnt) {
+            struct mount *m = (void *)mnt;
+            __u64 mnt_parent = (__u64)BPF_CORE_READ(m, mnt_parent);
+            if (mnt_parent == mnt || !mnt_parent) {
                 reached_root = true;
                 break;
             }
-            dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+            dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
             mnt = mnt_parent;
-            vfsmnt = (void *)mnt + mnt_offset;
+            mnt_root = (__u64)BPF_CORE_READ((struct mount *)mnt, mnt.mnt_root);
             continue;
         }
-        struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-        if (!parent || parent == dentry) {
+        struct rv_dentry_link link = {};
+        if (!rv_read_dentry_link(dentry, &link))
+            break;
+        if (!link.parent || link.parent == dentry) {
             reached_root = true;
             break;
         }
-        __u32 len = BPF_CORE_READ(dentry, d_name.len);
+        __u32 len = link.len;
         if (len > RV_NAME_MAX)
             len = RV_NAME_MAX;
-        if (!rv_path_prepend(buf, BPF_CORE_READ(dentry, d_name.name), len))
+        if (!rv_path_prepend(buf, (void *)link.name, len))
             break;
-        dentry = parent;
+        dentry = link.parent;
     }
     if (!reached_root)
         buf->truncated = 1;
@@ -327,13 +366,13 @@ static __always_inline __u32 rv_put_user_string(__u8 *record, __u32 off, const v
     return n > 1 ? n - 1 : 0;
 }
 
+/* The open file behind a descriptor of `task` (a BTF pointer), or 0. */
 static __always_inline struct file *rv_fd_file(struct task_struct *task, int fd)
 {
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
-    if (fd < 0 || (unsigned int)fd >= max_fds)
+    struct fdtable *fdt = task->files->fdt;
+    if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
         return 0;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file **fds = fdt->fd;
     struct file *file = 0;
     bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
     return file;
@@ -341,48 +380,52 @@ static __always_inline struct file *rv_fd_file(struct task_struct *task, int fd)
 
 /*
  * Appends the absolute form of a path as a system call received it: an absolute name as is, a
- * relative one after the path of dirfd (or of the working directory for AT_FDCWD).
+ * relative one after the path of dirfd (or of the working directory for AT_FDCWD). The name is read
+ * once, in place; a relative one is then moved behind its directory.
  */
 static __always_inline __u32 rv_put_joined_path(__u8 *record, __u32 off, struct rv_path_buffer *buf, struct task_struct *task,
                                                 int dirfd, const char *name, __u16 *flags)
 {
-    char first = 0;
-    __u32 len = 0;
+    __u32 name_len = rv_put_user_string(record, off, name, RV_PATH_MAX);
+    rv_barrier_var(off);
+    if (name_len == 0 || off > RV_RECORD_MAX - RV_PATH_MAX || record[off] == '/')
+        return name_len;
 
-    bpf_probe_read_user(&first, 1, name);
-    if (first != '/') {
-        struct vfsmount *mnt = 0;
-        struct dentry *dentry = 0;
-        if (dirfd == AT_FDCWD) {
-            mnt = BPF_CORE_READ(task, fs, pwd.mnt);
-            dentry = BPF_CORE_READ(task, fs, pwd.dentry);
-        } else {
-            struct file *dir = rv_fd_file(task, dirfd);
-            if (dir) {
-                mnt = BPF_CORE_READ(dir, f_path.mnt);
-                dentry = BPF_CORE_READ(dir, f_path.dentry);
-            }
-        }
-        if (mnt && dentry) {
-            len = rv_put_path(record, off, buf, mnt, dentry, flags);
-            /* "/" + name, or "/dir" + "/" + name */
-            if (len > 1 && len < RV_PATH_MAX) {
-                __u32 slash = off + len;
-                rv_barrier_var(slash);
-                if (slash < RV_RECORD_MAX)
-                    record[slash] = '/';
-                len += 1;
-            }
-        }
+    struct path dir = {};
+    if (dirfd == AT_FDCWD) {
+        struct fs_struct *fs = task->fs;
+        bpf_core_read(&dir, sizeof(dir), &fs->pwd);
+    } else {
+        struct file *file = rv_fd_file(task, dirfd);
+        if (file)
+            bpf_core_read(&dir, sizeof(dir), &file->f_path);
     }
-    __u32 name_off = off + len;
-    __u32 name_len = rv_put_user_string(record, name_off, name, RV_PATH_MAX);
-    len += name_len;
-    if (len > RV_PATH_MAX) {
-        len = RV_PATH_MAX;
+    if (!dir.mnt || !dir.dentry)
+        return name_len;
+
+    /* Park the name in the buffer's second half while the directory is written in its place. */
+    name_len &= RV_PATH_MASK;
+    bpf_probe_read_kernel(buf->bytes + RV_PATH_MAX, name_len, record + off);
+    __u32 len = rv_put_path(record, off, buf, dir.mnt, dir.dentry, flags);
+    if (len > 1 && len < RV_PATH_MAX) {
+        /* "/" + name, or "/dir" + "/" + name */
+        __u32 slash = off + len;
+        rv_barrier_var(slash);
+        if (slash < RV_RECORD_MAX)
+            record[slash] = '/';
+        len += 1;
+    }
+    if (len + name_len > RV_PATH_MAX) {
+        name_len = len < RV_PATH_MAX ? RV_PATH_MAX - len : 0;
         *flags |= RV_TRUNCATED_PATH;
     }
-    return len;
+    __u32 name_off = off + len;
+    rv_barrier_var(name_off);
+    rv_barrier_var(name_len);
+    if (name_off > RV_RECORD_MAX - RV_PATH_MAX || name_len > RV_PATH_MAX)
+        return len;
+    bpf_probe_read_kernel(record + name_off, name_len, buf->bytes + RV_PATH_MAX);
+    return len + name_len;
 }
 
 static __always_inline bool rv_is_ignored(__u8 *record, __u32 off, __u32 len)
@@ -421,9 +464,9 @@ static __always_inline bool rv_is_ignored(__u8 *record, __u32 off, __u32 len)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(rv_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-    __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
-    if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) || parent_tgid == rv_config.self_tgid)
-        return 0;
+    __u32 parent_tgid = parent->tgid;
+    if (child->pid != child->tgid || parent_tgid == rv_config.self_tgid)
+        return 0; /* a thread, or rearview's own child */
     struct rv_fork_record *record = rv_reserve(sizeof(*record), RV_KIND_PROCESS);
     if (!record)
         return 0;
@@ -437,7 +480,7 @@ int BPF_PROG(rv_sched_process_fork, struct task_struct *parent, struct task_stru
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(rv_sched_process_exec, struct task_struct *task, __u32 old_pid, struct linux_binprm *bprm)
 {
-    if (BPF_CORE_READ(task, tgid) == rv_config.self_tgid)
+    if (task->tgid == rv_config.self_tgid)
         return 0;
     __u8 *buffer = rv_record_buffer();
     struct rv_path_buffer *paths = rv_path_buffer();
@@ -457,9 +500,8 @@ int BPF_PROG(rv_sched_process_exec, struct task_struct *task, __u32 old_pid, str
     record->exe_len = len;
     off += len;
 
-    struct mm_struct *mm = BPF_CORE_READ(task, mm);
-    unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
-    unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
+    unsigned long arg_start = task->mm->arg_start;
+    unsigned long arg_end = task->mm->arg_end;
     len = 0;
     if (arg_end > arg_start) {
         unsigned long size = arg_end - arg_start;
@@ -527,17 +569,15 @@ int BPF_PROG(rv_sched_process_exec, struct task_struct *task, __u32 old_pid, str
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(rv_sched_process_exit, struct task_struct *task)
 {
-    struct signal_struct *signal = BPF_CORE_READ(task, signal);
-    if (BPF_CORE_READ(signal, live.counter) != 0 || BPF_CORE_READ(task, tgid) == rv_config.self_tgid)
-        return 0;
+    struct signal_struct *signal = task->signal;
+    if (signal->live.counter != 0 || task->tgid == rv_config.self_tgid)
+        return 0; /* not the last thread, or rearview itself */
     struct rv_exit_record *record = rv_reserve(sizeof(*record), RV_KIND_PROCESS);
     if (!record)
         return 0;
     rv_fill_header(&record->header, task, RV_RECORD_EXIT);
-    if (BPF_CORE_READ(signal, flags) & SIGNAL_GROUP_EXIT)
-        record->status = BPF_CORE_READ(signal, group_exit_code);
-    else
-        record->status = BPF_CORE_READ(task, exit_code);
+    /* As wait(2) reports it: the group's code when exit_group or a fatal signal ended it. */
+    record->status = signal->flags & SIGNAL_GROUP_EXIT ? signal->group_exit_code : task->exit_code;
     record->pad = 0;
     rv_submit(record, sizeof(*record));
     return 0;
@@ -558,20 +598,20 @@ static __always_inline __u32 rv_syscall_kind(__u32 syscall)
 static __always_inline void rv_read_args(struct pt_regs *regs, struct rv_call *call)
 {
 #if defined(__TARGET_ARCH_x86)
-    call->args[0] = BPF_CORE_READ(regs, di);
-    call->args[1] = BPF_CORE_READ(regs, si);
-    call->args[2] = BPF_CORE_READ(regs, dx);
-    call->args[3] = BPF_CORE_READ(regs, r10);
-    call->args[4] = BPF_CORE_READ(regs, r8);
-    call->args[5] = BPF_CORE_READ(regs, r9);
+    call->args[0] = regs->di;
+    call->args[1] = regs->si;
+    call->args[2] = regs->dx;
+    call->args[3] = regs->r10;
+    call->args[4] = regs->r8;
+    call->args[5] = regs->r9;
 #else
     /* arm64 returns the result in x0: the first argument survives in orig_x0. */
-    call->args[0] = BPF_CORE_READ(regs, orig_x0);
-    call->args[1] = BPF_CORE_READ(regs, regs[1]);
-    call->args[2] = BPF_CORE_READ(regs, regs[2]);
-    call->args[3] = BPF_CORE_READ(regs, regs[3]);
-    call->args[4] = BPF_CORE_READ(regs, regs[4]);
-    call->args[5] = BPF_CORE_READ(regs, regs[5]);
+    call->args[0] = regs->orig_x0;
+    call->args[1] = regs->regs[1];
+    call->args[2] = regs->regs[2];
+    call->args[3] = regs->regs[3];
+    call->args[4] = regs->regs[4];
+    call->args[5] = regs->regs[5];
 #endif
 }
 
@@ -594,7 +634,7 @@ static __noinline int rv_file_exit(struct rv_call *call, __s64 ret)
     struct rv_path_buffer *paths = rv_path_buffer();
     if (!buffer || !paths)
         return 0;
-    struct task_struct *task = (void *)bpf_get_current_task();
+    struct task_struct *task = bpf_get_current_task_btf();
     struct rv_file_record *record = (void *)buffer;
     rv_fill_header(&record->header, task, RV_RECORD_FILE);
 
@@ -602,26 +642,22 @@ static __noinline int rv_file_exit(struct rv_call *call, __s64 ret)
     int dirfd = AT_FDCWD, new_dirfd = AT_FDCWD;
     const char *name = 0, *new_name = 0;
     __u32 flags = 0, mode = 0;
-    bool opens = false;
     switch (syscall) {
     case RV_SYS_OPEN:
         name = (void *)call->args[0];
         flags = call->args[1];
         mode = call->args[2];
-        opens = true;
         break;
     case RV_SYS_CREAT:
         name = (void *)call->args[0];
         flags = O_CREAT | O_WRONLY | O_TRUNC;
         mode = call->args[1];
-        opens = true;
         break;
     case RV_SYS_OPENAT:
         dirfd = call->args[0];
         name = (void *)call->args[1];
         flags = call->args[2];
         mode = call->args[3];
-        opens = true;
         break;
     case RV_SYS_OPENAT2: {
         /* struct open_how { __u64 flags, mode, resolve; } */
@@ -631,7 +667,6 @@ static __noinline int rv_file_exit(struct rv_call *call, __s64 ret)
         bpf_probe_read_user(how, sizeof(how), (void *)call->args[2]);
         flags = how[0];
         mode = how[1];
-        opens = true;
         break;
     }
     case RV_SYS_UNLINK:
@@ -672,15 +707,7 @@ static __noinline int rv_file_exit(struct rv_call *call, __s64 ret)
 
     __u16 path_flags = 0;
     __u32 off = sizeof(*record);
-    __u32 len = 0;
-    struct file *opened = opens && ret >= 0 ? rv_fd_file(task, ret) : 0;
-    if (opened) {
-        len = rv_put_path(buffer, off, paths, BPF_CORE_READ(opened, f_path.mnt),
-                          BPF_CORE_READ(opened, f_path.dentry), &path_flags);
-        path_flags |= RV_PATH_RESOLVED;
-    } else {
-        len = rv_put_joined_path(buffer, off, paths, task, dirfd, name, &path_flags);
-    }
+    __u32 len = rv_put_joined_path(buffer, off, paths, task, dirfd, name, &path_flags);
     if (rv_is_ignored(buffer, off, len))
         return 0;
     record->path_len = len;
@@ -709,7 +736,7 @@ static __noinline int rv_exec_failed_exit(struct rv_call *call, __s64 ret)
     struct rv_path_buffer *paths = rv_path_buffer();
     if (!buffer || !paths)
         return 0;
-    struct task_struct *task = (void *)bpf_get_current_task();
+    struct task_struct *task = bpf_get_current_task_btf();
     struct rv_exec_failed_record *record = (void *)buffer;
     rv_fill_header(&record->header, task, RV_RECORD_EXEC_FAILED);
 
@@ -755,7 +782,7 @@ static __always_inline int rv_socket_exit(struct rv_call *call, __s64 ret)
     struct rv_socket_record *record = rv_reserve(sizeof(*record), RV_KIND_NETWORK);
     if (!record)
         return 0;
-    rv_fill_header(&record->header, (void *)bpf_get_current_task(), RV_RECORD_SOCKET);
+    rv_fill_header(&record->header, bpf_get_current_task_btf(), RV_RECORD_SOCKET);
     record->ret = ret;
     record->domain = call->args[0];
     record->type = call->args[1];
@@ -771,7 +798,7 @@ static __always_inline int rv_listen_exit(struct rv_call *call, __s64 ret)
     struct rv_listen_record *record = rv_reserve(sizeof(*record), RV_KIND_NETWORK);
     if (!record)
         return 0;
-    rv_fill_header(&record->header, (void *)bpf_get_current_task(), RV_RECORD_LISTEN);
+    rv_fill_header(&record->header, bpf_get_current_task_btf(), RV_RECORD_LISTEN);
     record->ret = ret;
     record->fd = call->args[0];
     record->backlog = call->args[1];
@@ -791,7 +818,7 @@ static __noinline int rv_address_exit(struct rv_call *call, __s64 ret)
     __u8 *buffer = rv_record_buffer();
     if (!buffer)
         return 0;
-    struct task_struct *task = (void *)bpf_get_current_task();
+    struct task_struct *task = bpf_get_current_task_btf();
     struct rv_address_record *record = (void *)buffer;
     rv_fill_header(&record->header, task, RV_RECORD_ADDRESS);
     __builtin_memset(record->addr, 0, sizeof(record->addr));
@@ -969,9 +996,9 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(rv_raw_sys_exit, struct pt_regs *regs, long ret)
 {
 #if defined(__TARGET_ARCH_x86)
-    long nr = BPF_CORE_READ(regs, orig_ax);
+    long nr = regs->orig_ax;
 #else
-    long nr = BPF_CORE_READ(regs, syscallno);
+    long nr = regs->syscallno;
 #endif
     __u32 syscall = rv_syscall_from_nr(nr);
     struct rv_call call;

@@ -75,10 +75,9 @@ enum rv_syscall {
     RV_SYS_COUNT = 22,
 };
 
-/* rv_exec_record.flags, rv_file_record.path_flags */
+/* rv_exec_record.flags, rv_exec_failed_record.flags, rv_file_record.path_flags */
 #define RV_TRUNCATED_ARGV 0x1
 #define RV_TRUNCATED_PATH 0x2
-#define RV_PATH_RESOLVED 0x4   /* path is the opened file's own absolute path, not dir + name */
 
 /* Who and when, for every record. */
 struct rv_header {
@@ -136,7 +135,11 @@ struct rv_exec_failed_record {
     __u16 flags;        /* RV_TRUNCATED_* */
 };
 
-/* open/openat/openat2/creat, unlink/unlinkat/rmdir, rename*, chmod/fchmodat*. Strings: path, new_path. */
+/*
+ * open/openat/openat2/creat, unlink/unlinkat/rmdir, rename*, chmod/fchmodat*. Strings: path,
+ * new_path, each as the program passed it, made absolute with the path of dirfd or of the working
+ * directory (not normalized: "/a/./b/../c" stays so; user space cleans it up).
+ */
 struct rv_file_record {
     struct rv_header header;
     __s64 ret;          /* fd or 0, or -errno */
@@ -144,7 +147,7 @@ struct rv_file_record {
     __u32 flags;        /* open flags, unlinkat/renameat2/fchmodat2 flags */
     __u32 mode;         /* open mode, chmod mode */
     __u16 syscall;      /* enum rv_syscall */
-    __u16 path_flags;   /* RV_PATH_RESOLVED, RV_TRUNCATED_PATH */
+    __u16 path_flags;   /* RV_TRUNCATED_PATH */
     __u16 path_len;
     __u16 new_path_len; /* rename's destination */
     __u32 pad;

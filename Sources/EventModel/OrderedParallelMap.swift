@@ -1,10 +1,16 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Dispatch
 import Synchronization
 
 /// Runs numbered jobs on several threads and hands their results over in job order.
 ///
 /// Each worker thread has its own state (a parser with its interning tables). At most `window`
-/// results are ahead of the consumer, which bounds memory however slow the consumer is.
+/// results are ahead of the consumer, which bounds memory however slow the consumer is. Results are
+/// delivered on the calling thread.
 enum OrderedParallelMap {
     static func run<State, Result: Sendable, E: Error>(
         jobs: Int, threads: Int, window: Int,
@@ -14,9 +20,10 @@ enum OrderedParallelMap {
     ) throws(E) {
         let shared = Shared<Result>(jobs: jobs)
         let permits = DispatchSemaphore(value: window)
-        let group = DispatchGroup()
-        for _ in 0..<threads {
-            DispatchQueue.global().async(group: group) {
+        // Dedicated threads rather than a shared pool: the caller may itself be running on one, and
+        // it blocks until the workers deliver.
+        let workers = (0..<threads).compactMap { _ in
+            WorkerThread {
                 var state = makeState()
                 while true {
                     permits.wait()
@@ -28,15 +35,47 @@ enum OrderedParallelMap {
                 }
             }
         }
+        guard !workers.isEmpty else {
+            // No thread could be started: do the work here.
+            var state = makeState()
+            for job in 0..<jobs { try deliver(work(&state, job)) }
+            return
+        }
         defer {
             shared.cancel()
-            for _ in 0..<threads { permits.signal() }
-            group.wait()
+            for _ in workers { permits.signal() }
+            for worker in workers { worker.join() }
         }
         for job in 0..<jobs {
             let result = shared.take(job)
             permits.signal()
             try deliver(result)
+        }
+    }
+
+    /// A POSIX thread running one closure; `join` waits for it to return.
+    private final class WorkerThread {
+        private var thread = pthread_t()
+
+        /// Starts `body` on a new thread, or returns nil when the system refuses one.
+        init?(_ body: @escaping @Sendable () -> Void) {
+            let box = Unmanaged.passRetained(Box(body)).toOpaque()
+            let status = pthread_create(&thread, nil, { argument in
+                let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
+            if status != 0 {
+                Unmanaged<Box>.fromOpaque(box).release()
+                return nil
+            }
+        }
+
+        func join() { pthread_join(thread, nil) }
+
+        private final class Box {
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
         }
     }
 

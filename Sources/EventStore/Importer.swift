@@ -50,17 +50,20 @@ public struct Importer {
                 let bytes = try InputBytes.load(path: path)
                 progress?("parsing \(path) (\(bytes.count / 1_000_000) MB)")
                 let origin = path == "-" ? "<stdin>" : path
-                let outcomes = try KubeArmorJSONReader.readAll(bytes: bytes, origin: origin, threads: threads)
-                file.records = outcomes.count
-                events.reserveCapacity(events.count + outcomes.count)
-                for outcome in outcomes {
-                    switch outcome {
-                    case .success(let event): events.append(event)
-                    case .failure(let rejection): file.rejected.append(rejection)
+                let reader = KubeArmorJSONReader(bytes: bytes, origin: origin)
+                try reader.read(threads: threads) { outcomes in
+                    file.records += outcomes.count
+                    for outcome in outcomes {
+                        switch outcome {
+                        case .success(let event): events.append(event)
+                        case .failure(let rejection): file.rejected.append(rejection)
+                        }
                     }
                 }
-            } catch {
+            } catch let error as InputError {
                 file.failure = error
+            } catch {
+                file.failure = InputError(origin: path, reason: .unreadable(detail: "\(error)"))
             }
             report.files.append(file)
         }

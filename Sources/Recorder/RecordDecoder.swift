@@ -171,8 +171,7 @@ final class RecordDecoder {
         var strings = StringCursor(record, at: MemoryLayout<rv_file_record>.size)
         guard let rawPath = strings.next(file.path_len), let rawNewPath = strings.next(file.new_path_len)
         else { return false }
-        let resolved = file.path_flags & UInt16(RV_PATH_RESOLVED) != 0
-        let path = resolved ? rawPath : PathText.normalized(rawPath)
+        let path = PathText.normalized(rawPath)
         let process = processes.lookup(Int32(bitPattern: header.tgid))
         var event = makeEvent(header, kind: RV_KIND_FILE, operation: "File", process: process)
         event.resource = path

@@ -216,6 +216,22 @@ import Testing
         #expect(event.extra("ATags") == #"["a","b"]"#)
     }
 
+    @Test func errorFromTheBatchHandlerStopsReading() throws {
+        struct Stop: Error {}
+        let text = String(repeating: Self.log + "\n", count: 20000)
+        let reader = KubeArmorJSONReader(bytes: Array(text.utf8), origin: "x")
+        for threads in [1, 2] {
+            var batches = 0
+            #expect(throws: Stop.self) {
+                try reader.read(threads: threads) { _ in
+                    batches += 1
+                    throw Stop()
+                }
+            }
+            #expect(batches == 1)
+        }
+    }
+
     /// `json` (one compact object) pretty-printed one top-level member per line, nested values as given.
     private func prettyPrinted(_ json: String, indent: String = "", commas: Bool = true) -> String {
         var members: [String] = []

@@ -33,6 +33,11 @@ struct RecorderProcessTests {
         #expect(bashExec.timeNs > startNs && bashExec.timeNs < endNs)
         #expect(bashExec.timestamp == bashExec.timeNs / 1_000_000_000)
         #expect(bashExec.extra("Comm") == "\"bash\"")
+        #expect(bashExec.extra("TID") == String(bash))
+        #expect(bashExec.extra("GID") == "0")
+        #expect(bashExec.extra("PidNS") == Self.namespaceInode("pid"))
+        #expect(bashExec.extra("MntNS") == Self.namespaceInode("mnt"))
+        #expect(bashExec.extra("CgroupID") == Self.cgroupID())
 
         let children = events.filter { $0.hostPPID == bash && $0.data == "syscall=SYS_EXECVE" }
         let ps = try #require(children.first { $0.processName == "/usr/bin/ps" })
@@ -65,6 +70,23 @@ struct RecorderProcessTests {
         #expect(exit.timeNs >= bashExec.timeNs)
         #expect(recording.recorder.statistics.drops.values.allSatisfy { $0 == 0 })
         #expect(recording.recorder.statistics.malformedRecords == 0)
+    }
+
+    /// The inode of this process's namespace of a type (`pid`, `mnt`), as the kernel numbers it.
+    static func namespaceInode(_ type: String) -> String? {
+        let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/\(type)")) ?? ""
+        return link.split(separator: "[").last?.split(separator: "]").first.map(String.init)
+    }
+
+    /// The cgroup v2 id of this process: the inode of its directory in the cgroup2 mount.
+    static func cgroupID() -> String? {
+        guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8),
+              let mount = mounts.split(separator: "\n").map({ $0.split(separator: " ") }).first(where: { $0.count > 2 && $0[2] == "cgroup2" }),
+              let cgroups = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8),
+              let line = cgroups.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
+        var info = stat()
+        guard stat(String(mount[1]) + line.dropFirst(3), &info) == 0 else { return nil }
+        return String(info.st_ino)
     }
 
     @Test func pathWithSpacesAndLongArgv() throws {
