@@ -27,16 +27,30 @@ test: deps mounts
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-demo: build
+demo: build mounts
 	@rm -rf demo-out && mkdir -p demo-out
-	@echo "== import the demo incident (samples/demo-incident.ndjson) and the AccuKnox alerts"
+	@if [ "$$(id -u)" = 0 ]; then \
+	  echo "== record a short live session on this host (3 s) while a shell runs ps, pgrep and cat"; \
+	  ( sleep 1; bash -c 'ps >/dev/null; pgrep -x init >/dev/null; sh -c "cat /etc/hostname" >/dev/null' ) & \
+	  $(BIN) record --store demo-out/live --duration 3s || echo "(recording unavailable here: see the message above)"; \
+	  wait; \
+	  $(BIN) query --store demo-out/live 'Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep, /usr/bin/cat)' \
+	    --columns Time,HostPID,ProcessName,Resource,Data --format table || true; \
+	else echo "== (not root: skipping the live recording)"; fi
+	@echo "== import the demo incident (samples/demo-incident.ndjson) and the AccuKnox alerts as pasted from their page"
 	$(BIN) import --store $(DEMO_STORE) samples/demo-incident.ndjson samples/logs/accuknox-alerts-as-shown.txt
 	@echo "== what the store holds"
 	$(BIN) info --store $(DEMO_STORE)
-	@echo "== the blocked apt-get and the alerts around it, as KubeArmor records"
-	$(BIN) export --store $(DEMO_STORE) --format kubearmor | grep -m3 '"Action":"Block"'
-	@echo "== importing the same file again adds nothing"
+	@echo "== the discovery hunt: who ran ps or pgrep?"
+	$(BIN) query --store $(DEMO_STORE) 'Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep)' \
+	  --columns Time,HostName,PodName,HostPID,ParentProcessName,Resource --format table --limit 8
+	@echo "== alerts by policy and action"
+	$(BIN) query --store $(DEMO_STORE) --type alert --group-by PolicyName,Action --format table
+	@echo "== the blocked operations, as KubeArmor records"
+	$(BIN) query --store $(DEMO_STORE) --action block --format kubearmor
+	@echo "== importing the same file again adds nothing; the store verifies"
 	$(BIN) import --store $(DEMO_STORE) samples/demo-incident.ndjson
+	$(BIN) verify --store $(DEMO_STORE)
 
 bench: deps
 	$(SWIFT) build -c release --product rearview

@@ -53,6 +53,14 @@ struct {
     __type(value, __u64);
 } rv_drops SEC(".maps");
 
+/* 1 from a forced wakeup until the reader has drained the buffer (and cleared it). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} rv_wakeup_pending SEC(".maps");
+
 struct rv_record_buffer {
     __u8 bytes[RV_RECORD_MAX];
 };
@@ -102,12 +110,21 @@ static __always_inline void rv_count_drop(__u32 kind)
         __sync_fetch_and_add(count, 1);
 }
 
-/* Drain on the reader's timer, unless the buffer is filling up. */
+/*
+ * Drain on the reader's timer, unless the buffer is filling up: then wake the reader once. A wakeup
+ * costs an inter-processor interrupt (in a VM, an exit to the hypervisor): one per record, while a
+ * lagging reader catches up, would slow every traced system call down.
+ */
 static __always_inline __u64 rv_wakeup_flag(void)
 {
-    if (bpf_ringbuf_query(&rv_events, BPF_RB_AVAIL_DATA) > rv_config.wakeup_bytes)
-        return BPF_RB_FORCE_WAKEUP;
-    return BPF_RB_NO_WAKEUP;
+    if (bpf_ringbuf_query(&rv_events, BPF_RB_AVAIL_DATA) <= rv_config.wakeup_bytes)
+        return BPF_RB_NO_WAKEUP;
+    __u32 zero = 0;
+    __u32 *pending = bpf_map_lookup_elem(&rv_wakeup_pending, &zero);
+    if (!pending || *pending)
+        return BPF_RB_NO_WAKEUP;
+    *pending = 1;
+    return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void rv_output(void *record, __u32 size, __u32 kind)
@@ -583,6 +600,74 @@ int BPF_PROG(rv_sched_process_exit, struct task_struct *task)
     return 0;
 }
 
+/* ---- TCP connect outcomes ------------------------------------------------------------------- */
+
+#define IPPROTO_TCP 6
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_CLOSE 7
+#define ECONNABORTED 103
+
+/* Who called connect on a socket whose handshake is in flight, by socket. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct rv_header);
+} rv_connecting SEC(".maps");
+
+/*
+ * A connect ends in the state change SYN_SENT -> ESTABLISHED or -> CLOSE, often in softirq context
+ * where the current task is unrelated: the caller is remembered when the handshake starts (in
+ * connect itself), and the record is written when it ends, so that refusals and timeouts of
+ * non-blocking connects are seen too.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(rv_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+    if (sk->sk_protocol != IPPROTO_TCP)
+        return 0;
+    __u64 key = (__u64)sk;
+    if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+        struct task_struct *task = bpf_get_current_task_btf();
+        if (task->tgid == rv_config.self_tgid)
+            return 0;
+        struct rv_header header = {};
+        rv_fill_header(&header, task, RV_RECORD_TCP_CONNECT);
+        bpf_map_update_elem(&rv_connecting, &key, &header, BPF_ANY);
+        return 0;
+    }
+    if (oldstate != TCP_SYN_SENT)
+        return 0;
+    struct rv_header *caller = bpf_map_lookup_elem(&rv_connecting, &key);
+    if (!caller)
+        return 0;
+    struct rv_address_record *record = rv_reserve(sizeof(*record), RV_KIND_NETWORK);
+    if (record) {
+        record->header = *caller;
+        record->header.boot_ns = bpf_ktime_get_boot_ns();
+        int error = sk->sk_err;
+        record->ret = newstate == TCP_ESTABLISHED ? 0 : -(error ? error : ECONNABORTED);
+        record->fd = -1;
+        record->syscall = RV_SYS_NONE;
+        __u16 family = sk->__sk_common.skc_family;
+        record->family = family;
+        record->port = __builtin_bswap16(sk->__sk_common.skc_dport);
+        record->path_len = 0;
+        record->pad = 0;
+        __builtin_memset(record->addr, 0, sizeof(record->addr));
+        if (family == AF_INET) {
+            __be32 daddr = sk->__sk_common.skc_daddr;
+            __builtin_memcpy(record->addr, &daddr, 4);
+        } else {
+            BPF_CORE_READ_INTO(&record->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+        }
+        rv_submit(record, sizeof(*record));
+    }
+    bpf_map_delete_elem(&rv_connecting, &key);
+    return 0;
+}
+
 /* ---- system calls --------------------------------------------------------------------------- */
 
 static __always_inline __u32 rv_syscall_kind(__u32 syscall)
@@ -942,7 +1027,7 @@ RV_SYSCALL_TRACEPOINT(listen, RV_SYS_LISTEN, rv_listen_exit)
 RV_SYSCALL_TRACEPOINT(execve, RV_SYS_EXECVE, rv_exec_exit)
 RV_SYSCALL_TRACEPOINT(execveat, RV_SYS_EXECVEAT, rv_exec_exit)
 
-/* ---- attach points: raw sys_enter/sys_exit, every system call ------------------------------- */
+/* ---- attach point: raw sys_exit, every system call -------------------------------------------- */
 
 /* This architecture's system call numbers, from arch/x86/entry/syscalls/syscall_64.tbl and
  * include/uapi/asm-generic/unistd.h (arm64 has no open, creat, unlink, rmdir, rename, chmod). */

@@ -46,6 +46,7 @@ enum rv_record_type {
     RV_RECORD_SOCKET = 6,
     RV_RECORD_ADDRESS = 7,
     RV_RECORD_LISTEN = 8,
+    RV_RECORD_TCP_CONNECT = 9,
 };
 
 /* The system calls rearview records, numbered independently of the architecture. */
@@ -167,6 +168,9 @@ struct rv_socket_record {
 /*
  * connect/bind (the address passed) and accept/accept4 (the peer). String: sun_path bytes for
  * AF_UNIX (an abstract name starts with a NUL byte).
+ * Also, as RV_RECORD_TCP_CONNECT, the outcome of a TCP connect (also a non-blocking one): the
+ * header of the task that called connect, the time the handshake ended, the remote address, and
+ * ret 0 (established) or -errno (refused, timed out); fd -1 and syscall RV_SYS_NONE.
  */
 struct rv_address_record {
     struct rv_header header;

@@ -121,3 +121,49 @@ report("block encode (1 thread)", String(format: "%.1f M events/s", Double(sampl
 let exportSeconds = bench.best(1, "\(rearview) export --store \(store) --format kubearmor > /dev/null")
 report("export kubearmor NDJSON", String(format: "%.2f s (%.1f M ev/s)", exportSeconds, Double(events) / exportSeconds / 1e6),
        String(format: "jq -c . %.2f s", jq), String(format: "%.1fx faster", jq / exportSeconds), "")
+
+// Queries (issue 3): selective queries against jq's select over the NDJSON and sqlite3 over an indexed
+// table of the same records; a full-scan regex against rg over the NDJSON.
+func shellOutput(_ command: String) -> String {
+    let p = Process()
+    let pipe = Pipe()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", command]
+    p.standardOutput = pipe
+    try! p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+let probe = shellOutput("grep '\"PodName\"' \(ndjson) | grep '\"Operation\":\"Process\"' | sed -n '2000p'")
+let probePID = shellOutput("echo '\(probe)' | jq -r .HostPID")
+let probePod = shellOutput("echo '\(probe)' | jq -r .PodName")
+let sqliteDB = "\(work)/records.sqlite"
+if bench.size(sqliteDB) == 0 {
+    print("building the sqlite3 baseline table …")
+    bench.time("""
+        python3 -c '
+        import json, sqlite3, sys
+        db = sqlite3.connect(sys.argv[2]); db.execute("CREATE TABLE ev(hostpid INTEGER, podname TEXT, operation TEXT, line TEXT)")
+        db.executemany("INSERT INTO ev VALUES (?,?,?,?)", ((r.get("HostPID"), r.get("PodName"), r.get("Operation"), l) for l in open(sys.argv[1]) for r in [json.loads(l)]))
+        db.execute("CREATE INDEX ev_pid ON ev(hostpid)"); db.execute("CREATE INDEX ev_pod ON ev(podname, operation)"); db.commit()
+        ' \(ndjson) \(sqliteDB)
+        """)
+}
+let selective: [(String, String, String, String)] = [
+    ("query --pid \(probePID)", "--pid \(probePID)", "select(.HostPID == \(probePID))", "hostpid = \(probePID)"),
+    ("query --pod P --operation Process", "--pod '^\(probePod)$' --operation Process",
+     "select(.PodName == \"\(probePod)\" and .Operation == \"Process\")", "podname = '\(probePod)' AND operation = 'Process'"),
+]
+for (name, flags, jqFilter, sql) in selective {
+    let ours = bench.best(3, "\(rearview) query --store \(store) \(flags) --format kubearmor > /dev/null")
+    let jqSelect = bench.best(1, "jq -c '\(jqFilter)' \(ndjson) > /dev/null")
+    let sqlite = bench.best(3, "sqlite3 \(sqliteDB) \"SELECT line FROM ev WHERE \(sql)\" > /dev/null")
+    report(name, String(format: "%.3f s", ours), String(format: "jq select %.2f s", jqSelect),
+           String(format: "%.0fx faster", jqSelect / ours), "≥ 200x")
+    report("", "", String(format: "sqlite3 indexed %.3f s", sqlite), String(format: "%.2fx of sqlite3", ours / sqlite), "≤ 3x")
+}
+let regexOurs = bench.best(3, "\(rearview) query --store \(store) 'Resource ~ \"^/etc/(shadow|passwd)\"' --count > /dev/null")
+let regexRg = bench.best(3, "rg -c '\"Resource\":\"/etc/(shadow|passwd)' \(ndjson) > /dev/null")
+report("full-scan regex (--count)", String(format: "%.3f s", regexOurs), String(format: "rg -c %.3f s", regexRg),
+       String(format: "%.2fx of rg", regexOurs / regexRg), "≤ 3x")

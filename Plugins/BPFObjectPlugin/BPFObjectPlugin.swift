@@ -10,11 +10,14 @@ import PackagePlugin
 @main
 struct BPFObjectPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let bpfDirectory = context.package.directoryURL.appending(path: "bpf")
+        let bpfDirectory = context.package.directoryURL.appending(path: "bpf").resolvingSymlinksInPath()
         let files = try FileManager.default.subpathsOfDirectory(atPath: bpfDirectory.path)
             .filter { $0.hasSuffix(".c") || $0.hasSuffix(".h") }
             .sorted()
         let sources = files.filter { $0.hasSuffix(".bpf.c") && !$0.contains("/") }
+        guard !sources.isEmpty else {
+            throw PluginFailure(description: "no BPF programs (*.bpf.c) in \(bpfDirectory.path)")
+        }
         let embedder = try context.tool(named: "BPFObjectEmbedder")
         let clang = try context.tool(named: "clang")
         let objcopy = try context.tool(named: "llvm-objcopy")
@@ -48,4 +51,8 @@ struct BPFObjectPlugin: BuildToolPlugin {
         return "unsupported"
         #endif
     }
+}
+
+struct PluginFailure: Error, CustomStringConvertible {
+    let description: String
 }

@@ -117,35 +117,7 @@ public struct Event: Sendable, Equatable {
 
     /// Sets a typed string field. Numeric fields are set through ``setNumber(_:_:)``.
     public mutating func setString(_ field: EventField, _ value: String) {
-        switch field {
-        case .updatedTime: updatedTimeAsGiven = value
-        case .clusterName: clusterName = value
-        case .hostName: hostName = value
-        case .namespaceName: namespaceName = value
-        case .podName: podName = value
-        case .labels: labels = value
-        case .containerID: containerID = value
-        case .containerName: containerName = value
-        case .containerImage: containerImage = value
-        case .parentProcessName: parentProcessName = value
-        case .processName: processName = value
-        case .policyName: policyName = value
-        case .severity: severity = value
-        case .tags: tags = value
-        case .message: message = value
-        case .type: type = value
-        case .source: source = value
-        case .operation: operation = value
-        case .resource: resource = value
-        case .data: data = value
-        case .enforcer: enforcer = value
-        case .action: action = value
-        case .result: result = value
-        case .cwd: cwd = value
-        case .tty: tty = value
-        case .timestamp, .hostPPID, .hostPID, .ppid, .pid, .uid:
-            preconditionFailure("\(field.rawValue) is numeric")
-        }
+        if field == .updatedTime { updatedTimeAsGiven = value } else { assign(field, value) }
     }
 
     /// Sets a typed numeric field; PIDs and UIDs are truncated to KubeArmor's int32.

@@ -11,27 +11,7 @@ enum JSONBytes {
     /// A 64-bit hash of `count` bytes, never 0 (0 marks an empty table slot).
     @inline(__always)
     static func hash(_ p: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
-        let raw = UnsafeRawPointer(p)
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: count)
-        var i = 0
-        while i + 8 <= count {
-            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 29
-            i += 8
-        }
-        if i < count {
-            var word: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < count {
-                word |= UInt64(p[i]) << shift
-                shift += 8
-                i += 1
-            }
-            h = (h ^ word) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 29
-        }
-        h = (h ^ (h >> 32)) &* 0xC4CE_B9FE_1A85_EC53
-        return (h ^ (h >> 29)) | 1
+        FastHash.bytes(UnsafeRawBufferPointer(start: p, count: count)) | 1
     }
 
     /// Whether `count` bytes at `a` and `b` are equal (compared eight at a time, the last word

@@ -7,11 +7,20 @@ public enum IndexedFields {
     ]
 }
 
+/// Decides from an event's indexed fields (given by the function it receives) whether the event is
+/// worth building: a scan's first, cheap cut.
+public typealias IndexedFieldTest = @Sendable ((EventField) -> String) -> Bool
+
 /// A value of an indexed field in one block, and how many of the block's events have it.
 public struct TermCount: Hashable, Sendable {
     public var field: EventField
     public var value: String
     public var count: Int
+
+    /// The order terms are indexed in: by field, then by the value's bytes (cheap and deterministic).
+    static func storageOrder(_ a: TermCount, _ b: TermCount) -> Bool {
+        a.field != b.field ? a.field.ordinal < b.field.ordinal : a.value.utf8.lexicographicallyPrecedes(b.value.utf8)
+    }
 }
 
 /// The fixed-size header in front of every block's compressed payload.
@@ -353,7 +362,7 @@ enum BlockCodec {
             }
         }
         return counts.map { TermCount(field: $0.key.field, value: $0.key.value, count: $0.value) }
-            .sorted { ($0.field.ordinal, $0.value) < ($1.field.ordinal, $1.value) }
+            .sorted(by: TermCount.storageOrder)
     }
 
     /// The index terms of decoded events: the same as ``encode(_:)`` reports, for rebuilding the index.
@@ -363,7 +372,7 @@ enum BlockCodec {
             for field in IndexedFields.all { counts[TermKey(field: field, value: e.string(field)), default: 0] += 1 }
         }
         return counts.map { TermCount(field: $0.key.field, value: $0.key.value, count: $0.value) }
-            .sorted { ($0.field.ordinal, $0.value) < ($1.field.ordinal, $1.value) }
+            .sorted(by: TermCount.storageOrder)
     }
 
     private struct TermKey: Hashable {
@@ -372,26 +381,32 @@ enum BlockCodec {
     }
 
     /// Decodes a block's payload (already checked against the header's CRC by the caller).
-    static func decode(header: BlockHeader, payload: UnsafeRawBufferPointer) throws(DecodeFailure) -> [Event] {
+    /// With `admit`, only events whose indexed fields it accepts are built; it is asked once per distinct
+    /// combination of process context and verdict, so a selective filter skips most events unbuilt.
+    static func decode(header: BlockHeader, payload: UnsafeRawBufferPointer,
+                       admit: IndexedFieldTest? = nil) throws(DecodeFailure) -> [Event] {
         let raw = try BlockCompression.decompress(payload, rawLength: header.rawLength)
-        return try raw.decoding { (buffer) throws(DecodeFailure) in try decodeRaw(header: header, ByteReader(buffer)) }
+        return try raw.decoding { (buffer) throws(DecodeFailure) in try decodeRaw(header: header, ByteReader(buffer), admit: admit) }
     }
 
-    private static func decodeRaw(header: BlockHeader, _ reader: ByteReader) throws(DecodeFailure) -> [Event] {
+    private static func decodeRaw(header: BlockHeader, _ reader: ByteReader, admit: IndexedFieldTest?) throws(DecodeFailure) -> [Event] {
         var r = reader
         let n = header.eventCount
+        // The dictionary's strings are made only when an event that is built needs them.
         let stringCount = try r.int()
-        var lengths = [Int](repeating: 0, count: stringCount)
-        for i in 0..<stringCount { lengths[i] = try r.int() }
-        var strings = [String]()
-        strings.reserveCapacity(stringCount)
-        for length in lengths {
-            let bytes = try r.bytes(length)
-            strings.append(String(decoding: bytes, as: UTF8.self))
+        var offsets = [Int](repeating: 0, count: stringCount + 1)
+        for i in 0..<stringCount { offsets[i + 1] = offsets[i] + (try r.int()) }
+        let dictionary = try r.bytes(offsets[stringCount])
+        var cache = [String?](repeating: nil, count: stringCount)
+        func string(_ id: Int) -> String {
+            if let s = cache[id] { return s }
+            let s = String(decoding: UnsafeRawBufferPointer(rebasing: dictionary[offsets[id]..<offsets[id + 1]]), as: UTF8.self)
+            cache[id] = s
+            return s
         }
         func string(_ id: UInt64) throws(DecodeFailure) -> String {
-            guard id < UInt64(strings.count) else { throw DecodeFailure(offset: r.offset, reason: "string id \(id) out of range") }
-            return strings[Int(id)]
+            guard id < UInt64(stringCount) else { throw DecodeFailure(offset: r.offset, reason: "string id \(id) out of range") }
+            return string(Int(id))
         }
         let layoutCount = try r.int()
         var layouts: [KeyLayout?] = [nil]
@@ -413,26 +428,40 @@ enum BlockCodec {
             }
             extrasSets.append(set)
         }
+        // Process contexts are read as rows of numbers and turned into template events on first use.
         let contextCount = try r.int()
-        var contextTemplates = [Event](repeating: Event(), count: contextCount)
+        var contextRows = [Int64](repeating: 0, count: contextCount * contextWidth)
         for f in 0..<contextWidth {
             for c in 0..<contextCount {
+                let v: Int64
                 if f < contextStrings.count {
-                    contextTemplates[c].setString(contextStrings[f], try string(try r.varint()))
+                    let id = try r.varint()
+                    guard id < UInt64(stringCount) else { throw DecodeFailure(offset: r.offset, reason: "string id \(id) out of range") }
+                    v = Int64(id)
                 } else if f < contextWidth - 1 {
-                    contextTemplates[c].setNumber(contextNumbers[f - contextStrings.count], try r.zigzag())
+                    v = try r.zigzag()
                 } else {
                     let id = try r.varint()
                     guard id < UInt64(layouts.count) else { throw DecodeFailure(offset: r.offset, reason: "layout id out of range") }
-                    contextTemplates[c].layout = layouts[Int(id)]
+                    v = Int64(id)
                 }
+                contextRows[c * contextWidth + f] = v
             }
+        }
+        func contextTemplate(_ c: Int) -> Event {
+            var e = Event()
+            let row = c * contextWidth
+            for (f, field) in contextStrings.enumerated() { e.setString(field, string(Int(contextRows[row + f]))) }
+            for (f, field) in contextNumbers.enumerated() { e.setNumber(field, contextRows[row + contextStrings.count + f]) }
+            e.layout = layouts[Int(contextRows[row + contextWidth - 1])]
+            return e
         }
         let verdictCount = try r.int()
         var verdicts = [[String]](repeating: [], count: verdictCount)
         for _ in 0..<verdictStrings.count {
             for v in 0..<verdictCount { verdicts[v].append(try string(try r.varint())) }
         }
+        let dictionaryBound = stringCount
         var times = [Int64](repeating: 0, count: n)
         var t = try r.zigzag()
         times[0] = t
@@ -441,48 +470,74 @@ enum BlockCodec {
             t = t &+ (try r.zigzag()) &* unit
             times[i] = t
         }
+        // Read every column first, then build each event from one template per (context, verdict)
+        // pair: a single copy per event, plus the few fields that vary per event.
+        func column(_ bound: Int, _ what: String) throws(DecodeFailure) -> [Int32] {
+            var ids = [Int32](repeating: 0, count: n)
+            for i in 0..<n {
+                let v = try r.varint()
+                guard v < UInt64(bound) else { throw DecodeFailure(offset: r.offset, reason: "\(what) id \(v) out of range") }
+                ids[i] = Int32(v)
+            }
+            return ids
+        }
+        var timestamps = [Int64](repeating: 0, count: n)
+        for i in 0..<n { timestamps[i] = floorSeconds(times[i]) &+ (try r.zigzag()) }
+        let contextIDs = try column(contextCount, "context")
+        let verdictIDs = try column(verdictCount, "verdict")
+        let resourceIDs = try column(dictionaryBound, "Resource")
+        let dataIDs = try column(dictionaryBound, "Data")
+        let extrasIDs = try column(extrasSets.count, "extras")
+        let updatedIDs = try column(dictionaryBound + 1, "UpdatedTime")
+
+        // Which indexed field sits where: the admission test reads rows, not events.
+        func indexedValue(context c: Int, verdict v: Int, _ field: EventField) -> String {
+            if let f = contextStrings.firstIndex(of: field) { return string(Int(contextRows[c * contextWidth + f])) }
+            if let f = contextNumbers.firstIndex(of: field) { return String(contextRows[c * contextWidth + contextStrings.count + f]) }
+            if let f = verdictStrings.firstIndex(of: field) { return verdicts[v][f] }
+            return ""
+        }
+        var admitted: [Int: Bool] = [:]
+        var contextCache = [Event?](repeating: nil, count: contextCount)
         var events = [Event]()
-        events.reserveCapacity(n)
+        events.reserveCapacity(admit == nil ? n : 0)
         for i in 0..<n {
-            var e = Event()
+            let c = Int(contextIDs[i]), v = Int(verdictIDs[i])
+            if let admit {
+                let key = c &* verdictCount &+ v
+                if let known = admitted[key] {
+                    if !known { continue }
+                } else {
+                    let ok = admit { indexedValue(context: c, verdict: v, $0) }
+                    admitted[key] = ok
+                    if !ok { continue }
+                }
+            }
+            var e: Event
+            if let template = contextCache[c] {
+                e = template
+            } else {
+                e = contextTemplate(c)
+                contextCache[c] = e
+            }
+            let row = verdicts[v]
+            e.operation = row[0]
+            e.result = row[1]
+            e.type = row[2]
+            e.policyName = row[3]
+            e.severity = row[4]
+            e.tags = row[5]
+            e.message = row[6]
+            e.action = row[7]
+            e.enforcer = row[8]
             e.timeNs = times[i]
-            e.timestamp = floorSeconds(times[i]) &+ (try r.zigzag())
+            e.timestamp = timestamps[i]
             e.seq = header.firstSeq &+ UInt64(i)
+            e.resource = string(Int(resourceIDs[i]))
+            e.data = string(Int(dataIDs[i]))
+            if extrasIDs[i] > 0 { e.extras = extrasSets[Int(extrasIDs[i])] }
+            if updatedIDs[i] > 0 { e.updatedTimeAsGiven = string(Int(updatedIDs[i]) - 1) }
             events.append(e)
-        }
-        for i in 0..<n {
-            let c = try r.varint()
-            guard c < UInt64(contextCount) else { throw DecodeFailure(offset: r.offset, reason: "context id out of range") }
-            let (time, timestamp, seq) = (events[i].timeNs, events[i].timestamp, events[i].seq)
-            events[i] = contextTemplates[Int(c)]
-            events[i].timeNs = time
-            events[i].timestamp = timestamp
-            events[i].seq = seq
-        }
-        for i in 0..<n {
-            let v = try r.varint()
-            guard v < UInt64(verdictCount) else { throw DecodeFailure(offset: r.offset, reason: "verdict id out of range") }
-            let row = verdicts[Int(v)]
-            events[i].operation = row[0]
-            events[i].result = row[1]
-            events[i].type = row[2]
-            events[i].policyName = row[3]
-            events[i].severity = row[4]
-            events[i].tags = row[5]
-            events[i].message = row[6]
-            events[i].action = row[7]
-            events[i].enforcer = row[8]
-        }
-        for i in 0..<n { events[i].resource = try string(try r.varint()) }
-        for i in 0..<n { events[i].data = try string(try r.varint()) }
-        for i in 0..<n {
-            let x = try r.varint()
-            guard x < UInt64(extrasSets.count) else { throw DecodeFailure(offset: r.offset, reason: "extras id out of range") }
-            if x > 0 { events[i].extras = extrasSets[Int(x)] }
-        }
-        for i in 0..<n {
-            let u = try r.varint()
-            if u > 0 { events[i].updatedTimeAsGiven = try string(u - 1) }
         }
         guard r.remaining == 0 else { throw DecodeFailure(offset: r.offset, reason: "\(r.remaining) stray bytes after the last column") }
         return events

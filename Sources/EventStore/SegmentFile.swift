@@ -292,7 +292,8 @@ enum SegmentFile {
     }
 
     /// Reads one block and decodes it, checking its header and payload checksum.
-    static func readBlock(_ file: PosixFile, _ location: BlockLocation) throws(StoreError) -> [Event] {
+    static func readBlock(_ file: PosixFile, _ location: BlockLocation,
+                          admit: IndexedFieldTest? = nil) throws(StoreError) -> [Event] {
         let bytes = try file.read(count: location.length, at: location.offset)
         do {
             return try bytes.decoding { (raw) throws(DecodeFailure) -> [Event] in
@@ -304,7 +305,7 @@ enum SegmentFile {
                 guard BlockCompression.crc32(payload) == header.payloadCRC else {
                     throw DecodeFailure(offset: BlockHeader.size, reason: "block payload checksum mismatch")
                 }
-                return try BlockCodec.decode(header: header, payload: payload)
+                return try BlockCodec.decode(header: header, payload: payload, admit: admit)
             }
         } catch {
             throw StoreError(.damaged, path: file.path, offset: location.offset + error.offset, error.reason)

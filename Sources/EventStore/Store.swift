@@ -63,8 +63,9 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Decodes one block's events (in time order), checking its checksums.
-    public func events(in block: IndexedBlock) throws(StoreError) -> [Event] {
-        try SegmentFile.readBlock(try files.file(store: path, segment: block.segment), block.location)
+    /// With `admit`, only events whose indexed fields it accepts are decoded (see ``Store/scan(_:threads:admit:select:_:)``).
+    public func events(in block: IndexedBlock, admit: IndexedFieldTest? = nil) throws(StoreError) -> [Event] {
+        try SegmentFile.readBlock(try files.file(store: path, segment: block.segment), block.location, admit: admit)
     }
 
     /// Decodes `blocks` on `threads` threads and hands their events to `body` in time order
@@ -76,7 +77,9 @@ public final class Store: @unchecked Sendable {
     /// Like ``scan(_:threads:_:)`` over blocks of several stores (one store per host is how fleets
     /// arrive), merged into one time order. `select` runs on the decoding threads, once per block,
     /// and keeps what `body` should see (a filter); ties between stores fall back to store order.
+    /// `admit` is a cheaper first cut on the indexed fields: events it rejects are never built.
     public static func scan(_ sources: [BlockSource], threads: Int = 2,
+                            admit: IndexedFieldTest? = nil,
                             select: (@Sendable ([Event]) -> [Event])? = nil,
                             _ body: (Event) throws -> Bool) throws {
         let ordered = sources.sorted {
@@ -89,7 +92,7 @@ public final class Store: @unchecked Sendable {
             // Decode the next batch of blocks in parallel, then emit every event that no later block can precede.
             let end = min(ordered.count, next + batch)
             if next < end {
-                for events in try decodeParallel(Array(ordered[next..<end]), threads: threads, select: select) {
+                for events in try decodeParallel(Array(ordered[next..<end]), threads: threads, admit: admit, select: select) {
                     merger.add(events)
                 }
                 next = end
@@ -99,10 +102,10 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    private static func decodeParallel(_ sources: [BlockSource], threads: Int,
+    private static func decodeParallel(_ sources: [BlockSource], threads: Int, admit: IndexedFieldTest?,
                                        select: (@Sendable ([Event]) -> [Event])?) throws -> [[Event]] {
         let work: @Sendable (BlockSource) throws(StoreError) -> [Event] = { source in
-            let events = try source.store.events(in: source.block)
+            let events = try source.store.events(in: source.block, admit: admit)
             return select.map { $0(events) } ?? events
         }
         if sources.count == 1 || threads <= 1 { return try sources.map { try work($0) } }
@@ -180,6 +183,7 @@ struct BlockMerger {
     }
 
     /// Emits, in order, all events with TimeNs < `horizon`; returns false if `body` asked to stop.
+    /// Events are handed over in place (borrowed), never copied.
     mutating func drain(before horizon: Int64, _ body: (Event) throws -> Bool) throws -> Bool {
         defer {
             var keep: [Int] = []
@@ -188,31 +192,30 @@ struct BlockMerger {
             positions = keep.map { positions[$0] }
         }
         if runs.count == 1 {
-            let run = runs[0]
             var p = positions[0]
-            while p < run.count, run[p].timeNs < horizon {
-                p += 1
-                if try !body(run[p - 1]) { positions[0] = p; return false }
+            defer { positions[0] = p }
+            return try runs[0].withUnsafeBufferPointer { run in
+                while p < run.count, run[p].timeNs < horizon {
+                    p += 1
+                    if try !body(run[p - 1]) { return false }
+                }
+                return true
             }
-            positions[0] = p
-            return true
         }
         while true {
             var best = -1
+            var bestKey = (Int64.max, UInt64.max)
             for r in runs.indices where positions[r] < runs[r].count {
-                let e = runs[r][positions[r]]
-                if best < 0 {
+                let key = (runs[r][positions[r]].timeNs, runs[r][positions[r]].seq)
+                if best < 0 || key < bestKey {
                     best = r
-                } else {
-                    let b = runs[best][positions[best]]
-                    if (e.timeNs, e.seq) < (b.timeNs, b.seq) { best = r }
+                    bestKey = key
                 }
             }
-            guard best >= 0 else { return true }
-            let e = runs[best][positions[best]]
-            guard e.timeNs < horizon else { return true }
+            guard best >= 0, bestKey.0 < horizon else { return true }
+            let p = positions[best]
             positions[best] += 1
-            if try !body(e) { return false }
+            if try !runs[best].withUnsafeBufferPointer({ try body($0[p]) }) { return false }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import EventModel
 
 /// Gives each distinct string a small dense id, fast: the block encoder's dictionary.
 ///

@@ -91,13 +91,26 @@ public struct QueryPlan: Sendable {
     /// Decodes the planned blocks (in parallel) and hands every matching event to `body` in time
     /// order across all stores; `body` returns false to stop.
     public func scan(filter: EventFilter, threads: Int = 2, _ body: (Event) throws -> Bool) throws {
-        try Store.scan(sources, threads: threads, select: { events in
-            var kept: [Event] = []
-            events.withUnsafeBufferPointer { buffer in
-                filter.forEachMatch(in: buffer) { kept.append(buffer[$0]) }
-            }
-            return kept
-        }, body)
+        let constraint = filter.termConstraint
+        var admit: IndexedFieldTest?
+        if constraint != .anything {
+            admit = { value in constraint.admits(termsOf: { field -> Set<String> in [value(field)] }) }
+        }
+        var select: (@Sendable ([Event]) -> [Event])?
+        if case .everything = filter.expression.root {
+            select = nil
+        } else {
+            select = { events in Self.matching(events, filter) }
+        }
+        try Store.scan(sources, threads: threads, admit: admit, select: select, body)
+    }
+
+    /// The events of a block that pass the filter; copies nothing when all pass.
+    private static func matching(_ events: [Event], _ filter: EventFilter) -> [Event] {
+        var matches: [Int] = []
+        events.withUnsafeBufferPointer { buffer in filter.forEachMatch(in: buffer) { matches.append($0) } }
+        if matches.count == events.count { return events }
+        return matches.map { events[$0] }
     }
 
     /// A human-readable account of the plan, for `--explain`.

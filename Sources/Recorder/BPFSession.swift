@@ -10,14 +10,18 @@ import Musl
 /// rearview's BPF programs loaded into the kernel and attached, with the ring buffer they write to.
 ///
 /// Owns the libbpf object, its links and the ring-buffer reader. Records are handed to the
-/// `decoder` during ``poll(timeoutMilliseconds:)`` and ``consume()``, on the calling thread.
+/// `decoder` during ``consume()``, on the calling thread.
 final class BPFSession {
     /// The attach point chosen for system calls.
     let syscallAttachment: SyscallAttachment
     private let object: OpaquePointer
     private var links: [OpaquePointer] = []
     private var ringBuffer: OpaquePointer?
+    /// Ready only when the kernel wakes the reader, not whenever data waits (libbpf's own epoll
+    /// set is level-triggered, which would defeat draining on a timer).
+    private var wakeups: Int32 = -1
     private let dropsMapFD: Int32
+    private let wakeupPendingMapFD: Int32
     /// Retained for as long as the ring buffer may call back into it.
     private let decoder: Unmanaged<RecordDecoder>
 
@@ -35,6 +39,7 @@ final class BPFSession {
             try Self.selectPrograms(object, attachment: syscallAttachment, kinds: configuration.eventKinds)
             try Self.load(object)
             dropsMapFD = try Self.mapFD(object, "rv_drops")
+            wakeupPendingMapFD = try Self.mapFD(object, "rv_wakeup_pending")
             links = try Self.attach(object)
             let eventsFD = try Self.mapFD(object, "rv_events")
             let callback: ring_buffer_sample_fn = { context, data, size in
@@ -47,7 +52,14 @@ final class BPFSession {
                 throw RecorderError(.mapFailed, "could not map the ring buffer", errno: errno)
             }
             self.ringBuffer = ringBuffer
+            wakeups = rv_wakeup_watch(eventsFD)
+            guard wakeups >= 0 else {
+                throw RecorderError(.systemResource, "could not watch the ring buffer for wakeups", errno: errno)
+            }
         } catch {
+            if let ringBuffer {
+                ring_buffer__free(ringBuffer)
+            }
             links.forEach { bpf_link__destroy($0) }
             bpf_object__close(object)
             self.decoder.release()
@@ -57,6 +69,7 @@ final class BPFSession {
 
     deinit {
         detach()
+        close(wakeups)
         if let ringBuffer {
             ring_buffer__free(ringBuffer)
         }
@@ -64,19 +77,22 @@ final class BPFSession {
         decoder.release()
     }
 
-    /// Waits up to the timeout for the kernel to wake the reader (it does so only when the buffer
-    /// fills up), handing over what is ready. Returns the number of records, or -errno.
-    @discardableResult
-    func poll(timeoutMilliseconds: Int32) -> Int32 {
-        guard let ringBuffer else { return 0 }
-        return ring_buffer__poll(ringBuffer, timeoutMilliseconds)
+    /// Waits up to the timeout, or until the kernel wakes the reader (it does so only when the
+    /// buffer fills up).
+    func waitForWakeup(timeoutMilliseconds: Int32) {
+        _ = rv_wakeup_wait(wakeups, timeoutMilliseconds)
     }
 
-    /// Hands every record waiting in the buffer to the decoder.
+    /// Hands every record waiting in the buffer to the decoder, then lets the kernel wake the
+    /// reader again when the buffer fills up.
     @discardableResult
     func consume() -> Int32 {
         guard let ringBuffer else { return 0 }
-        return ring_buffer__consume(ringBuffer)
+        let count = ring_buffer__consume(ringBuffer)
+        var key: UInt32 = 0
+        var cleared: UInt32 = 0
+        bpf_map_update_elem(wakeupPendingMapFD, &key, &cleared, UInt64(BPF_ANY))
+        return count
     }
 
     /// Detaches the programs: no new records after this returns (those in the buffer stay readable).
@@ -148,6 +164,8 @@ final class BPFSession {
             let load: Bool
             if section.hasPrefix("tp_btf/sched_process_") {
                 load = true
+            } else if section == "tp_btf/inet_sock_set_state" {
+                load = kinds.contains(.network)
             } else if section.hasPrefix("tp_btf/sys_") {
                 load = attachment == .rawTracepoints
             } else if section.hasPrefix("tracepoint/syscalls/"), let tracepoints {

@@ -12,10 +12,11 @@ struct TrackedProcess: Equatable {
 
 /// The live processes by host pid, kept current from the start-up snapshot and fork/exec/exit records.
 ///
-/// A process the table has not seen (alive before recording without a snapshot, or a record that
-/// overtook its fork) is looked up once in /proc.
+/// A process the table has not seen (alive before recording without a snapshot, or one whose exec
+/// record was lost) is looked up once in /proc; one /proc no longer has is remembered as unknown.
 struct ProcessTable {
     private var processes: [Int32: TrackedProcess] = [:]
+    private var unknown: Set<Int32> = []
 
     var count: Int { processes.count }
 
@@ -25,6 +26,7 @@ struct ProcessTable {
 
     mutating func set(_ pid: Int32, _ process: TrackedProcess) {
         processes[pid] = process
+        unknown.remove(pid)
     }
 
     mutating func remove(_ pid: Int32) {
@@ -36,7 +38,14 @@ struct ProcessTable {
         if let known = processes[pid] {
             return known
         }
-        guard pid > 0, let process = Self.readProc(pid) else { return nil }
+        guard pid > 0, !unknown.contains(pid) else { return nil }
+        guard let process = Self.readProc(pid) else {
+            if unknown.count >= 4096 {
+                unknown.removeAll(keepingCapacity: true)
+            }
+            unknown.insert(pid)
+            return nil
+        }
         processes[pid] = process
         return process
     }

@@ -1,8 +1,39 @@
 import CBPF
 import EventModel
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Turns the kernel's ring-buffer records into ``Event``s in KubeArmor's forms, keeping the table of
 /// live processes current so that every event names its process, command and parent.
+///
+/// Every event: `TimeNs` (kernel boot time + the boot-to-wall offset), `Timestamp`, `HostName`,
+/// `ClusterName`, `HostPID`/`HostPPID` (host tgid and real parent), `PID`/`PPID` (in the process's
+/// pid namespace), `UID` (real), `ProcessName` (executable path; the comm if unknown),
+/// `ParentProcessName`, `ContainerID` (from the cgroup path at exec), `Type` `ContainerLog` with a
+/// container else `HostLog`, `TTY`; extras `TID`, `GID`, `Comm`, `CgroupID`, `MntNS`, `PidNS`.
+///
+/// | record | Operation | Resource | Data | Source |
+/// | --- | --- | --- | --- | --- |
+/// | exec | Process | path as invoked (absolute) + arguments | `syscall=SYS_EXECVE` (`SYS_EXECVEAT` for /dev/fd/N) | parent's executable |
+/// | failed exec | Process (ProcessName = the program) | same | same, `Result` the error | caller's executable |
+/// | fork/clone | Process | inherited command | `syscall=SYS_CLONE` | parent's executable |
+/// | exit | Process | command | `syscall=SYS_EXIT code=N` or `… signal=SIGKILL[ core=dumped]` | parent's executable |
+/// | snapshot | Process | executable + arguments | `syscall=SYS_EXECVE snapshot=procfs` (at the start time) | parent's executable |
+/// | open* | File | absolute path | `syscall=SYS_OPENAT fd=-100 flags=O_RDONLY\|O_CLOEXEC` (`SYS_OPEN flags=…`) | command |
+/// | unlink* / rmdir | File | path | `syscall=SYS_UNLINKAT flags=[AT_REMOVEDIR]`, `SYS_UNLINK`, `SYS_RMDIR` | command |
+/// | rename* | File | old path | `syscall=SYS_RENAMEAT2 newpath=/x flags=RENAME_NOREPLACE` | command |
+/// | chmod* | File | path | `syscall=SYS_FCHMODAT mode=0644` | command |
+/// | socket | Network | `domain=AF_INET type=SOCK_STREAM\|SOCK_CLOEXEC protocol=6` | `syscall=SYS_SOCKET` | command |
+/// | connect/bind/accept | Network | `sa_family=AF_INET sin_port=53 sin_addr=10.0.0.10` (`sun_path=` for Unix) | `syscall=SYS_CONNECT fd=3` | command |
+/// | listen | Network | "" | `syscall=SYS_LISTEN fd=3` | command |
+/// | TCP handshake end | Network | `remoteip=10.0.0.5 port=443 protocol=TCP` | `kprobe=tcp_connect domain=AF_INET` | command |
+///
+/// `Result` is `Passed`, or the error as glibc words it (`Permission denied`). `Cwd` (with a
+/// trailing `/`, as KubeArmor writes it) is set on exec and snapshot events.
 ///
 /// Used by one thread at a time (the drain thread); `batch` collects the events of one drain.
 final class RecordDecoder {
@@ -12,6 +43,11 @@ final class RecordDecoder {
     /// Records shorter than their own lengths claim, or of an unknown type (a rearview bug if ever non-zero).
     private(set) var malformed: UInt64 = 0
     private var processes = ProcessTable()
+    /// Strings that repeat from event to event, made once (the decoder runs for every event).
+    private var identities: [ThreadIdentity: (comm: String, extras: [ExtraField])] = [:]
+    private var lastIdentity: (key: ThreadIdentity, value: (comm: String, extras: [ExtraField]))?
+    private var dataTexts: [DataKey: String] = [:]
+    private var resultTexts: [Int64: String] = [0: "Passed"]
     private let clusterName: String
     private let hostName: String
     private let deliveredKinds: UInt32
@@ -85,6 +121,7 @@ final class RecordDecoder {
         case RV_RECORD_SOCKET: decodedOK = decodeSocket(record, header)
         case RV_RECORD_ADDRESS: decodedOK = decodeAddress(record, header)
         case RV_RECORD_LISTEN: decodedOK = decodeListen(record, header)
+        case RV_RECORD_TCP_CONNECT: decodedOK = decodeTCPConnect(record, header)
         default: decodedOK = false
         }
         if !decodedOK {
@@ -99,12 +136,12 @@ final class RecordDecoder {
         if let inherited {
             processes.set(child, inherited)
         }
-        var event = makeEvent(header, kind: RV_KIND_PROCESS, operation: "Process", process: inherited)
-        event.resource = inherited?.command ?? ""
-        event.data = "syscall=SYS_CLONE"
-        event.source = event.parentProcessName
-        event.result = "Passed"
-        deliver(event, kind: RV_KIND_PROCESS)
+        emit(header, kind: RV_KIND_PROCESS, operation: "Process", process: inherited) { event in
+            event.resource = inherited?.command ?? ""
+            event.data = "syscall=SYS_CLONE"
+            event.source = event.parentProcessName
+            event.result = "Passed"
+        }
         return true
     }
 
@@ -122,13 +159,13 @@ final class RecordDecoder {
             tty: tty, containerID: ContainerID.fromCgroupPath(cgroup))
         processes.set(Int32(bitPattern: header.tgid), process)
 
-        var event = makeEvent(header, kind: RV_KIND_PROCESS, operation: "Process", process: process)
-        event.resource = ([invoked] + arguments.dropFirst()).joined(separator: " ")
-        event.data = filename.hasPrefix("/dev/fd/") ? "syscall=SYS_EXECVEAT" : "syscall=SYS_EXECVE"
-        event.source = event.parentProcessName
-        event.cwd = Self.kubeArmorCwd(cwd)
-        event.result = "Passed"
-        deliver(event, kind: RV_KIND_PROCESS)
+        emit(header, kind: RV_KIND_PROCESS, operation: "Process", process: process) { event in
+            event.resource = ([invoked] + arguments.dropFirst()).joined(separator: " ")
+            event.data = filename.hasPrefix("/dev/fd/") ? "syscall=SYS_EXECVEAT" : "syscall=SYS_EXECVE"
+            event.source = event.parentProcessName
+            event.cwd = Self.kubeArmorCwd(cwd)
+            event.result = "Passed"
+        }
         return true
     }
 
@@ -136,13 +173,13 @@ final class RecordDecoder {
         guard let exit = record.load(rv_exit_record.self, at: 0) else { return false }
         let pid = Int32(bitPattern: header.tgid)
         let process = processes[pid]
-        var event = makeEvent(header, kind: RV_KIND_PROCESS, operation: "Process", process: process)
-        event.resource = process?.command ?? ""
-        event.data = KubeArmorText.exitData(waitStatus: exit.status)
-        event.source = event.parentProcessName
-        event.result = "Passed"
+        emit(header, kind: RV_KIND_PROCESS, operation: "Process", process: process) { event in
+            event.resource = process?.command ?? ""
+            event.data = KubeArmorText.exitData(waitStatus: exit.status)
+            event.source = event.parentProcessName
+            event.result = "Passed"
+        }
         processes.remove(pid)
-        deliver(event, kind: RV_KIND_PROCESS)
         return true
     }
 
@@ -155,14 +192,14 @@ final class RecordDecoder {
         else { return false }
         let caller = processes.lookup(Int32(bitPattern: header.tgid))
         let path = PathText.normalized(filename)
-        var event = makeEvent(header, kind: RV_KIND_PROCESS, operation: "Process", process: caller)
-        event.processName = path
-        event.parentProcessName = caller?.executable ?? ""
-        event.source = event.parentProcessName
-        event.resource = ([path] + ProcFS.arguments(argv).dropFirst()).joined(separator: " ")
-        event.data = failed.syscall == UInt16(RV_SYS_EXECVEAT.rawValue) ? "syscall=SYS_EXECVEAT" : "syscall=SYS_EXECVE"
-        event.result = Self.result(failed.ret)
-        deliver(event, kind: RV_KIND_PROCESS)
+        emit(header, kind: RV_KIND_PROCESS, operation: "Process", process: caller) { event in
+            event.processName = path
+            event.parentProcessName = caller?.executable ?? ""
+            event.source = event.parentProcessName
+            event.resource = ([path] + ProcFS.arguments(argv).dropFirst()).joined(separator: " ")
+            event.data = failed.syscall == UInt16(RV_SYS_EXECVEAT.rawValue) ? "syscall=SYS_EXECVEAT" : "syscall=SYS_EXECVE"
+            event.result = result(failed.ret)
+        }
         return true
     }
 
@@ -173,12 +210,17 @@ final class RecordDecoder {
         else { return false }
         let path = PathText.normalized(rawPath)
         let process = processes.lookup(Int32(bitPattern: header.tgid))
-        var event = makeEvent(header, kind: RV_KIND_FILE, operation: "File", process: process)
-        event.resource = path
-        event.source = process?.command ?? event.processName
-        event.data = Self.fileData(file, newPath: PathText.normalized(rawNewPath))
-        event.result = Self.result(file.ret)
-        deliver(event, kind: RV_KIND_FILE)
+        emit(header, kind: RV_KIND_FILE, operation: "File", process: process) { event in
+            event.resource = path
+            event.source = process?.command ?? event.processName
+            if file.new_path_len > 0 {
+                event.data = Self.fileData(file, newPath: PathText.normalized(rawNewPath))
+            } else {
+                let key = DataKey(syscall: file.syscall, fd: file.dirfd, flags: file.flags, mode: file.mode)
+                event.data = cachedData(key) { Self.fileData(file, newPath: "") }
+            }
+            event.result = result(file.ret)
+        }
         return true
     }
 
@@ -206,12 +248,12 @@ final class RecordDecoder {
     private func decodeSocket(_ record: UnsafeRawBufferPointer, _ header: rv_header) -> Bool {
         guard let socket = record.load(rv_socket_record.self, at: 0) else { return false }
         let process = processes.lookup(Int32(bitPattern: header.tgid))
-        var event = makeEvent(header, kind: RV_KIND_NETWORK, operation: "Network", process: process)
-        event.resource = "domain=\(KubeArmorText.addressFamily(socket.domain)) type=\(KubeArmorText.socketType(socket.type)) protocol=\(socket.protocol)"
-        event.data = "syscall=SYS_SOCKET"
-        event.source = process?.command ?? event.processName
-        event.result = Self.result(socket.ret)
-        deliver(event, kind: RV_KIND_NETWORK)
+        emit(header, kind: RV_KIND_NETWORK, operation: "Network", process: process) { event in
+            event.resource = "domain=\(KubeArmorText.addressFamily(socket.domain)) type=\(KubeArmorText.socketType(socket.type)) protocol=\(socket.protocol)"
+            event.data = "syscall=SYS_SOCKET"
+            event.source = process?.command ?? event.processName
+            event.result = result(socket.ret)
+        }
         return true
     }
 
@@ -220,40 +262,63 @@ final class RecordDecoder {
         var strings = StringCursor(record, at: MemoryLayout<rv_address_record>.size)
         guard let unixPath = strings.nextBytes(address.path_len) else { return false }
         let process = processes.lookup(Int32(bitPattern: header.tgid))
-        var event = makeEvent(header, kind: RV_KIND_NETWORK, operation: "Network", process: process)
-        let bytes = withUnsafeBytes(of: address.addr) { Array($0) }
-        event.resource = address.family == 0 ? "" : KubeArmorText.socketAddress(
-            family: address.family, port: address.port, address: bytes, unixPath: Array(unixPath))
-        event.data = "syscall=\(Self.syscallName(rv_syscall(rawValue: UInt32(address.syscall)))) fd=\(address.fd)"
-        event.source = process?.command ?? event.processName
-        event.result = Self.result(address.ret)
-        deliver(event, kind: RV_KIND_NETWORK)
+        emit(header, kind: RV_KIND_NETWORK, operation: "Network", process: process) { event in
+            let bytes = withUnsafeBytes(of: address.addr) { Array($0) }
+            event.resource = address.family == 0 ? "" : KubeArmorText.socketAddress(
+                family: address.family, port: address.port, address: bytes, unixPath: Array(unixPath))
+            event.data = cachedData(DataKey(syscall: address.syscall, fd: address.fd, flags: 0, mode: 0)) {
+                "syscall=\(Self.syscallName(rv_syscall(rawValue: UInt32(address.syscall)))) fd=\(address.fd)"
+            }
+            event.source = process?.command ?? event.processName
+            event.result = result(address.ret)
+        }
+        return true
+    }
+
+    /// The outcome of a TCP handshake, in the form of KubeArmor's `tcp_connect` records.
+    private func decodeTCPConnect(_ record: UnsafeRawBufferPointer, _ header: rv_header) -> Bool {
+        guard let connect = record.load(rv_address_record.self, at: 0) else { return false }
+        let process = processes.lookup(Int32(bitPattern: header.tgid))
+        emit(header, kind: RV_KIND_NETWORK, operation: "Network", process: process) { event in
+            let bytes = withUnsafeBytes(of: connect.addr) { Array($0) }
+            let address = Int32(connect.family) == AF_INET6 ? KubeArmorText.ipv6(bytes) : KubeArmorText.ipv4(bytes.prefix(4))
+            event.resource = "remoteip=\(address) port=\(connect.port) protocol=TCP"
+            event.data = "kprobe=tcp_connect domain=\(KubeArmorText.addressFamily(Int32(connect.family)))"
+            event.source = process?.command ?? event.processName
+            event.result = result(connect.ret)
+        }
         return true
     }
 
     private func decodeListen(_ record: UnsafeRawBufferPointer, _ header: rv_header) -> Bool {
         guard let listen = record.load(rv_listen_record.self, at: 0) else { return false }
         let process = processes.lookup(Int32(bitPattern: header.tgid))
-        var event = makeEvent(header, kind: RV_KIND_NETWORK, operation: "Network", process: process)
-        event.data = "syscall=SYS_LISTEN fd=\(listen.fd)"
-        event.source = process?.command ?? event.processName
-        event.result = Self.result(listen.ret)
-        deliver(event, kind: RV_KIND_NETWORK)
+        emit(header, kind: RV_KIND_NETWORK, operation: "Network", process: process) { event in
+            event.data = cachedData(DataKey(syscall: listen.syscall, fd: listen.fd, flags: 0, mode: 0)) {
+                "syscall=SYS_LISTEN fd=\(listen.fd)"
+            }
+            event.source = process?.command ?? event.processName
+            event.result = result(listen.ret)
+        }
         return true
     }
 
     // MARK: common fields
 
-    private func deliver(_ event: Event, kind: rv_kind) {
+    /// Counts an event and, if its kind is delivered, makes it (common fields, then `fill`) into
+    /// the batch. Built in place: an `Event` copy would retain each of its strings.
+    private func emit(_ header: rv_header, kind: rv_kind, operation: String, process: TrackedProcess?,
+                      _ fill: (inout Event) -> Void) {
         decoded[Int(kind.rawValue)] += 1
-        if deliveredKinds & (1 << kind.rawValue) != 0 {
-            batch.append(event)
-        }
+        guard deliveredKinds & (1 << kind.rawValue) != 0 else { return }
+        batch.append(Event())
+        let index = batch.count - 1
+        setCommonFields(&batch[index], header, operation: operation, process: process)
+        fill(&batch[index])
     }
 
     /// The fields every recorded event has: time, host, process identity and names.
-    private func makeEvent(_ header: rv_header, kind: rv_kind, operation: String, process: TrackedProcess?) -> Event {
-        var event = Event()
+    private func setCommonFields(_ event: inout Event, _ header: rv_header, operation: String, process: TrackedProcess?) {
         setTime(&event, bootNs: Int64(bitPattern: header.boot_ns))
         setPlace(&event, process: process)
         event.hostPID = Int32(bitPattern: header.tgid)
@@ -262,10 +327,25 @@ final class RecordDecoder {
         event.ppid = Int32(bitPattern: header.ns_ppid)
         event.uid = Int32(bitPattern: header.uid)
         event.operation = operation
-        let comm = withUnsafeBytes(of: header.comm) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-        event.processName = process?.executable ?? comm
+        let identity = threadIdentity(header)
+        event.processName = process?.executable ?? identity.comm
         event.parentProcessName = processes.lookup(Int32(bitPattern: header.ppid))?.executable ?? ""
-        event.extras = [
+        event.extras = identity.extras
+    }
+
+    /// The fields KubeArmor's record has no place for, as extras: `TID`, `GID`, `Comm`, `CgroupID`,
+    /// `MntNS`, `PidNS` (made once per thread and shared by its events).
+    private func threadIdentity(_ header: rv_header) -> (comm: String, extras: [ExtraField]) {
+        let key = ThreadIdentity(header)
+        if let last = lastIdentity, last.key == key {
+            return last.value
+        }
+        if let known = identities[key] {
+            lastIdentity = (key, known)
+            return known
+        }
+        let comm = withUnsafeBytes(of: header.comm) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let extras = [
             ExtraField(key: "TID", json: String(header.tid)),
             ExtraField(key: "GID", json: String(header.gid)),
             ExtraField(key: "Comm", json: JSONText.string(comm)),
@@ -273,7 +353,36 @@ final class RecordDecoder {
             ExtraField(key: "MntNS", json: String(header.mnt_ns)),
             ExtraField(key: "PidNS", json: String(header.pid_ns)),
         ]
-        return event
+        if identities.count >= 16_384 {
+            identities.removeAll(keepingCapacity: true)
+        }
+        identities[key] = (comm, extras)
+        lastIdentity = (key, (comm, extras))
+        return (comm, extras)
+    }
+
+    private func cachedData(_ key: DataKey, _ make: () -> String) -> String {
+        if let known = dataTexts[key] {
+            return known
+        }
+        let text = make()
+        if dataTexts.count >= 4096 {
+            dataTexts.removeAll(keepingCapacity: true)
+        }
+        dataTexts[key] = text
+        return text
+    }
+
+    private func result(_ ret: Int64) -> String {
+        if ret >= 0 {
+            return "Passed"
+        }
+        if let known = resultTexts[ret] {
+            return known
+        }
+        let text = Self.result(ret)
+        resultTexts[ret] = text
+        return text
     }
 
     private func setTime(_ event: inout Event, bootNs: Int64) {
@@ -326,6 +435,33 @@ final class RecordDecoder {
     }
 }
 
+/// What distinguishes the extras of one thread's events from another's.
+private struct ThreadIdentity: Hashable {
+    let tid: UInt32
+    let gid: UInt32
+    let cgroupID: UInt64
+    let mountNamespace: UInt32
+    let pidNamespace: UInt32
+    let comm: UInt128
+
+    init(_ header: rv_header) {
+        tid = header.tid
+        gid = header.gid
+        cgroupID = header.cgroup_id
+        mountNamespace = header.mnt_ns
+        pidNamespace = header.pid_ns
+        comm = withUnsafeBytes(of: header.comm) { $0.loadUnaligned(as: UInt128.self) }
+    }
+}
+
+/// The numbers a `Data` text is made of, for system calls whose `Data` repeats.
+private struct DataKey: Hashable {
+    let syscall: UInt16
+    let fd: Int32
+    let flags: UInt32
+    let mode: UInt32
+}
+
 /// Reads the strings that follow a record's fixed part, each as long as the record says.
 struct StringCursor {
     private let record: UnsafeRawBufferPointer
@@ -361,7 +497,7 @@ enum PathText {
     /// Removes `.` and empty components and resolves `..` without touching the file system:
     /// `/home/a/./b/../c` is `/home/a/c`. Relative paths are returned as they are.
     static func normalized(_ path: String) -> String {
-        guard path.hasPrefix("/"), path.contains("/.") || path.contains("//") else { return path }
+        guard path.utf8.first == UInt8(ascii: "/"), needsCleaning(path) else { return path }
         var components: [Substring] = []
         for component in path.split(separator: "/") {
             switch component {
@@ -371,6 +507,21 @@ enum PathText {
             }
         }
         return "/" + components.joined(separator: "/")
+    }
+
+    /// Whether the path has a `//`, `/./` or `/../` (or ends in `/.`, `/..`): a byte scan.
+    private static func needsCleaning(_ path: String) -> Bool {
+        var path = path
+        return path.withUTF8 { bytes in
+            var previous: UInt8 = 0
+            for byte in bytes {
+                if previous == UInt8(ascii: "/") && (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")) {
+                    return true
+                }
+                previous = byte
+            }
+            return false
+        }
     }
 }
 

@@ -115,7 +115,7 @@ public final class Recorder: Sendable {
         func run() {
             var healthy = deliver()
             while healthy && !shared.stopRequested.load(ordering: .acquiring) {
-                session.poll(timeoutMilliseconds: intervalMilliseconds)
+                session.waitForWakeup(timeoutMilliseconds: intervalMilliseconds)
                 session.consume()
                 healthy = deliver()
             }

@@ -118,6 +118,32 @@ struct RecorderFileAndNetworkTests {
         #expect(socket.result == "Passed")
     }
 
+    @Test func nonBlockingConnectOutcomes() throws {
+        let listener = try LoopbackListener(family: AF_INET)
+        let refusedPort = try LoopbackListener.unusedPort()
+        let recording = try Recording.start()
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        client.arguments = ["-c", """
+            import select, socket, sys
+            for port in sys.argv[1:]:
+                s = socket.socket(); s.setblocking(False); s.connect_ex(("127.0.0.1", int(port)))
+                select.select([], [s], [], 5); s.close()
+            """, String(listener.port), String(refusedPort)]
+        try client.run()
+        client.waitUntilExit()
+        let pid = client.processIdentifier
+        recording.collector.waitUntil { $0.first(pid: pid, operation: "Process", data: "syscall=SYS_EXIT") != nil }
+        let events = try recording.stop().of(pid: pid).filter { $0.data.hasPrefix("kprobe=tcp_connect") }
+
+        let established = try #require(events.first { $0.resource == "remoteip=127.0.0.1 port=\(listener.port) protocol=TCP" })
+        #expect(established.data == "kprobe=tcp_connect domain=AF_INET")
+        #expect(established.result == "Passed")
+        #expect(established.source.hasPrefix("/usr/bin/python3 -c"))
+        let refused = try #require(events.first { $0.resource == "remoteip=127.0.0.1 port=\(refusedPort) protocol=TCP" })
+        #expect(refused.result == "Connection refused")
+    }
+
     @Test func serverSideAndUnixSockets() throws {
         let directory = try TemporaryDirectory()
         let socketPath = directory.path + "/server.sock"

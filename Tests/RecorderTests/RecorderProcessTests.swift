@@ -156,6 +156,31 @@ struct RecorderProcessTests {
         #expect(denied.resource == notExecutable + " three")
     }
 
+    @Test(.enabled(if: ContainerCgroup.parent != nil, "needs a writable cgroup2 hierarchy"))
+    func containerProcessesAreRecognised() throws {
+        let id = String(repeating: "c0ffee42", count: 8)
+        let cgroup = try #require(ContainerCgroup.parent) + "/docker-\(id).scope"
+        #expect(mkdir(cgroup, 0o755) == 0)
+        defer {
+            // The cgroup can be removed once the kernel has let go of the exited processes.
+            for _ in 0..<50 where rmdir(cgroup) != 0 { usleep(20_000) }
+        }
+        let recording = try Recording.start()
+        let (bash, _, _) = try Workload.bash("echo $$ > \(cgroup)/cgroup.procs; /usr/bin/cat /etc/hostname >/dev/null; true")
+        recording.collector.waitUntil { $0.first(pid: bash, operation: "Process", data: "syscall=SYS_EXIT") != nil }
+        let events = try recording.stop()
+
+        let bashExec = try #require(events.first(pid: bash, operation: "Process", data: "syscall=SYS_EXECVE"))
+        #expect(bashExec.type == "HostLog")
+        #expect(bashExec.containerID == "")
+        let cat = try #require(events.first { $0.hostPPID == bash && $0.processName == "/usr/bin/cat" && $0.data == "syscall=SYS_EXECVE" })
+        #expect(cat.containerID == id)
+        #expect(cat.type == "ContainerLog")
+        let open = try #require(events.first { $0.hostPID == cat.hostPID && $0.resource == "/etc/hostname" })
+        #expect(open.containerID == id)
+        #expect(open.type == "ContainerLog")
+    }
+
     @Test func snapshotHasProcessesStartedBefore() throws {
         let sleeper = Process()
         sleeper.executableURL = URL(fileURLWithPath: "/usr/bin/sleep")

@@ -46,6 +46,22 @@ enum KernelTests {
     }
 }
 
+/// Where a test may create a cgroup that looks like a container's: next to this process's own
+/// cgroup in the cgroup2 hierarchy, if it is mounted and writable.
+enum ContainerCgroup {
+    static let parent: String? = {
+        guard geteuid() == 0,
+              let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8),
+              let mount = mounts.split(separator: "\n").map({ $0.split(separator: " ") })
+                .first(where: { $0.count > 2 && $0[2] == "cgroup2" }),
+              let cgroups = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8),
+              let line = cgroups.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
+        let own = String(mount[1]) + line.dropFirst(3)
+        let directory = own.hasSuffix("/") ? String(own.dropLast()) : own
+        return access(directory, W_OK) == 0 ? directory : nil
+    }()
+}
+
 struct HarnessFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }

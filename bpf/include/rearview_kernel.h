@@ -33,6 +33,7 @@ enum bpf_map_type {
     BPF_MAP_TYPE_HASH = 1,
     BPF_MAP_TYPE_ARRAY = 2,
     BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+    BPF_MAP_TYPE_LRU_HASH = 9,
     BPF_MAP_TYPE_RINGBUF = 27,
 };
 enum {
@@ -219,6 +220,7 @@ struct sock_common {
 
 struct sock {
     struct sock_common __sk_common;
+    int sk_err;
     __u16 sk_protocol;
     __u16 sk_type;
 };

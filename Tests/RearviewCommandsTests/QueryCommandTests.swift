@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct QueryCommandTests {
+    /// One store with the demo incident, shared by the tests of this suite.
+    static let fixture: (scratch: Scratch, store: String) = {
+        let scratch = Scratch()
+        let store = scratch.path + "/store"
+        _ = try! CLI.run(["import", "--store", store, Shared.repository + "/samples/demo-incident.ndjson"])
+        return (scratch, store)
+    }()
+    var store: String { Self.fixture.store }
+    var demo: [String] { lines(try! String(contentsOfFile: Shared.repository + "/samples/demo-incident.ndjson", encoding: .utf8)) }
+
+    @Test func discoveryHuntFindsEveryPsAndPgrep() throws {
+        let run = try CLI.run(["query", "--store", store, "Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep)", "--format", "kubearmor"])
+        #expect(run.status == 0)
+        let expected = demo.filter { $0.contains("\"Operation\":\"Process\"") && ($0.contains("\"ProcessName\":\"/usr/bin/ps\"") || $0.contains("\"ProcessName\":\"/usr/bin/pgrep\"")) }
+        #expect(expected.count > 10)
+        // kubearmor output is exactly the input records.
+        #expect(lines(run.stdout).sorted() == expected.sorted())
+    }
+
+    @Test func ndjsonCarriesTimeAndSeqInOrder() throws {
+        let run = try CLI.run(["query", "--store", store, "--operation", "NETWORK", "--format", "ndjson"])
+        let objects = try lines(run.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(objects.count == demo.filter { $0.contains("\"Operation\":\"Network\"") }.count)
+        let keys = objects.map { ($0["TimeNs"] as! Int, $0["Seq"] as! Int) }
+        #expect(zip(keys, keys.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(objects.allSatisfy { $0["Operation"] as? String == "Network" })
+    }
+
+    @Test func csvTableCountAndGroupBy() throws {
+        let csv = try CLI.run(["query", "--store", store, "--type", "alert", "--format", "csv", "--columns", "Time,PolicyName,Resource"])
+        let rows = csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(rows.first == "Time,PolicyName,Resource")
+        let alerts = demo.filter { $0.contains("\"Type\":\"Matched") }.count
+        #expect(rows.count == alerts + 1)
+        let count = try CLI.run(["query", "--store", store, "--type", "alert", "--count"])
+        #expect(count.stdout == "\(alerts)\n")
+        let table = try CLI.run(["query", "--store", store, "--type", "alert", "--format", "table", "--limit", "3"])
+        let tableLines = lines(table.stdout)
+        #expect(tableLines.count == 4)
+        #expect(tableLines[0].hasPrefix("Time"))
+        let grouped = try CLI.run(["query", "--store", store, "--type", "alert", "--group-by", "Action", "--format", "ndjson"])
+        let groups = try lines(grouped.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(groups.map { $0["Count"] as! Int }.reduce(0, +) == alerts)
+        #expect(Set(groups.map { $0["Action"] as! String }) == ["Audit", "Block"])
+    }
+
+    @Test func reverseLimitGivesTheLastEventsNewestFirst() throws {
+        let forward = lines(try CLI.run(["query", "--store", store, "--pod", "nginx", "--format", "ndjson"]).stdout)
+        let backward = lines(try CLI.run(["query", "--store", store, "--pod", "nginx", "--format", "ndjson", "--reverse", "--limit", "5"]).stdout)
+        #expect(forward.count > 5)
+        #expect(backward == Array(forward.suffix(5).reversed()))
+    }
+
+    @Test func syntaxErrorsShowACaretAndExit2() throws {
+        let run = try CLI.run(["query", "--store", store, "ProcessName in (/usr/bin/ps"])
+        #expect(run.status == 2)
+        let errorLines = run.stderr.split(separator: "\n")
+        #expect(errorLines.contains { $0.hasSuffix("^") })
+        let badRegex = try CLI.run(["query", "--store", store, "--pod", "(unclosed"])
+        #expect(badRegex.status == 2)
+        #expect(badRegex.stderr.contains("--pod"))
+    }
+
+    @Test func failEmptyExits1AndTimeWindowsApply() throws {
+        let none = try CLI.run(["query", "--store", store, "ProcessName = /no/such", "--fail-empty"])
+        #expect(none.status == 1)
+        let all = Int(try CLI.run(["query", "--store", store, "--count"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let recent = Int(try CLI.run(["query", "--store", store, "--since", "30s", "--count"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
+        #expect(all == 2000)
+        #expect(recent > 0 && recent < all)
+        let explain = try CLI.run(["query", "--store", store, "--pid", "1", "--explain", "--count"])
+        #expect(explain.stderr.contains("blocks:"))
+    }
+}
