@@ -14,7 +14,7 @@ struct PolicyDocumentParser {
     let file: String
 
     func parse(_ root: Node) -> Outcome {
-        if case .scalar = root, root.tag.name == .null { return .empty }
+        if case .scalar = root, root.tagName == .null { return .empty }
         do {
             return .policy(try policy(root))
         } catch {

@@ -32,7 +32,7 @@ struct YAMLObjectReader {
                 pairs.append((scalar.string, key.mark?.line ?? line, value))
             }
             self.pairs = pairs
-        case .scalar where node.tag.name == .null:
+        case .scalar where node.tagName == .null:
             self.pairs = []
         default:
             throw PolicyRejection(file: file, line: line, category: .invalid,
@@ -62,7 +62,7 @@ struct YAMLObjectReader {
     /// The value of `key`, or nil when it is absent or `null`; marks the key as known.
     mutating func value(_ key: String) -> Node? {
         used.insert(key)
-        guard let node = pairs.first(where: { $0.key == key })?.value, node.tag.name != .null else { return nil }
+        guard let node = pairs.first(where: { $0.key == key })?.value, node.tagName != .null else { return nil }
         return node
     }
 
@@ -73,14 +73,18 @@ struct YAMLObjectReader {
 
     mutating func requiredString(_ key: String) throws(PolicyRejection) -> String {
         guard let value = try string(key) else {
-            throw PolicyRejection(file: file, line: line, category: .invalid, reason: "\(fieldPath(key)): Required value")
+            // Name what was written instead: a misspelt key is the usual cause.
+            let others = pairs.map(\.key).filter { $0 != key && !used.contains($0) }
+            let given = others.isEmpty ? "" : " (fields given: \(others.joined(separator: ", ")))"
+            throw PolicyRejection(file: file, line: line, category: .invalid,
+                                  reason: "\(fieldPath(key)): Required value\(given)")
         }
         return value
     }
 
     mutating func bool(_ key: String) throws(PolicyRejection) -> Bool? {
         guard let node = value(key) else { return nil }
-        guard case .scalar = node, node.tag.name == .bool, let value = node.bool else {
+        guard case .scalar = node, node.tagName == .bool, let value = node.bool else {
             throw failure(key, "must be a boolean, found \(Self.describe(node))")
         }
         return value
@@ -88,7 +92,7 @@ struct YAMLObjectReader {
 
     mutating func int(_ key: String) throws(PolicyRejection) -> Int? {
         guard let node = value(key) else { return nil }
-        guard case .scalar = node, node.tag.name == .int, let value = node.int else {
+        guard case .scalar = node, node.tagName == .int, let value = node.int else {
             throw failure(key, "must be an integer, found \(Self.describe(node))")
         }
         return value
@@ -176,7 +180,7 @@ struct YAMLObjectReader {
     // MARK: helpers
 
     private func scalarString(_ node: Node, _ path: String) throws(PolicyRejection) -> String {
-        guard case .scalar(let scalar) = node, [.str, .timestamp].contains(node.tag.name) else {
+        guard case .scalar(let scalar) = node, [.str, .timestamp].contains(node.tagName) else {
             throw PolicyRejection(file: file, line: node.mark?.line ?? line, category: .invalid,
                                   reason: "\(path): must be a string, found \(Self.describe(node))")
         }
@@ -190,7 +194,7 @@ struct YAMLObjectReader {
         case .sequence: return "a list"
         case .alias: return "an alias"
         case .scalar(let scalar):
-            switch node.tag.name {
+            switch node.tagName {
             case .int: return "an integer (\(scalar.string))"
             case .bool: return "a boolean (\(scalar.string))"
             case .float: return "a number (\(scalar.string))"
@@ -199,4 +203,10 @@ struct YAMLObjectReader {
             }
         }
     }
+}
+
+extension Node {
+    /// The resolved tag (`tag:yaml.org,2002:int`, …): what type a plain scalar reads as under YAML 1.1
+    /// rules, as Kubernetes' YAML parser reads it.
+    var tagName: Tag.Name { Tag.Name(rawValue: tag.description) }
 }

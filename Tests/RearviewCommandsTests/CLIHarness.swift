@@ -53,7 +53,7 @@ struct CLI {
 }
 
 /// A temporary directory removed when the value is released.
-final class Scratch {
+final class Scratch: Sendable {
     let path: String
 
     init() {

@@ -49,8 +49,8 @@ import Testing
     }
 
     @Test func reverseLimitGivesTheLastEventsNewestFirst() throws {
-        let forward = lines(try CLI.run(["query", "--store", store, "--pod", "nginx", "--format", "ndjson"]).stdout)
-        let backward = lines(try CLI.run(["query", "--store", store, "--pod", "nginx", "--format", "ndjson", "--reverse", "--limit", "5"]).stdout)
+        let forward = lines(try CLI.run(["query", "--store", store, "--pod", "WORDPRESS", "--format", "ndjson"]).stdout)
+        let backward = lines(try CLI.run(["query", "--store", store, "--pod", "WORDPRESS", "--format", "ndjson", "--reverse", "--limit", "5"]).stdout)
         #expect(forward.count > 5)
         #expect(backward == Array(forward.suffix(5).reversed()))
     }
