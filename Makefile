@@ -30,9 +30,9 @@ test: deps mounts
 demo: build mounts
 	@rm -rf demo-out && mkdir -p demo-out
 	@if [ "$$(id -u)" = 0 ]; then \
-	  echo "== record a short live session on this host (3 s) while a shell runs ps, pgrep and cat"; \
-	  ( sleep 1; bash -c 'ps >/dev/null; pgrep -x init >/dev/null; sh -c "cat /etc/hostname" >/dev/null' ) & \
-	  $(BIN) record --store demo-out/live --duration 3s || echo "(recording unavailable here: see the message above)"; \
+	  echo "== record a short live session on this host (5 s) while a shell runs ps, pgrep and cat"; \
+	  ( sleep 2.5; bash -c 'ps >/dev/null; pgrep -x init >/dev/null; sh -c "cat /etc/hostname" >/dev/null' ) & \
+	  $(BIN) record --store demo-out/live --duration 5s || echo "(recording unavailable here: see the message above)"; \
 	  wait; \
 	  $(BIN) query --store demo-out/live 'Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep, /usr/bin/cat)' \
 	    --columns Time,HostPID,ProcessName,Resource,Data --format table || true; \
@@ -59,6 +59,7 @@ bench: deps
 
 man:
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --date 2026-11-26 --output-directory man
+	@rm -f man/rearview.help.1
 	@ls man
 
 clean:
