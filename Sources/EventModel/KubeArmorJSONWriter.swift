@@ -356,3 +356,13 @@ private struct TimeText {
         }
     }
 }
+
+extension KubeArmorJSONWriter {
+    /// A string as a JSON literal with Go's escapes, e.g. for an ``ExtraField`` value.
+    public static func quoted(_ s: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 2)
+        GoJSON.appendQuoted(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -97,7 +97,7 @@ final class RecordDecoder {
             event.source = parent
             event.extras = [
                 ExtraField(key: "GID", json: String(process.gid)),
-                ExtraField(key: "Comm", json: JSONText.string(process.comm)),
+                ExtraField(key: "Comm", json: KubeArmorJSONWriter.quoted(process.comm)),
             ]
             batch.append(event)
         }
@@ -348,7 +348,7 @@ final class RecordDecoder {
         let extras = [
             ExtraField(key: "TID", json: String(header.tid)),
             ExtraField(key: "GID", json: String(header.gid)),
-            ExtraField(key: "Comm", json: JSONText.string(comm)),
+            ExtraField(key: "Comm", json: KubeArmorJSONWriter.quoted(comm)),
             ExtraField(key: "CgroupID", json: String(header.cgroup_id)),
             ExtraField(key: "MntNS", json: String(header.mnt_ns)),
             ExtraField(key: "PidNS", json: String(header.pid_ns)),
@@ -525,29 +525,3 @@ enum PathText {
     }
 }
 
-/// Compact JSON text for ``ExtraField`` values.
-enum JSONText {
-    static func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-}
