@@ -41,7 +41,7 @@ struct PolicyDocumentParser {
             throw top.failure("apiVersion", "no kind \"\(kind.rawValue)\" is registered for version \"\(apiVersion ?? "")\""
                 + " (expected \(PolicySchema.apiVersion))")
         }
-        let location = SourceLocation(file: file, line: top.line)
+        let location = PolicyLocation(file: file, line: top.line)
         guard var metadata = try top.object("metadata") else {
             throw PolicyRejection(file: file, line: top.line, category: .invalid, reason: "metadata.name: Required value")
         }
@@ -155,8 +155,8 @@ struct PolicyDocumentParser {
         return attributes
     }
 
-    private func location(_ reader: YAMLObjectReader) -> SourceLocation {
-        SourceLocation(file: file, line: reader.line)
+    private func location(_ reader: YAMLObjectReader) -> PolicyLocation {
+        PolicyLocation(file: file, line: reader.line)
     }
 
     /// `fromSource[].path` entries; entries without a path are skipped, as KubeArmor skips them.

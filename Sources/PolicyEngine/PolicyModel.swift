@@ -25,7 +25,7 @@ public enum PolicyAction: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Where a policy or rule was written: file and 1-based line.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+public struct PolicyLocation: Sendable, Hashable, CustomStringConvertible {
     public var file: String
     public var line: Int
 
@@ -104,9 +104,9 @@ public struct KubeArmorPolicy: Sendable {
     public var namespace: String?
     public var spec: PolicySpec
     /// Where the document starts.
-    public var location: SourceLocation
+    public var location: PolicyLocation
 
-    public init(kind: PolicyKind, name: String, namespace: String?, spec: PolicySpec, location: SourceLocation) {
+    public init(kind: PolicyKind, name: String, namespace: String?, spec: PolicySpec, location: PolicyLocation) {
         self.kind = kind
         self.name = name
         self.namespace = namespace

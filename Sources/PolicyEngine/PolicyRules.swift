@@ -57,11 +57,11 @@ public struct PathRule: Sendable {
     public var declared: AlertAttributes
     /// The alert fields after inheritance.
     public var effective: RuleAttributes
-    public var location: SourceLocation
+    public var location: PolicyLocation
 
     public init(target: Target, ownerOnly: Bool = false, readOnly: Bool = false, pts: Bool? = nil,
                 fromSource: [String] = [], allowedArgs: [String] = [], declared: AlertAttributes = AlertAttributes(),
-                effective: RuleAttributes, location: SourceLocation) {
+                effective: RuleAttributes, location: PolicyLocation) {
         self.target = target
         self.ownerOnly = ownerOnly
         self.readOnly = readOnly
@@ -87,10 +87,10 @@ public struct ProtocolRule: Sendable {
     public var fromSource: [String]
     public var declared: AlertAttributes
     public var effective: RuleAttributes
-    public var location: SourceLocation
+    public var location: PolicyLocation
 
     public init(protocol: String, pts: Bool? = nil, fromSource: [String] = [], declared: AlertAttributes = AlertAttributes(),
-                effective: RuleAttributes, location: SourceLocation) {
+                effective: RuleAttributes, location: PolicyLocation) {
         self.protocol = `protocol`
         self.pts = pts
         self.fromSource = fromSource
@@ -106,10 +106,10 @@ public struct DNSQueryRule: Sendable {
     public var fromSource: [String]
     public var declared: AlertAttributes
     public var effective: RuleAttributes
-    public var location: SourceLocation
+    public var location: PolicyLocation
 
     public init(domain: String, fromSource: [String] = [], declared: AlertAttributes = AlertAttributes(),
-                effective: RuleAttributes, location: SourceLocation) {
+                effective: RuleAttributes, location: PolicyLocation) {
         self.domain = domain
         self.fromSource = fromSource
         self.declared = declared
@@ -125,10 +125,10 @@ public struct CapabilityRule: Sendable {
     public var fromSource: [String]
     public var declared: AlertAttributes
     public var effective: RuleAttributes
-    public var location: SourceLocation
+    public var location: PolicyLocation
 
     public init(capability: String, fromSource: [String] = [], declared: AlertAttributes = AlertAttributes(),
-                effective: RuleAttributes, location: SourceLocation) {
+                effective: RuleAttributes, location: PolicyLocation) {
         self.capability = capability
         self.fromSource = fromSource
         self.declared = declared
@@ -150,10 +150,10 @@ public struct SyscallRule: Sendable {
     public var fromSource: [SyscallSource]
     public var declared: AlertAttributes
     public var effective: RuleAttributes
-    public var location: SourceLocation
+    public var location: PolicyLocation
 
     public init(syscalls: [String], path: String? = nil, recursive: Bool = false, fromSource: [SyscallSource] = [],
-                declared: AlertAttributes = AlertAttributes(), effective: RuleAttributes, location: SourceLocation) {
+                declared: AlertAttributes = AlertAttributes(), effective: RuleAttributes, location: PolicyLocation) {
         self.syscalls = syscalls
         self.path = path
         self.recursive = recursive
@@ -185,10 +185,10 @@ public struct DeviceRule: Sendable {
     public var level: Int?
     public var declared: AlertAttributes
     public var effective: RuleAttributes
-    public var location: SourceLocation
+    public var location: PolicyLocation
 
     public init(deviceClass: String, subClass: Int? = nil, protocol: Int? = nil, level: Int? = nil,
-                declared: AlertAttributes = AlertAttributes(), effective: RuleAttributes, location: SourceLocation) {
+                declared: AlertAttributes = AlertAttributes(), effective: RuleAttributes, location: PolicyLocation) {
         self.deviceClass = deviceClass
         self.subClass = subClass
         self.protocol = `protocol`

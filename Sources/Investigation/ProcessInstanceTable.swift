@@ -1,0 +1,85 @@
+/// The process instances of a store (or a part of them), with lookups by id, by PID at a time, and
+/// by parent.
+///
+/// Built by ``ProcessInstanceBuilder``, or from stored rows (``ProcessInstanceRow``). It may hold
+/// just a part of a store's instances (say those an index query returned): links to instances it
+/// does not hold are then treated as absent.
+public struct ProcessInstanceTable: Sendable {
+    /// The instances, ordered by id.
+    public let instances: [ProcessInstance]
+    /// Positions in `instances` by id (nil when ids are exactly `0..<n`, the builder's numbering).
+    private let positionsByID: [Int64: Int]?
+    /// Positions of the instances of each HostPID, ordered by start (then id).
+    private let positionsByHostPID: [Int32: [Int]]
+    /// Positions of the children of each instance (by ``ProcessInstance/parentID``), ordered by start.
+    private let childPositions: [Int64: [Int]]
+
+    public init(_ instances: [ProcessInstance]) {
+        let sorted = instances.enumerated().allSatisfy({ $0.element.id == Int64($0.offset) })
+            ? instances : instances.sorted { $0.id < $1.id }
+        self.instances = sorted
+        let isDense = sorted.enumerated().allSatisfy { $0.element.id == Int64($0.offset) }
+        positionsByID = isDense ? nil : Dictionary(sorted.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var byHostPID: [Int32: [Int]] = [:]
+        var children: [Int64: [Int]] = [:]
+        for (position, instance) in sorted.enumerated() {
+            byHostPID[instance.hostPID, default: []].append(position)
+            if let parent = instance.parentID { children[parent, default: []].append(position) }
+        }
+        let byStart: (Int, Int) -> Bool = { (sorted[$0].startNs, sorted[$0].id) < (sorted[$1].startNs, sorted[$1].id) }
+        positionsByHostPID = byHostPID.mapValues { $0.sorted(by: byStart) }
+        childPositions = children.mapValues { $0.sorted(by: byStart) }
+    }
+
+    public var count: Int { instances.count }
+
+    /// The instance with this id, if the table holds it.
+    public subscript(id: Int64) -> ProcessInstance? {
+        position(of: id).map { instances[$0] }
+    }
+
+    /// Every instance that had this HostPID (on `hostName`, or on any host when nil), ordered by start.
+    public func instances(hostPID: Int32, hostName: String? = nil) -> [ProcessInstance] {
+        (positionsByHostPID[hostPID] ?? []).map { instances[$0] }.filter { hostName == nil || $0.hostName == hostName }
+    }
+
+    /// The instance an event of `hostName`/`hostPID` at `timeNs` belongs to: the last one to start at
+    /// or before that time (the builder starts a new instance at the first event of a reused PID).
+    public func instanceID(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
+        var found: Int64?
+        for position in positionsByHostPID[hostPID] ?? [] {
+            let instance = instances[position]
+            guard instance.startNs <= timeNs else { break }
+            if instance.hostName == hostName { found = instance.id }
+        }
+        return found
+    }
+
+    /// The instances `id` started, ordered by start.
+    public func children(of id: Int64) -> [ProcessInstance] {
+        (childPositions[id] ?? []).map { instances[$0] }
+    }
+
+    /// The instance's parent, if the table holds it.
+    public func parent(of instance: ProcessInstance) -> ProcessInstance? {
+        instance.parentID.flatMap { self[$0] }
+    }
+
+    /// The chain from the root down to `id` (itself last), following parents the table holds. Stops
+    /// at a repeated instance, so a damaged table with a cycle cannot make it loop.
+    public func lineage(of id: Int64) -> [ProcessInstance] {
+        var chain: [ProcessInstance] = []
+        var seen = Set<Int64>()
+        var next = self[id]
+        while let instance = next, seen.insert(instance.id).inserted {
+            chain.append(instance)
+            next = parent(of: instance)
+        }
+        return chain.reversed()
+    }
+
+    private func position(of id: Int64) -> Int? {
+        if let positionsByID { return positionsByID[id] }
+        return id >= 0 && id < Int64(instances.count) ? Int(id) : nil
+    }
+}

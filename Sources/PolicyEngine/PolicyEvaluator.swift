@@ -1,0 +1,391 @@
+import EventModel
+
+/// Re-evaluates recorded events against a ``PolicySet``: for each event, the alert KubeArmor would have
+/// raised had the policies been active, or nil.
+///
+/// KubeArmor's feeder (`feeder/policyMatcher.go`, `UpdateMatchedPolicy`) only labels what the kernel
+/// enforcer already decided; over history rearview decides first what the enforcer would have done,
+/// then labels as the feeder does:
+///
+/// 1. Only operations are evaluated (see ``OperationKind``) whose result is `Passed`, `Permission
+///    denied` or `Operation not permitted`, as in the feeder; others (`No such file or directory`, …)
+///    never reached the enforcer's hook. A recorded alert is evaluated as the operation it records.
+/// 2. The rules that apply are those of the policies selecting the event's workload
+///    (``EvaluationOptions/Scope``): container policies for events with a `ContainerID`, host
+///    policies for the others.
+/// 3. A rule concerns the operation when its target names it (``PathRuleIndex``, ``SocketFacts``,
+///    capability names) and, with `fromSource`, when the executable is that source: for executions the
+///    *parent's* executable (`ParentProcessName`, as the BPF-LSM hook reads the parent task's file), for
+///    files, sockets and capabilities the process's own (`ProcessName`).
+/// 4. Options narrow a rule: `readOnly` concerns writes only (an open whose `Data` flags lack
+///    `O_RDONLY`, or any other file operation) and allows reads, whether the rule allows or blocks;
+///    `ownerOnly` lets only the file's owner through, whether the rule allows or blocks (the owner is
+///    read from an `OID` field of the event; when it is absent the accessor is taken as not the owner
+///    and the alert carries `"OwnerUnverified": true`); `pts: false` concerns processes on a terminal
+///    (`TTY` set) only; `allowedArgs` exempts an execution whose every argument is listed.
+/// 5. Precedence: a Block rule that concerns the operation denies it, whatever Allow or Audit rules
+///    also match (AppArmor's deny-wins; BPF-LSM would let a more specific Allow rule win over a Block
+///    directory). Otherwise, when an allow list exists for the operation's kind (processes and files
+///    share one) and no Allow rule covers the operation, the default posture decides: `block` denies
+///    it (`DefaultPosture`, `Block`), `audit` lets it pass with a `DefaultPosture` `Audit` alert,
+///    `allow` ignores allow lists. An Audit rule that concerns a passed operation raises an Audit alert.
+///    Among several rules of one action, the first in KubeArmor's order labels the alert; at most one
+///    alert is raised per event, as KubeArmor raises one.
+/// 6. The alert is the event with `Type` `MatchedPolicy` (container) or `MatchedHostPolicy` (host),
+///    `PolicyName`, `Severity`, `Tags`, `ATags`, `Message` of the rule (empty for `DefaultPosture`),
+///    `Action`, `Enforcer` ``EvaluationOptions/enforcerName``, `"Reevaluated": true`, and `Result`:
+///    `Permission denied` when the policies would have denied an operation that passed, otherwise the
+///    result as recorded. Audit alerts are raised only for operations that passed, as KubeArmor raises
+///    them. In audited namespaces and hosts nothing is denied: Block becomes `Audit (Block)`.
+/// 7. Syscall rules (`syscalls`) always audit; as in the feeder, the last matching rule labels the alert.
+///
+/// What is not modelled: a denied operation's consequences (a process whose execution would have been
+/// denied still has its later events evaluated); DNS, device, preset and native AppArmor rules
+/// (``PolicySet/notEvaluated``).
+public struct PolicyEvaluator {
+    public let policySet: PolicySet
+    private var tables: [RuleTable] = []
+    private var tableIndexBySelection: [[Int]: Int] = [:]
+    private var podTables: [PodKey: Int] = [:]
+    private var nodeTables: [String: Int] = [:]
+    /// The pods met most recently, newest first: events of a few busy pods interleave, and comparing
+    /// a handful of keys (whose strings are usually shared with the event's) beats hashing them.
+    private var recentPods: [(key: PodKey, table: Int)] = []
+    private var lastNode: (hostName: String, table: Int)?
+    /// The tables of the scopes that ignore selectors, once built: container events, host events.
+    private var fixedTables: (container: Int?, host: Int?) = (nil, nil)
+    private var operationsPerTable: [Int] = []
+    private var candidates: [Int32] = []
+    private var events = 0
+    private var operations = 0
+    private var alerts = 0
+
+    init(_ policySet: PolicySet) {
+        self.policySet = policySet
+    }
+
+    /// The alert the policies would have raised for `event`, or nil.
+    public mutating func evaluate(_ event: Event) -> Event? {
+        events += 1
+        guard let kind = OperationKind(event), Self.isEvaluatedResult(event.result) else { return nil }
+        operations += 1
+        let isContainer = !event.containerID.isEmpty
+        let tableIndex = table(for: event, isContainer: isContainer)
+        operationsPerTable[tableIndex] += 1
+        let table = tables[tableIndex]
+        candidates.removeAll(keepingCapacity: true)
+        let source: String
+        let group: PostureGroup
+        switch kind {
+        case .execution:
+            guard !table.process.isEmpty || table.fileAllowList else { return nil }
+            let executable = event.processName.isEmpty ? Self.firstWord(event.resource) : event.processName
+            table.process.collect(path: executable, alsoForPatterns: event.resource, into: &candidates)
+            source = event.parentProcessName.isEmpty ? Self.firstWord(event.source) : event.parentProcessName
+            group = .file
+        case .file:
+            guard !table.file.isEmpty || table.fileAllowList else { return nil }
+            table.file.collect(path: event.resource, into: &candidates)
+            source = Self.actor(event)
+            group = .file
+        case .network:
+            guard !table.socketRules.isEmpty, let socket = SocketFacts(event) else { return nil }
+            for id in table.socketRules {
+                if case .socket(let selector) = table.rules[Int(id)].target, selector.matches(socket) { candidates.append(id) }
+            }
+            source = Self.actor(event)
+            group = .network
+        case .capability:
+            guard !table.capabilityRules.isEmpty else { return nil }
+            let resource = event.resource.uppercased(), data = event.data.uppercased()
+            for id in table.capabilityRules {
+                if case .capability(let name) = table.rules[Int(id)].target,
+                   resource.containsBytes(of: name) || data.containsBytes(of: name) {
+                    candidates.append(id)
+                }
+            }
+            source = Self.actor(event)
+            group = .capabilities
+        case .syscall:
+            return syscallAlert(event, table: table, isContainer: isContainer)
+        }
+        return decide(event, table: table, group: group, source: source, isContainer: isContainer)
+    }
+
+    /// The counts so far, with ``EvaluationStatistics/eventsInScope`` for every policy.
+    public func statistics() -> EvaluationStatistics {
+        var statistics = EvaluationStatistics()
+        statistics.events = events
+        statistics.operations = operations
+        statistics.alerts = alerts
+        for policy in policySet.policies { statistics.eventsInScope[policy.name, default: 0] += 0 }
+        for (index, table) in tables.enumerated() where operationsPerTable[index] > 0 {
+            for policy in table.policyIndices {
+                statistics.eventsInScope[policySet.policies[policy].name, default: 0] += operationsPerTable[index]
+            }
+        }
+        return statistics
+    }
+
+    // MARK: decision
+
+    private enum PostureGroup { case file, network, capabilities }
+
+    private mutating func decide(_ event: Event, table: RuleTable, group: PostureGroup, source: String,
+                                 isContainer: Bool) -> Event? {
+        let allowList: Bool
+        switch group {
+        case .file: allowList = table.fileAllowList
+        case .network: allowList = table.networkAllowList
+        case .capabilities: allowList = table.capabilityAllowList
+        }
+        let posture: DefaultPosture.Action? = allowList ? self.posture(event, isContainer: isContainer, group: group) : nil
+        let postureApplies = posture == .block || posture == .audit
+        guard !candidates.isEmpty || postureApplies else { return nil }
+
+        var access = AccessFacts(event)
+        var block: CompiledRule?
+        var audit: CompiledRule?
+        var permitted = false
+        var allowNeededUnknownOwner = false
+        for id in candidates {
+            let rule = table.rules[Int(id)]
+            if let required = rule.fromSource, required != source { continue }
+            switch rule.action {
+            case .block:
+                if block.map({ rule.order < $0.order }) ?? true, access.isConcerned(by: rule) { block = rule }
+            case .audit:
+                if audit.map({ rule.order < $0.order }) ?? true, access.isConcerned(by: rule) { audit = rule }
+            case .allow:
+                if !permitted {
+                    permitted = access.isPermitted(by: rule)
+                    allowNeededUnknownOwner = allowNeededUnknownOwner || (rule.ownerOnly && access.owner == nil)
+                }
+            }
+        }
+
+        let passed = event.result == "Passed"
+        let denialAction = isAudited(event, isContainer: isContainer) ? "Audit (Block)" : "Block"
+        let deniedResult = passed && denialAction == "Block" ? "Permission denied" : event.result
+        if let block {
+            return alert(event, label: block.label, action: denialAction, result: deniedResult, isContainer: isContainer,
+                         ownerUnverified: block.ownerOnly && access.owner == nil)
+        }
+        let outsideAllowList = postureApplies && !permitted
+        if outsideAllowList && posture == .block {
+            return alert(event, label: nil, action: denialAction, result: deniedResult, isContainer: isContainer,
+                         ownerUnverified: allowNeededUnknownOwner)
+        }
+        guard passed else { return nil }
+        if let audit {
+            return alert(event, label: audit.label, action: "Audit", result: event.result, isContainer: isContainer,
+                         ownerUnverified: audit.ownerOnly && access.owner == nil)
+        }
+        if outsideAllowList {
+            return alert(event, label: nil, action: "Audit", result: event.result, isContainer: isContainer,
+                         ownerUnverified: allowNeededUnknownOwner)
+        }
+        return nil
+    }
+
+    private mutating func syscallAlert(_ event: Event, table: RuleTable, isContainer: Bool) -> Event? {
+        guard !table.syscallRules.isEmpty else { return nil }
+        let firstData = event.data.split(separator: " ", maxSplits: 1).first ?? ""
+        guard let range = firstData.range(of: "SYS_") else { return nil }
+        let name = firstData[range.upperBound...]
+        let executable = event.source.split(separator: " ", maxSplits: 1).first ?? ""
+        guard let rule = table.syscallRules.last(where: {
+            $0.matches(syscall: name, resource: event.resource, source: executable)
+        }) else { return nil }
+        return alert(event, label: rule.label, action: "Audit", result: event.result, isContainer: isContainer,
+                     ownerUnverified: false)
+    }
+
+    private mutating func alert(_ event: Event, label: AlertLabel?, action: String, result: String, isContainer: Bool,
+                                ownerUnverified: Bool) -> Event {
+        alerts += 1
+        var alert = event
+        alert.type = isContainer ? "MatchedPolicy" : "MatchedHostPolicy"
+        alert.policyName = label?.policyName ?? "DefaultPosture"
+        alert.severity = label?.severity ?? ""
+        alert.tags = label?.tags ?? ""
+        alert.message = label?.message ?? ""
+        alert.action = action
+        alert.enforcer = policySet.options.enforcerName
+        alert.result = result
+        if !alert.extras.isEmpty {
+            alert.extras.removeAll { $0.key == "ATags" || $0.key == Self.reevaluatedKey || $0.key == "OwnerUnverified" }
+        }
+        if let tags = label?.tagsField { alert.extras.append(tags) }
+        alert.extras.append(Self.reevaluatedField)
+        if ownerUnverified { alert.extras.append(Self.ownerUnverifiedField) }
+        alert.layout = nil
+        return alert
+    }
+
+    /// The extra field that marks a re-evaluated alert (`"Reevaluated": true`).
+    public static let reevaluatedKey = "Reevaluated"
+    private static let reevaluatedField = ExtraField(key: reevaluatedKey, json: "true")
+    private static let ownerUnverifiedField = ExtraField(key: "OwnerUnverified", json: "true")
+
+    // MARK: workloads
+
+    private func posture(_ event: Event, isContainer: Bool, group: PostureGroup) -> DefaultPosture.Action {
+        let options = policySet.options
+        let posture = isContainer ? options.namespacePostures[event.namespaceName] ?? options.containerPosture
+            : options.hostPosture
+        switch group {
+        case .file: return posture.file
+        case .network: return posture.network
+        case .capabilities: return posture.capabilities
+        }
+    }
+
+    private func isAudited(_ event: Event, isContainer: Bool) -> Bool {
+        isContainer ? policySet.options.auditedNamespaces.contains(event.namespaceName)
+            : policySet.options.auditedHosts.contains(event.hostName)
+    }
+
+    private struct PodKey: Hashable {
+        let namespace: String
+        let labels: String
+        let containerName: String
+
+        func describes(_ event: Event) -> Bool {
+            labels == event.labels && namespace == event.namespaceName && containerName == event.containerName
+        }
+    }
+
+    private static let recentPodCount = 8
+
+    /// The index of the rule table for `event`'s workload, built on first use.
+    private mutating func table(for event: Event, isContainer: Bool) -> Int {
+        let compiled = policySet.compiled
+        switch (policySet.options.scope, isContainer) {
+        case (.everywhere, _), (.anyWorkload, _):
+            if let known = isContainer ? fixedTables.container : fixedTables.host { return known }
+            let selected = policySet.options.scope == .everywhere ? Array(compiled.indices)
+                : compiled.indices.filter { compiled[$0].kind.isHostPolicy != isContainer }
+            let index = table(selecting: selected)
+            if isContainer { fixedTables.container = index } else { fixedTables.host = index }
+            return index
+        case (.asWritten, true):
+            for (position, recent) in recentPods.enumerated() where recent.key.describes(event) {
+                if position > 0 { recentPods.swapAt(position, position - 1) }
+                return recent.table
+            }
+            let key = PodKey(namespace: event.namespaceName, labels: event.labels, containerName: event.containerName)
+            let index: Int
+            if let known = podTables[key] {
+                index = known
+            } else {
+                let identities = WorkloadMatcher.podIdentities(namespace: key.namespace, labels: key.labels)
+                index = table(selecting: compiled.indices.filter {
+                    compiled[$0].workloads.applies(toPodIn: key.namespace, identities: identities,
+                                                   containerName: key.containerName)
+                })
+                podTables[key] = index
+            }
+            if recentPods.count == Self.recentPodCount { recentPods.removeLast() }
+            recentPods.insert((key, index), at: 0)
+            return index
+        case (.asWritten, false):
+            if let last = lastNode, last.hostName == event.hostName { return last.table }
+            let index: Int
+            if let known = nodeTables[event.hostName] {
+                index = known
+            } else {
+                let identities = WorkloadMatcher.nodeIdentities(
+                    hostName: event.hostName, extraLabels: policySet.options.nodeLabels[event.hostName] ?? [:])
+                index = table(selecting: compiled.indices.filter { compiled[$0].workloads.applies(toNodeWith: identities) })
+                nodeTables[event.hostName] = index
+            }
+            lastNode = (event.hostName, index)
+            return index
+        }
+    }
+
+    private mutating func table(selecting policies: [Int]) -> Int {
+        if let known = tableIndexBySelection[policies] { return known }
+        tables.append(RuleTable(policyIndices: policies, policies: policySet.compiled))
+        operationsPerTable.append(0)
+        tableIndexBySelection[policies] = tables.count - 1
+        return tables.count - 1
+    }
+
+    // MARK: event fields
+
+    private static func isEvaluatedResult(_ result: String) -> Bool {
+        result == "Passed" || result == "Permission denied" || result == "Operation not permitted"
+    }
+
+    /// The executable acting: `ProcessName`, or the first word of `Source` when it is missing.
+    private static func actor(_ event: Event) -> String {
+        event.processName.isEmpty ? firstWord(event.source) : event.processName
+    }
+
+    private static func firstWord(_ text: String) -> String {
+        String(text.split(separator: " ", maxSplits: 1).first ?? "")
+    }
+}
+
+/// The facts about one access that rule options test, each computed only when a rule asks for it.
+struct AccessFacts {
+    private let data: String
+    private let resource: String
+    private let onTerminal: Bool
+    private let uid: Int32
+    private let ownerText: String?
+    private var writeCache: Bool?
+
+    init(_ event: Event) {
+        data = event.data
+        resource = event.resource
+        onTerminal = !event.tty.isEmpty
+        uid = event.uid
+        ownerText = event.extras.isEmpty ? nil : event.extra("OID")
+    }
+
+    /// The UID owning the file (the event's `OID` field), or nil when the event does not say.
+    var owner: Int32? { ownerText.flatMap { Int32($0) } }
+
+    /// Whether the access writes: anything but an open whose flags include `O_RDONLY` (the feeder's test).
+    private mutating func isWrite() -> Bool {
+        if let writeCache { return writeCache }
+        let write = !data.containsBytes(of: "O_RDONLY")
+        writeCache = write
+        return write
+    }
+
+    /// Whether the accessor owns the file; an unknown owner counts as someone else.
+    private var isOwner: Bool { owner == uid }
+
+    /// Whether every argument of the execution is listed in `allowed`.
+    private func argumentsAllowed(_ allowed: [String]) -> Bool {
+        resource.split(separator: " ").dropFirst().allSatisfy { allowed.contains(String($0)) }
+    }
+
+    /// Whether a Block or Audit rule whose target matched concerns this access.
+    mutating func isConcerned(by rule: CompiledRule) -> Bool {
+        if rule.terminalOnly && !onTerminal { return false }
+        if !rule.allowedArgs.isEmpty && argumentsAllowed(rule.allowedArgs) { return false }
+        switch (rule.ownerOnly, rule.readOnly) {
+        case (false, false): return true
+        case (false, true): return isWrite()
+        case (true, false): return !isOwner
+        case (true, true): return !isOwner || isWrite()
+        }
+    }
+
+    /// Whether an Allow rule whose target matched lets this access through.
+    mutating func isPermitted(by rule: CompiledRule) -> Bool {
+        if rule.terminalOnly && onTerminal { return false }
+        if !rule.allowedArgs.isEmpty && !argumentsAllowed(rule.allowedArgs) { return false }
+        switch (rule.ownerOnly, rule.readOnly) {
+        case (false, false): return true
+        case (false, true): return !isWrite()
+        case (true, false): return isOwner
+        case (true, true): return isOwner && !isWrite()
+        }
+    }
+}
