@@ -1,4 +1,5 @@
 import Testing
+import EventModel
 @testable import Recorder
 
 @Suite struct KubeArmorTextTests {
@@ -75,8 +76,8 @@ import Testing
         #expect(PathText.normalized("/../etc") == "/etc")
         #expect(PathText.normalized("relative/../x") == "relative/../x")
         #expect(PathText.normalized("/usr/bin/ls") == "/usr/bin/ls")
-        #expect(JSONText.string("a\"b\\c<") == "\"a\\\"b\\\\c\\u003c\"")
-        #expect(JSONText.string("\u{1}") == "\"\\u0001\"")
+        #expect(KubeArmorJSONWriter.quoted("a\"b\\c<") == "\"a\\\"b\\\\c\\u003c\"")
+        #expect(KubeArmorJSONWriter.quoted("\u{1}") == "\"\\u0001\"")
         #expect(RecordDecoder.kubeArmorCwd("/root") == "/root/")
         #expect(RecordDecoder.kubeArmorCwd("/") == "/")
     }
