@@ -27,7 +27,7 @@ import EventModel
 ///
 /// Events must come in time order per host (out-of-order ones are counted). Per event the builder
 /// does one hash lookup and a few comparisons; it allocates only when an instance starts.
-public struct ProcessInstanceBuilder {
+public struct ProcessInstanceBuilder: Sendable {
     /// Tuning of the inference from logs.
     public struct Options: Sendable, Equatable {
         /// An exec by an instance idle longer than this starts a new instance (default 30 s).
@@ -129,17 +129,7 @@ public struct ProcessInstanceBuilder {
     /// Consumes one event (in time order per host) and returns the id of its instance.
     @discardableResult
     public mutating func add(_ event: borrowing Event) -> Int64 {
-        statistics.events += 1
-        let host = hostNumber(event.hostName)
-        if event.timeNs < hosts[Int(host)].lastTimeNs {
-            statistics.outOfOrderEvents += 1
-        } else {
-            hosts[Int(host)].lastTimeNs = event.timeNs
-        }
-        let lifecycle = ProcessLifecycleEvent(event)
-        let index = instance(for: event, lifecycle, host: host)
-        record(event, lifecycle, in: index)
-        return Int64(index)
+        withUnsafePointer(to: event) { add(at: $0) }
     }
 
     /// Consumes events in order and returns the instance id of each.
@@ -149,13 +139,29 @@ public struct ProcessInstanceBuilder {
         events.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
             for offset in 0..<buffer.count {
-                ids.append(add(base[offset]))
+                ids.append(add(at: base + offset))
             }
         }
         return ids
     }
 
-    /// The table as it stands.
+    /// The work of the public `add`s, reading the event where it is: passing an `Event` (thirty-odd
+    /// strings) by value to a mutating method would copy it.
+    private mutating func add(at event: UnsafePointer<Event>) -> Int64 {
+        statistics.events += 1
+        let host = hostNumber(event.pointee.hostName)
+        if event.pointee.timeNs < hosts[Int(host)].lastTimeNs {
+            statistics.outOfOrderEvents += 1
+        } else {
+            hosts[Int(host)].lastTimeNs = event.pointee.timeNs
+        }
+        let lifecycle = ProcessLifecycleEvent(event)
+        let index = instance(for: event, lifecycle, host: host)
+        record(event, lifecycle, in: index)
+        return Int64(index)
+    }
+
+    /// The table as it stands (a copy with its lookups built: O(instances)).
     public var table: ProcessInstanceTable { ProcessInstanceTable(instances) }
 
     /// The instances created or changed since the last call (for updating a stored table), by id.
@@ -170,31 +176,31 @@ public struct ProcessInstanceBuilder {
 
     // MARK: which instance
 
-    private mutating func instance(for event: borrowing Event, _ lifecycle: ProcessLifecycleEvent, host: UInt32) -> Int32 {
-        let key = Self.key(host, event.hostPID)
+    private mutating func instance(for event: UnsafePointer<Event>, _ lifecycle: ProcessLifecycleEvent, host: UInt32) -> Int32 {
+        let key = Self.key(host, event.pointee.hostPID)
         let known = current[key]
         switch lifecycle {
         case .fork:
             hosts[Int(host)].isRecorded = true
-            return start(event, host: host, key: key, origin: .recorded, images: [event.processName])
+            return start(event, host: host, key: key, origin: .recorded, images: [event.pointee.processName])
         case .snapshot:
             hosts[Int(host)].isRecorded = true
-            if let known, instances[Int(known)].startNs >= event.timeNs - Self.snapshotClockSlackNs {
-                instances[Int(known)].startNs = min(instances[Int(known)].startNs, event.timeNs)
+            if let known, instances[Int(known)].startNs >= event.pointee.timeNs - Self.snapshotClockSlackNs {
+                instances[Int(known)].startNs = min(instances[Int(known)].startNs, event.pointee.timeNs)
                 return known
             }
-            return start(event, host: host, key: key, origin: .snapshot, images: [event.processName])
+            return start(event, host: host, key: key, origin: .snapshot, images: [event.pointee.processName])
         case .exit:
             hosts[Int(host)].isRecorded = true
             if let known { return known }
-            return start(event, host: host, key: key, origin: .recordedWithoutFork, images: [event.processName])
+            return start(event, host: host, key: key, origin: .recordedWithoutFork, images: [event.pointee.processName])
         case .exec, .activity:
             if let known {
                 guard let reason = contradiction(event, lifecycle, instance: known) else { return known }
                 return start(event, host: host, key: key, origin: reason, images: inferredImages(event, lifecycle))
             }
             if hosts[Int(host)].isRecorded {
-                let images = event.processName.isEmpty || lifecycle.isExec ? [] : [event.processName]
+                let images = event.pointee.processName.isEmpty || lifecycle.isExec ? [] : [event.pointee.processName]
                 return start(event, host: host, key: key, origin: .recordedWithoutFork, images: images)
             }
             return start(event, host: host, key: key, origin: .inferredFirstSeen, images: inferredImages(event, lifecycle))
@@ -205,18 +211,18 @@ public struct ProcessInstanceBuilder {
     private static let snapshotClockSlackNs: Int64 = 20_000_000
 
     /// Why `event` cannot belong to the known instance `index` (so the PID was reused), or nil.
-    private func contradiction(_ event: borrowing Event, _ lifecycle: ProcessLifecycleEvent, instance index: Int32) -> ProcessInstance.Origin? {
+    private func contradiction(_ event: UnsafePointer<Event>, _ lifecycle: ProcessLifecycleEvent, instance index: Int32) -> ProcessInstance.Origin? {
         let i = Int(index)
         if instances[i].origin.isRecorded || hosts[Int(states[i].host)].isRecorded { return nil }
-        let idle = event.timeNs - instances[i].lastActivityNs
+        let idle = event.pointee.timeNs - instances[i].lastActivityNs
         if lifecycle.isExec && idle > options.execIdleGapNs { return .inferredExecAfterIdle }
-        let runsOtherImage = !lifecycle.isExec && !event.processName.isEmpty && !instances[i].images.isEmpty
-            && event.processName != instances[i].images[instances[i].images.count - 1]
+        let runsOtherImage = !lifecycle.isExec && !event.pointee.processName.isEmpty && !instances[i].images.isEmpty
+            && event.pointee.processName != instances[i].images[instances[i].images.count - 1]
         if instances[i].origin == .placeholder {
             return runsOtherImage ? .inferredNewImage : nil
         }
-        if event.pid != instances[i].pid && event.pid != 0 && instances[i].pid != 0 { return .inferredNewNamespacePID }
-        if event.hostPPID != states[i].hostPPID {
+        if event.pointee.pid != instances[i].pid && event.pointee.pid != 0 && instances[i].pid != 0 { return .inferredNewNamespacePID }
+        if event.pointee.hostPPID != states[i].hostPPID {
             return runsOtherImage || !isPlausibleReaper(event, of: index) ? .inferredNewParent : nil
         }
         if runsOtherImage { return .inferredNewImage }
@@ -226,9 +232,9 @@ public struct ProcessInstanceBuilder {
 
     /// Whether `event`'s parent can be one the kernel handed instance `index` to: PID 1, the
     /// container's init (namespace PPID 1), or an ancestor of its present parent (a subreaper).
-    private func isPlausibleReaper(_ event: borrowing Event, of index: Int32) -> Bool {
-        if event.hostPPID == 1 || (event.ppid == 1 && !event.containerID.isEmpty) { return true }
-        guard let reaper = current[Self.key(states[Int(index)].host, event.hostPPID)] else { return false }
+    private func isPlausibleReaper(_ event: UnsafePointer<Event>, of index: Int32) -> Bool {
+        if event.pointee.hostPPID == 1 || (event.pointee.ppid == 1 && !event.pointee.containerID.isEmpty) { return true }
+        guard let reaper = current[Self.key(states[Int(index)].host, event.pointee.hostPPID)] else { return false }
         var ancestor = states[Int(index)].referencedParent
         var steps = 0
         while ancestor >= 0 && steps < Self.maxAncestorWalk {
@@ -245,18 +251,18 @@ public struct ProcessInstanceBuilder {
     /// The image an instance first seen in logs ran before its event: a process whose first event is
     /// an exec was forked from its parent and so ran the parent's image (the exec's own image is added
     /// when the event is recorded).
-    private func inferredImages(_ event: borrowing Event, _ lifecycle: ProcessLifecycleEvent) -> [String] {
-        let image = lifecycle.isExec ? event.parentProcessName : event.processName
+    private func inferredImages(_ event: UnsafePointer<Event>, _ lifecycle: ProcessLifecycleEvent) -> [String] {
+        let image = lifecycle.isExec ? event.pointee.parentProcessName : event.pointee.processName
         return image.isEmpty ? [] : [image]
     }
 
-    private mutating func start(_ event: borrowing Event, host: UInt32, key: UInt64, origin: ProcessInstance.Origin,
+    private mutating func start(_ event: UnsafePointer<Event>, host: UInt32, key: UInt64, origin: ProcessInstance.Origin,
                                 images: [String]) -> Int32 {
         let index = Int32(instances.count)
         instances.append(ProcessInstance(
-            id: Int64(index), hostName: hosts[Int(host)].name, hostPID: event.hostPID, pid: event.pid,
-            startNs: event.timeNs, lastActivityNs: event.timeNs, images: images, uid: event.uid,
-            containerID: event.containerID, podName: event.podName, origin: origin))
+            id: Int64(index), hostName: hosts[Int(host)].name, hostPID: event.pointee.hostPID, pid: event.pointee.pid,
+            startNs: event.pointee.timeNs, lastActivityNs: event.pointee.timeNs, images: images, uid: event.pointee.uid,
+            containerID: event.pointee.containerID, podName: event.pointee.podName, origin: origin))
         states.append(InstanceState(host: host, hostPPID: -1))
         current[key] = index
         return index
@@ -264,36 +270,38 @@ public struct ProcessInstanceBuilder {
 
     // MARK: what the event adds
 
-    private mutating func record(_ event: borrowing Event, _ lifecycle: ProcessLifecycleEvent, in index: Int32) {
+    private mutating func record(_ event: UnsafePointer<Event>, _ lifecycle: ProcessLifecycleEvent, in index: Int32) {
         let i = Int(index)
         markChanged(index)
-        instances[i].events.count(event.operation)
-        instances[i].lastActivityNs = max(instances[i].lastActivityNs, event.timeNs)
-        if instances[i].isPlaceholder {
-            instances[i].origin = hosts[Int(states[i].host)].isRecorded ? .recordedWithoutFork : .inferredFirstSeen
-            instances[i].pid = event.pid
+        instances[i].events.count(event.pointee.operation)
+        instances[i].lastActivityNs = max(instances[i].lastActivityNs, event.pointee.timeNs)
+        if instances[i].origin == .placeholder {
+            instances[i].origin = lifecycle == .snapshot ? .snapshot
+                : hosts[Int(states[i].host)].isRecorded ? .recordedWithoutFork : .inferredFirstSeen
+            instances[i].pid = event.pointee.pid
         }
-        instances[i].uid = event.uid
-        if instances[i].containerID.isEmpty && !event.containerID.isEmpty {
-            instances[i].containerID = event.containerID
-            instances[i].podName = event.podName
+        instances[i].uid = event.pointee.uid
+        if instances[i].containerID.isEmpty && !event.pointee.containerID.isEmpty {
+            instances[i].containerID = event.pointee.containerID
+            instances[i].podName = event.pointee.podName
         }
         switch lifecycle {
         case .exec(succeeded: true):
-            instances[i].images.append(event.processName)
-            instances[i].command = event.resource
+            instances[i].images.append(event.pointee.processName)
+            instances[i].command = event.pointee.resource
         case .snapshot:
-            instances[i].command = event.resource
+            if instances[i].images.isEmpty { instances[i].images = [event.pointee.processName] }
+            instances[i].command = event.pointee.resource
         case .exit(let code, let signal):
-            instances[i].exitNs = event.timeNs
+            instances[i].exitNs = event.pointee.timeNs
             instances[i].exitCode = code
             instances[i].exitSignal = signal
         default:
-            if instances[i].images.isEmpty && !event.processName.isEmpty {
-                instances[i].images = [event.processName]
+            if instances[i].images.isEmpty && !event.pointee.processName.isEmpty {
+                instances[i].images = [event.pointee.processName]
             }
             if instances[i].command.isEmpty {
-                instances[i].command = event.operation == "Process" ? event.resource : event.source
+                instances[i].command = event.pointee.operation == "Process" ? event.pointee.resource : event.pointee.source
             }
         }
         followParent(event, of: index)
@@ -301,13 +309,13 @@ public struct ProcessInstanceBuilder {
     }
 
     /// Links the instance to the parent its event names, or notes the parent alive.
-    private mutating func followParent(_ event: borrowing Event, of index: Int32) {
+    private mutating func followParent(_ event: UnsafePointer<Event>, of index: Int32) {
         let i = Int(index)
-        let hostPPID = event.hostPPID
+        let hostPPID = event.pointee.hostPPID
         if hostPPID == states[i].hostPPID {
             let parent = states[i].referencedParent
-            if parent >= 0 && instances[Int(parent)].lastActivityNs < event.timeNs {
-                instances[Int(parent)].lastActivityNs = event.timeNs
+            if parent >= 0 && instances[Int(parent)].lastActivityNs < event.pointee.timeNs {
+                instances[Int(parent)].lastActivityNs = event.pointee.timeNs
                 markChanged(parent)
             }
             return
@@ -315,11 +323,11 @@ public struct ProcessInstanceBuilder {
         let isFirstLink = states[i].hostPPID == -1 || (states[i].referencedParent < 0 && instances[i].parentID == nil)
         states[i].hostPPID = hostPPID
         guard hostPPID > 0 else { return }
-        guard hostPPID != event.hostPID else {
+        guard hostPPID != event.pointee.hostPID else {
             statistics.rejectedParentLinks += 1
             return
         }
-        let parent = parentInstance(named: event.parentProcessName, hostPPID: hostPPID, for: event, host: states[i].host)
+        let parent = parentInstance(named: event.pointee.parentProcessName, hostPPID: hostPPID, for: event, host: states[i].host)
         if isFirstLink {
             guard !isAncestor(index, of: parent) else {
                 statistics.rejectedParentLinks += 1
@@ -337,26 +345,26 @@ public struct ProcessInstanceBuilder {
 
     /// The instance `hostPPID` stands for at the time of `event`: the live one, unless logs name it
     /// with another image (then the PID was reused and a placeholder stands for the new one).
-    private mutating func parentInstance(named name: String, hostPPID: Int32, for event: borrowing Event, host: UInt32) -> Int32 {
+    private mutating func parentInstance(named name: String, hostPPID: Int32, for event: UnsafePointer<Event>, host: UInt32) -> Int32 {
         let key = Self.key(host, hostPPID)
         if let known = current[key] {
             let k = Int(known)
             let isContradicted = !name.isEmpty && instances[k].origin != .placeholder && !instances[k].origin.isRecorded
                 && !hosts[Int(host)].isRecorded && !instances[k].images.isEmpty && instances[k].images[instances[k].images.count - 1] != name
             if !isContradicted {
-                if instances[k].lastActivityNs < event.timeNs {
-                    instances[Int(known)].lastActivityNs = event.timeNs
+                if instances[k].lastActivityNs < event.pointee.timeNs {
+                    instances[Int(known)].lastActivityNs = event.pointee.timeNs
                     markChanged(known)
                 }
                 return known
             }
         }
         let index = Int32(instances.count)
-        let sharesNamespace = !event.containerID.isEmpty && event.ppid != hostPPID
+        let sharesNamespace = !event.pointee.containerID.isEmpty && event.pointee.ppid != hostPPID
         instances.append(ProcessInstance(
-            id: Int64(index), hostName: hosts[Int(host)].name, hostPID: hostPPID, pid: event.ppid,
-            startNs: event.timeNs, lastActivityNs: event.timeNs, images: name.isEmpty ? [] : [name], uid: nil,
-            containerID: sharesNamespace ? event.containerID : "", podName: sharesNamespace ? event.podName : "",
+            id: Int64(index), hostName: hosts[Int(host)].name, hostPID: hostPPID, pid: event.pointee.ppid,
+            startNs: event.pointee.timeNs, lastActivityNs: event.pointee.timeNs, images: name.isEmpty ? [] : [name], uid: nil,
+            containerID: sharesNamespace ? event.pointee.containerID : "", podName: sharesNamespace ? event.pointee.podName : "",
             origin: .placeholder))
         states.append(InstanceState(host: host))
         current[key] = index

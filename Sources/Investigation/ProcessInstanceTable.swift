@@ -15,16 +15,15 @@ public struct ProcessInstanceTable: Sendable {
     private let childPositions: [Int64: [Int]]
 
     public init(_ instances: [ProcessInstance]) {
-        let sorted = instances.enumerated().allSatisfy({ $0.element.id == Int64($0.offset) })
-            ? instances : instances.sorted { $0.id < $1.id }
+        let isDense = instances.indices.allSatisfy { instances[$0].id == Int64($0) }
+        let sorted = isDense ? instances : instances.sorted { $0.id < $1.id }
         self.instances = sorted
-        let isDense = sorted.enumerated().allSatisfy { $0.element.id == Int64($0.offset) }
-        positionsByID = isDense ? nil : Dictionary(sorted.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        positionsByID = isDense ? nil : Dictionary(sorted.indices.map { (sorted[$0].id, $0) }, uniquingKeysWith: { first, _ in first })
         var byHostPID: [Int32: [Int]] = [:]
         var children: [Int64: [Int]] = [:]
-        for (position, instance) in sorted.enumerated() {
-            byHostPID[instance.hostPID, default: []].append(position)
-            if let parent = instance.parentID { children[parent, default: []].append(position) }
+        for position in sorted.indices {
+            byHostPID[sorted[position].hostPID, default: []].append(position)
+            if let parent = sorted[position].parentID { children[parent, default: []].append(position) }
         }
         let byStart: (Int, Int) -> Bool = { (sorted[$0].startNs, sorted[$0].id) < (sorted[$1].startNs, sorted[$1].id) }
         positionsByHostPID = byHostPID.mapValues { $0.sorted(by: byStart) }
@@ -45,19 +44,29 @@ public struct ProcessInstanceTable: Sendable {
 
     /// The instance an event of `hostName`/`hostPID` at `timeNs` belongs to: the last one to start at
     /// or before that time (the builder starts a new instance at the first event of a reused PID).
+    /// A binary search over the PID's instances.
     public func instanceID(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
-        var found: Int64?
-        for position in positionsByHostPID[hostPID] ?? [] {
-            let instance = instances[position]
-            guard instance.startNs <= timeNs else { break }
-            if instance.hostName == hostName { found = instance.id }
+        guard let positions = positionsByHostPID[hostPID] else { return nil }
+        var low = 0, high = positions.count
+        while low < high {
+            let middle = (low + high) / 2
+            if instances[positions[middle]].startNs <= timeNs { low = middle + 1 } else { high = middle }
         }
-        return found
+        while low > 0 {
+            low -= 1
+            if instances[positions[low]].hostName == hostName { return instances[positions[low]].id }
+        }
+        return nil
     }
 
     /// The instances `id` started, ordered by start.
     public func children(of id: Int64) -> [ProcessInstance] {
         (childPositions[id] ?? []).map { instances[$0] }
+    }
+
+    /// The ids of the instances `id` started, ordered by start (without copying the instances).
+    public func childIDs(of id: Int64) -> [Int64] {
+        (childPositions[id] ?? []).map { instances[$0].id }
     }
 
     /// The instance's parent, if the table holds it.

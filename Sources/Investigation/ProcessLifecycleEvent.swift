@@ -14,13 +14,13 @@ enum ProcessLifecycleEvent: Equatable {
     /// Any other event: it only shows the process alive.
     case activity
 
-    init(_ event: borrowing Event) {
-        guard event.operation == "Process" else {
+    init(_ event: UnsafePointer<Event>) {
+        guard event.pointee.operation == "Process" else {
             self = .activity
             return
         }
-        var data = event.data
-        self = data.withUTF8 { ProcessLifecycleEvent.parse($0, result: event.result) }
+        var data = event.pointee.data
+        self = data.withUTF8 { ProcessLifecycleEvent.parse($0, result: event.pointee.result) }
     }
 
     var isExec: Bool {

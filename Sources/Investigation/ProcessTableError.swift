@@ -1,6 +1,7 @@
 /// Why a stored process table cannot be used: it names instances it does not hold, or a stored
 /// field cannot be read.
 public struct ProcessTableError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong with the table.
     public enum Reason: Sendable, Equatable {
         /// Resuming needs ids `0..<n` in order (as the builder numbers them).
         case idsNotDense(expected: Int64, found: Int64)

@@ -38,8 +38,8 @@ public struct ProcessTree: Sendable {
             while !frontier.isEmpty && level <= limit {
                 var nextFrontier: [Int64] = []
                 for id in frontier {
-                    for child in table.children(of: id) where included.insert(child.id).inserted {
-                        nextFrontier.append(child.id)
+                    for child in table.childIDs(of: id) where included.insert(child).inserted {
+                        nextFrontier.append(child)
                     }
                 }
                 frontier = nextFrontier
@@ -73,7 +73,7 @@ public struct ProcessTree: Sendable {
         }
         var childIDs: [Int64: [Int64]] = [:]
         for instance in instances.values {
-            childIDs[instance.id] = table.children(of: instance.id).filter { instances[$0.id] != nil }.map(\.id)
+            childIDs[instance.id] = table.childIDs(of: instance.id).filter { instances[$0] != nil }
         }
         var rootIDs = instances.values.filter { $0.parentID.map { instances[$0] == nil } ?? true }.sorted(by: order).map(\.id)
         var placed = Set<Int64>()

@@ -1,24 +1,30 @@
 /// Writes a ``ProcessTree`` as text like `pstree -a`, as JSON, or as Graphviz DOT.
 public struct ProcessTreeRenderer: Sendable {
     public let tree: ProcessTree
+    /// Arguments longer than this many characters are cut (with `…`) in text and DOT.
+    public let argumentLimit: Int
 
-    public init(_ tree: ProcessTree) { self.tree = tree }
+    public init(_ tree: ProcessTree, argumentLimit: Int = 160) {
+        self.tree = tree
+        self.argumentLimit = max(0, argumentLimit)
+    }
 
     // MARK: text
 
     /// One line per instance, drawn like `pstree -a`:
     ///
     /// ```
-    /// [node-1] systemd(1)
-    /// └─ sshd(263) -D · uid 0 · 10:06:40.049 …
+    /// [node-1] systemd(1) · uid 0 · 2024-05-31T10:06:40.049Z – last seen 2024-05-31T10:21:24.000Z · snapshot
+    /// └─ sshd(263) -D · uid 0 · …
     ///    └─ bash → curl(4242) -sO https://… · uid 1000 · … · exit 0 · file 3 · network 2
     /// ```
     ///
     /// Each line: `*` when the selection chose it, the exec chain (`bash → curl`), `(HostPID)` (with
-    /// `/PID` when the namespace PID differs), the arguments, then UID, container (12 characters),
-    /// start–exit or start–last seen, exit code or signal, who reaped it, how the instance was
-    /// inferred when the PID was reused, and counts of file, network and other events. Roots name
-    /// their host. Every string from events is escaped (``ProcessDisplayText/escaped(_:)``).
+    /// `/PID` when the namespace PID differs), the arguments (cut at ``argumentLimit``), then UID,
+    /// container (12 characters), start–exit or start–last seen, exit code or signal, who reaped it,
+    /// the origin when it is not plain (snapshot, a reused PID's reason), and counts of file, network,
+    /// capabilities and syscall events. Roots name their host. Every string from events is escaped
+    /// (``ProcessDisplayText/escaped(_:)``).
     public func text() -> String {
         var out = ""
         let marksSelection = tree.selectedIDs.count < tree.instancesByID.count
@@ -42,7 +48,8 @@ public struct ProcessTreeRenderer: Sendable {
         var parts: [String] = []
         let chain = instance.images.isEmpty ? "?" : instance.images.map(ProcessDisplayText.programName).joined(separator: " → ")
         let pid = instance.pid != instance.hostPID && instance.pid != 0 ? "\(instance.hostPID)/\(instance.pid)" : "\(instance.hostPID)"
-        let arguments = Self.arguments(of: instance)
+        var arguments = Self.arguments(of: instance)
+        if arguments.count > argumentLimit { arguments = arguments.prefix(argumentLimit) + "…" }
         parts.append(chain + "(" + pid + ")" + (arguments.isEmpty ? "" : " " + ProcessDisplayText.escaped(arguments)))
         if instance.isPlaceholder {
             parts.append("placeholder: no event of its own")

@@ -1,5 +1,8 @@
 import EventModel
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import Investigation
 
@@ -36,10 +39,26 @@ import Testing
             split \(score.splitProcesses), reaper mismatches \(score.reaperMismatches), \
             lookup mismatches \(score.lookupMismatches), image chains differing \(score.imageMismatches) \
             (\(score.imageMismatchesOfProcessesStartedInLog) of processes started in the log); \
-            build \(run.buildSeconds) s
+            build \(run.buildSeconds) s (\(run.buildCPUSeconds) s CPU)
             """)
         #expect(score.precision == 1)
         #expect(score.recall == 1)
+
+        // What `tree --pid` costs on this table once the rows are loaded.
+        let rows = run.table.rows
+        let clock = ContinuousClock()
+        var text = ""
+        var table = run.table
+        let loading = clock.measure { table = try! ProcessInstanceTable(rows: rows) }
+        let querying = (0..<3).map { _ in
+            clock.measure {
+                let instance = table.instances[table.count / 2]
+                let selector = ProcessSelector.hostPID(instance.hostPID, hostName: instance.hostName, at: instance.startNs)
+                text = ProcessTreeRenderer(ProcessTree(table: table, selecting: selector)).text()
+            }
+        }.min()!
+        print("tree --pid on \(rows.count) rows: table from rows \(loading), select and render \(querying) (\(text.split(separator: "\n").count) lines)")
+        #expect(!text.isEmpty)
     }
 }
 
@@ -50,6 +69,8 @@ struct GroundTruthRun {
     /// Per event: host, HostPID, time (ns) and the instance the builder gave it.
     let eventTimes: [(host: String, hostPID: Int32, timeNs: Int64, instance: Int64)]
     let buildSeconds: Double
+    /// CPU time of the build on its thread (less disturbed by other work on the machine).
+    let buildCPUSeconds: Double
 
     static let generator = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/tools/gen-kubearmor-logs.py").path
@@ -81,9 +102,16 @@ struct GroundTruthRun {
                                                        origin: log, threads: 2)
         let events = outcomes.compactMap { try? $0.get() }
         var builder = ProcessInstanceBuilder()
+        func threadCPUSeconds() -> Double {
+            var time = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+            return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+        }
         let clock = ContinuousClock()
         var ids: [Int64] = []
+        let cpuBefore = threadCPUSeconds()
         let elapsed = clock.measure { ids = builder.add(events) }
+        buildCPUSeconds = threadCPUSeconds() - cpuBefore
         buildSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         table = builder.table
         eventTimes = zip(events, ids).map { ($0.hostName, $0.hostPID, $0.timeNs, $1) }

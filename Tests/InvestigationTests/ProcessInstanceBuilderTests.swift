@@ -169,6 +169,16 @@ extension ProcessInstanceTable {
         #expect(table.instanceID(hostName: "node-1", hostPID: 300, at: secondNs - 1) == both[0].id)
     }
 
+    @Test func snapshotOfAPlaceholderParentMakesItASnapshot() throws {
+        var s = ProcessScript()
+        s.snapshot(pid: 5, ppid: 4, name: "/usr/bin/sleep")
+        s.snapshot(pid: 4, ppid: 1, name: "/usr/bin/bash")
+        let (table, _) = s.build()
+        #expect(table.of(4).count == 1)
+        #expect(table.of(4).first?.origin == .snapshot && table.of(4).first?.images == ["/usr/bin/bash"])
+        #expect(table.of(5).first?.parentID == table.of(4).first?.id)
+    }
+
     @Test func snapshotOfAProcessAlreadyKnownIsTheSameInstance() throws {
         var s = ProcessScript()
         s.fork(pid: 70, ppid: 1, name: "/usr/bin/sleep", parent: "/usr/lib/systemd/systemd")

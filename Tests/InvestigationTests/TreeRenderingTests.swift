@@ -44,6 +44,14 @@ import Testing
         #expect(text.contains(#"sh → \e[2Jevil\nroot(1)(5) a\u{202E}b\x07"#))
     }
 
+    @Test func longArgumentsAreCut() {
+        var s = ProcessScript()
+        s.exec(pid: 5, ppid: 1, name: "/usr/bin/env", parent: "/bin/sh", arguments: String(repeating: "x", count: 500))
+        let tree = ProcessTree(table: s.build().table, selecting: .hostPID(5))
+        let line = ProcessTreeRenderer(tree, argumentLimit: 20).text().split(separator: "\n")[1]
+        #expect(line.contains("env(5) " + String(repeating: "x", count: 20) + "… · uid 0"))
+    }
+
     @Test func jsonHasTheDocumentedShape() throws {
         let json = ProcessTreeRenderer(ProcessTree(table: table, selecting: .hostPID(300))).json()
         let keys = ["HostName", "HostPID", "PID", "StartNs", "ExitNs", "Images", "UID", "ContainerID", "Inferred",
