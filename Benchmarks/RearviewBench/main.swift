@@ -47,15 +47,22 @@ func report(_ name: String, _ value: String, _ baseline: String, _ ratio: String
 var arguments = CommandLine.arguments.dropFirst()
 var rearview = ".build/release/rearview"
 var events = 1_000_000
+var parts: Set<String> = ["store", "recorder"]
 while let a = arguments.popFirst() {
     switch a {
     case "--rearview": rearview = arguments.popFirst()!
     case "--events": events = Int(arguments.popFirst()!)!
-    default: fatalError("usage: RearviewBench [--rearview PATH] [--events N]")
+    case "--only": parts = [arguments.popFirst()!]
+    default: fatalError("usage: RearviewBench [--rearview PATH] [--events N] [--only store|recorder]")
     }
 }
 let work = ProcessInfo.processInfo.environment["REARVIEW_BENCH_DIR"] ?? "/tmp/rearview-bench"
 try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+report("benchmark", "rearview", "baseline (same run)", "ratio", "target")
+report("---------", "--------", "-------------------", "-----", "------")
+if parts.contains("recorder") { recorderBenchmarks(rearview: rearview, work: work) }
+guard parts.contains("store") else { exit(0) }
+print("")
 let bench = Bench(rearview: rearview, work: work, events: events)
 let generator = FileManager.default.fileExists(atPath: "../shared/tools/gen-kubearmor-logs.py")
     ? "../shared/tools/gen-kubearmor-logs.py" : "/work/shared/tools/gen-kubearmor-logs.py"
@@ -65,9 +72,7 @@ if bench.size(ndjson) == 0 {
     bench.time("python3 \(generator) --events \(events) --seed 1 --hosts 4 --out \(ndjson).tmp 2>/dev/null && mv \(ndjson).tmp \(ndjson)")
 }
 let inputBytes = bench.size(ndjson)
-print("input: \(ndjson): \(events) events, \(inputBytes / 1_000_000) MB (\(inputBytes / events) bytes/event)\n")
-report("benchmark", "rearview", "baseline (same run)", "ratio", "target")
-report("---------", "--------", "-------------------", "-----", "------")
+print("store and queries: \(ndjson): \(events) events, \(inputBytes / 1_000_000) MB (\(inputBytes / events) bytes/event)")
 
 // Import vs a jq pass over the same NDJSON.
 let jq = bench.best(1, "jq -c . \(ndjson) > /dev/null")

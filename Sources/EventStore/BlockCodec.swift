@@ -7,9 +7,27 @@ public enum IndexedFields {
     ]
 }
 
-/// Decides from an event's indexed fields (given by the function it receives) whether the event is
-/// worth building: a scan's first, cheap cut.
-public typealias IndexedFieldTest = @Sendable ((EventField) -> String) -> Bool
+/// Decides from an event's indexed fields whether the event is worth building: a scan's first, cheap cut.
+///
+/// It is a conjunction of clauses, each naming the fields it reads, so a decoder can settle a clause
+/// once per process context or once per verdict row of a block rather than once per event.
+public struct IndexedFieldTest: Sendable {
+    /// One clause: `test` reads only `fields` (through the function it receives).
+    public struct Clause: Sendable {
+        public var fields: Set<EventField>
+        public var test: @Sendable ((EventField) -> String) -> Bool
+
+        public init(fields: Set<EventField>, test: @escaping @Sendable ((EventField) -> String) -> Bool) {
+            self.fields = fields
+            self.test = test
+        }
+    }
+
+    /// Every clause must pass.
+    public var clauses: [Clause]
+
+    public init(_ clauses: [Clause]) { self.clauses = clauses }
+}
 
 /// A value of an indexed field in one block, and how many of the block's events have it.
 public struct TermCount: Hashable, Sendable {
@@ -170,6 +188,8 @@ enum BlockCodec {
         .operation, .result, .type, .policyName, .severity, .tags, .message, .action, .enforcer,
     ]
     private static let contextWidth = contextStrings.count + contextNumbers.count + 1
+    private static let contextFields = Set(contextStrings + contextNumbers)
+    private static let verdictFields = Set(verdictStrings)
 
     /// Encodes `events` (in time order, `seq` already assigned and contiguous).
     static func encode(_ events: ArraySlice<Event>) -> EncodedBlock {
@@ -381,8 +401,9 @@ enum BlockCodec {
     }
 
     /// Decodes a block's payload (already checked against the header's CRC by the caller).
-    /// With `admit`, only events whose indexed fields it accepts are built; it is asked once per distinct
-    /// combination of process context and verdict, so a selective filter skips most events unbuilt.
+    /// With `admit`, only events whose indexed fields it accepts are built; each clause is asked once per
+    /// process context, verdict row or pair of them (as its fields require), so a selective filter skips
+    /// most events unbuilt.
     static func decode(header: BlockHeader, payload: UnsafeRawBufferPointer,
                        admit: IndexedFieldTest? = nil) throws(DecodeFailure) -> [Event] {
         let raw = try BlockCompression.decompress(payload, rawLength: header.rawLength)
@@ -462,27 +483,18 @@ enum BlockCodec {
             for v in 0..<verdictCount { verdicts[v].append(try string(try r.varint())) }
         }
         let dictionaryBound = stringCount
-        var times = [Int64](repeating: 0, count: n)
-        var t = try r.zigzag()
-        times[0] = t
-        let unit = Int64(header.timeUnit)
-        for i in 1..<max(n, 1) {
-            t = t &+ (try r.zigzag()) &* unit
-            times[i] = t
+        let times = try r.timeColumn(count: n, unit: Int64(header.timeUnit))
+        let timestamps = try r.column(count: n) { (i, v) throws(DecodeFailure) in
+            floorSeconds(times[i]) &+ Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
         }
         // Read every column first, then build each event from one template per (context, verdict)
         // pair: a single copy per event, plus the few fields that vary per event.
         func column(_ bound: Int, _ what: String) throws(DecodeFailure) -> [Int32] {
-            var ids = [Int32](repeating: 0, count: n)
-            for i in 0..<n {
-                let v = try r.varint()
-                guard v < UInt64(bound) else { throw DecodeFailure(offset: r.offset, reason: "\(what) id \(v) out of range") }
-                ids[i] = Int32(v)
+            try r.column(count: n) { (_, v) throws(DecodeFailure) in
+                guard v < UInt64(bound) else { throw DecodeFailure(offset: 0, reason: "\(what) id \(v) out of range") }
+                return Int32(truncatingIfNeeded: v)
             }
-            return ids
         }
-        var timestamps = [Int64](repeating: 0, count: n)
-        for i in 0..<n { timestamps[i] = floorSeconds(times[i]) &+ (try r.zigzag()) }
         let contextIDs = try column(contextCount, "context")
         let verdictIDs = try column(verdictCount, "verdict")
         let resourceIDs = try column(dictionaryBound, "Resource")
@@ -497,19 +509,39 @@ enum BlockCodec {
             if let f = verdictStrings.firstIndex(of: field) { return verdicts[v][f] }
             return ""
         }
-        var admitted: [Int: Bool] = [:]
+        // Clauses that read only context fields are settled once per context, those that read only
+        // verdict fields once per verdict row, the rest once per (context, verdict) pair.
+        var contextClauses: [IndexedFieldTest.Clause] = [], verdictClauses: [IndexedFieldTest.Clause] = []
+        var pairClauses: [IndexedFieldTest.Clause] = []
+        for clause in admit?.clauses ?? [] {
+            if clause.fields.isSubset(of: contextFields) { contextClauses.append(clause) }
+            else if clause.fields.isSubset(of: verdictFields) { verdictClauses.append(clause) }
+            else { pairClauses.append(clause) }
+        }
+        // 0 = not yet asked, 1 = admitted, 2 = rejected.
+        var contextAdmitted = [UInt8](repeating: contextClauses.isEmpty ? 1 : 0, count: contextCount)
+        var verdictAdmitted = [UInt8](repeating: verdictClauses.isEmpty ? 1 : 0, count: verdictCount)
+        var pairAdmitted: [Int: Bool] = [:]
         var contextCache = [Event?](repeating: nil, count: contextCount)
         var events = [Event]()
         events.reserveCapacity(admit == nil ? n : 0)
         for i in 0..<n {
             let c = Int(contextIDs[i]), v = Int(verdictIDs[i])
-            if let admit {
+            if contextAdmitted[c] == 0 {
+                contextAdmitted[c] = contextClauses.allSatisfy { $0.test { indexedValue(context: c, verdict: v, $0) } } ? 1 : 2
+            }
+            if contextAdmitted[c] == 2 { continue }
+            if verdictAdmitted[v] == 0 {
+                verdictAdmitted[v] = verdictClauses.allSatisfy { $0.test { indexedValue(context: c, verdict: v, $0) } } ? 1 : 2
+            }
+            if verdictAdmitted[v] == 2 { continue }
+            if !pairClauses.isEmpty {
                 let key = c &* verdictCount &+ v
-                if let known = admitted[key] {
+                if let known = pairAdmitted[key] {
                     if !known { continue }
                 } else {
-                    let ok = admit { indexedValue(context: c, verdict: v, $0) }
-                    admitted[key] = ok
+                    let ok = pairClauses.allSatisfy { $0.test { indexedValue(context: c, verdict: v, $0) } }
+                    pairAdmitted[key] = ok
                     if !ok { continue }
                 }
             }

@@ -71,6 +71,35 @@ struct ByteReader {
         return Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
     }
 
+    /// `count` varints, each turned into a column value by `make` (given its index), which may
+    /// reject it; a rejection's offset is set to where the varint ended.
+    @inline(__always) mutating func column<T>(count: Int, _ make: (Int, UInt64) throws(DecodeFailure) -> T) throws(DecodeFailure) -> [T] {
+        var failure: DecodeFailure?
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            do throws(DecodeFailure) {
+                for i in 0..<count {
+                    (buffer.baseAddress! + i).initialize(to: try make(i, try varint()))
+                    initialized = i + 1
+                }
+            } catch {
+                failure = DecodeFailure(offset: offset, reason: error.reason)
+            }
+        }
+        if let failure { throw failure }
+        return values
+    }
+
+    /// A time column: the first time (zigzag), then deltas in `unit`s (zigzag).
+    mutating func timeColumn(count: Int, unit: Int64) throws(DecodeFailure) -> [Int64] {
+        var t: Int64 = 0
+        return try column(count: count) { (i, v) throws(DecodeFailure) in
+            let delta = Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
+            t = i == 0 ? delta : t &+ delta &* unit
+            return t
+        }
+    }
+
     mutating func fixed<T: FixedWidthInteger>(_: T.Type) throws(DecodeFailure) -> T {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { throw DecodeFailure(offset: offset, reason: "truncated \(T.self)") }

@@ -92,10 +92,9 @@ public struct QueryPlan: Sendable {
     /// order across all stores; `body` returns false to stop.
     public func scan(filter: EventFilter, threads: Int = 2, _ body: (Event) throws -> Bool) throws {
         let constraint = filter.termConstraint
-        var admit: IndexedFieldTest?
-        if constraint != .anything {
-            admit = { value in constraint.admits(termsOf: { field -> Set<String> in [value(field)] }) }
-        }
+        let admit = constraint == .anything ? nil : IndexedFieldTest(constraint.conjuncts.map { clause in
+            IndexedFieldTest.Clause(fields: clause.fields) { value in clause.admits(value: value) }
+        })
         var select: (@Sendable ([Event]) -> [Event])?
         if case .everything = filter.expression.root {
             select = nil

@@ -47,17 +47,29 @@ public indirect enum TermConstraint: Sendable, Equatable, CustomStringConvertibl
         }
     }
 
-    /// Whether a block may hold a match, given its posted terms per field. `termsOf` is only asked
-    /// about fields the constraint names.
-    public func admits(termsOf: (EventField) -> Set<String>) -> Bool {
+    /// Whether an event whose indexed fields have these values may match (one value per field).
+    public func admits(value: (EventField) -> String) -> Bool {
         switch self {
         case .anything: return true
-        case .anyOf(let field, let values):
-            let terms = termsOf(field)
-            return values.contains(where: terms.contains)
-        case .matching(let field, let pattern): return termsOf(field).contains(where: pattern.matches)
-        case .allOf(let parts): return parts.allSatisfy { $0.admits(termsOf: termsOf) }
-        case .oneOf(let parts): return parts.contains { $0.admits(termsOf: termsOf) }
+        case .anyOf(let field, let values): return values.contains(value(field))
+        case .matching(let field, let pattern): return pattern.matches(value(field))
+        case .allOf(let parts): return parts.allSatisfy { $0.admits(value: value) }
+        case .oneOf(let parts): return parts.contains { $0.admits(value: value) }
+        }
+    }
+
+    /// The parts of a conjunction (the constraint itself when it is not one).
+    public var conjuncts: [TermConstraint] {
+        if case .allOf(let parts) = self { return parts }
+        return [self]
+    }
+
+    /// The fields the constraint reads.
+    public var fields: Set<EventField> {
+        switch self {
+        case .anything: return []
+        case .anyOf(let field, _), .matching(let field, _): return [field]
+        case .allOf(let parts), .oneOf(let parts): return parts.reduce(into: []) { $0.formUnion($1.fields) }
         }
     }
 
