@@ -51,12 +51,15 @@ final class RecordDecoder {
     private let clusterName: String
     private let hostName: String
     private let deliveredKinds: UInt32
+    private let containers: ContainerRuntimeState
     /// CLOCK_REALTIME minus CLOCK_BOOTTIME, refreshed on every drain.
     var bootToWallOffsetNs: Int64
 
-    init(clusterName: String, hostName: String, deliveredKinds: Set<EventKind>, bootToWallOffsetNs: Int64) {
+    init(clusterName: String, hostName: String, deliveredKinds: Set<EventKind>, bootToWallOffsetNs: Int64,
+         containers: ContainerRuntimeState = ContainerRuntimeState()) {
         self.clusterName = clusterName
         self.hostName = hostName
+        self.containers = containers
         self.deliveredKinds = deliveredKinds.reduce(0) { $0 | 1 << $1.bpfKind }
         self.bootToWallOffsetNs = bootToWallOffsetNs
     }
@@ -395,6 +398,13 @@ final class RecordDecoder {
         event.hostName = hostName
         event.containerID = process?.containerID ?? ""
         event.type = event.containerID.isEmpty ? "HostLog" : "ContainerLog"
+        if !event.containerID.isEmpty {
+            let container = containers.identity(of: event.containerID)
+            event.podName = container.podName
+            event.namespaceName = container.namespaceName
+            event.containerName = container.containerName
+            event.containerImage = container.image
+        }
         event.tty = process?.tty ?? ""
     }
 
