@@ -1,4 +1,5 @@
 import EventModel
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -12,8 +13,8 @@ import Musl
 ///
 /// ``start(_:sink:)`` checks the host, loads and attaches the BPF programs, and starts a thread that
 /// drains the kernel's ring buffer every ``RecorderConfiguration/drainInterval``. The sink is called
-/// on that thread with each non-empty batch, in kernel order; the first batch is the start-up
-/// snapshot of live processes. If the sink throws, recording stops and ``stop()`` rethrows the
+/// on a delivery thread of its own (so a slow sink does not stall draining) with each non-empty batch,
+/// in kernel order; the first batch is the start-up snapshot of live processes. If the sink throws, recording stops and ``stop()`` rethrows the
 /// error. rearview's own process is not recorded (filtered in the kernel).
 public final class Recorder: Sendable {
     private let shared: Shared
@@ -60,7 +61,8 @@ public final class Recorder: Sendable {
         let shared = Shared(State(statistics: statistics))
         self.shared = shared
         let loop = DrainLoop(session: session, decoder: decoder, sink: sink,
-                             interval: configuration.drainInterval, shared: shared)
+                             interval: configuration.drainInterval, maxQueuedEvents: configuration.maxQueuedEvents,
+                             shared: shared)
         thread = try DrainThread { loop.run() }
     }
 
@@ -94,60 +96,106 @@ public final class Recorder: Sendable {
         }
     }
 
-    /// The drain thread's work; only that thread touches the session and decoder.
+    /// The drain thread's work; only that thread touches the session and decoder. Decoded batches
+    /// go to a delivery thread that calls the sink, so a slow sink (compression, fsync) never stalls
+    /// draining the kernel's ring buffer.
     private final class DrainLoop: @unchecked Sendable {
         let session: BPFSession
         let decoder: RecordDecoder
         let sink: @Sendable ([Event]) throws -> Void
         let intervalMilliseconds: Int32
         let shared: Shared
+        let queue: DeliveryQueue
 
         init(session: BPFSession, decoder: RecordDecoder, sink: @escaping @Sendable ([Event]) throws -> Void,
-             interval: Duration, shared: Shared) {
+             interval: Duration, maxQueuedEvents: Int, shared: Shared) {
             self.session = session
             self.decoder = decoder
             self.sink = sink
             let (seconds, attoseconds) = interval.components
             intervalMilliseconds = Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
             self.shared = shared
+            queue = DeliveryQueue(maxQueuedEvents: maxQueuedEvents)
         }
 
         func run() {
-            var healthy = deliver()
+            // Draining is what keeps the kernel from dropping events: it runs ahead of the workload and of
+            // the sink's compression (a recorder runs as root, so raising its priority is allowed; on
+            // Linux, who = 0 means the calling thread).
+            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -10)
+            let delivery = try? DrainThread { [queue, sink, shared] in
+                while let batch = queue.next() {
+                    guard shared.state.withLock({ $0.failure == nil }) else { continue }
+                    do {
+                        try sink(batch)
+                        shared.state.withLock { $0.statistics.delivered += UInt64(batch.count) }
+                    } catch {
+                        shared.state.withLock { $0.failure = error }
+                    }
+                }
+            }
+            if delivery == nil { shared.state.withLock { $0.failure = RecorderError(.systemResource, "could not start the delivery thread") } }
             while healthy && !shared.stopRequested.load(ordering: .acquiring) {
+                hand()
                 session.waitForWakeup(timeoutMilliseconds: intervalMilliseconds)
                 session.consume()
-                healthy = deliver()
             }
             session.detach()
             session.consume()
-            if healthy {
-                _ = deliver()
-            }
+            hand()
+            queue.close()
+            delivery?.join()
             shared.state.withLock { $0.running = false }
         }
 
-        /// Hands the decoded batch to the sink and updates the statistics; false if the sink threw.
-        private func deliver() -> Bool {
+        private var healthy: Bool { shared.state.withLock { $0.failure == nil } }
+
+        /// Queues the decoded batch for the sink and updates the statistics.
+        private func hand() {
             decoder.bootToWallOffsetNs = HostChecks.bootToWallOffsetNs()
             let batch = decoder.takeBatch()
-            var failure: (any Error)?
-            if !batch.isEmpty {
-                do {
-                    try sink(batch)
-                } catch {
-                    failure = error
-                }
-            }
+            if !batch.isEmpty { queue.add(batch) }
             let drops = session.drops()
             shared.state.withLock { state in
-                state.statistics.update(decoded: decoder.decoded, dropped: drops, malformed: decoder.malformed,
-                                        delivered: failure == nil ? batch.count : 0)
-                if let failure {
-                    state.failure = failure
-                }
+                state.statistics.update(decoded: decoder.decoded, dropped: drops, malformed: decoder.malformed)
             }
-            return failure == nil
+        }
+    }
+}
+
+/// Batches on their way from the drain thread to the sink, in order. When the sink falls far behind
+/// (`maxQueuedEvents`) the drain thread waits, and the kernel counts what it cannot buffer as drops.
+final class DeliveryQueue: Sendable {
+    private let maxQueuedEvents: Int
+    private let state = Mutex<(batches: [[Event]], events: Int, closed: Bool)>(([], 0, false))
+    private let ready = DispatchSemaphore(value: 0)
+
+    init(maxQueuedEvents: Int) { self.maxQueuedEvents = maxQueuedEvents }
+
+    func add(_ batch: [Event]) {
+        while state.withLock({ $0.events }) > maxQueuedEvents { usleep(1_000) }
+        state.withLock { $0.batches.append(batch); $0.events += batch.count }
+        ready.signal()
+    }
+
+    /// No more batches: ``next()`` returns nil once the queue is empty.
+    func close() {
+        state.withLock { $0.closed = true }
+        ready.signal()
+    }
+
+    /// The oldest batch, waiting for one; nil when closed and empty.
+    func next() -> [Event]? {
+        while true {
+            ready.wait()
+            let batch: [Event]? = state.withLock { state in
+                guard !state.batches.isEmpty else { return nil }
+                let batch = state.batches.removeFirst()
+                state.events -= batch.count
+                return batch
+            }
+            if let batch { return batch }
+            if state.withLock({ $0.closed }) { return nil }
         }
     }
 }
@@ -172,14 +220,13 @@ public struct RecorderStatistics: Sendable, Equatable {
         self.syscallAttachment = syscallAttachment
     }
 
-    mutating func update(decoded: [UInt64], dropped: [UInt64], malformed: UInt64, delivered batch: Int) {
+    mutating func update(decoded: [UInt64], dropped: [UInt64], malformed: UInt64) {
         for kind in EventKind.allCases {
             let index = Int(kind.bpfKind)
             events[kind] = index < decoded.count ? decoded[index] : 0
             drops[kind] = index < dropped.count ? dropped[index] : 0
         }
         malformedRecords = malformed
-        delivered += UInt64(batch)
     }
 }
 

@@ -16,6 +16,9 @@ public struct RecorderConfiguration: Sendable, Equatable {
     public var ringBufferBytes: Int = 8 << 20
     /// How often the buffer is drained and a batch handed to the sink.
     public var drainInterval: Duration = .milliseconds(100)
+    /// Decoded events that may wait for a slow sink; beyond this the recorder stops draining and the
+    /// kernel counts what its ring buffer cannot hold as drops.
+    public var maxQueuedEvents: Int = 4 << 20
     /// `ClusterName` of every event.
     public var clusterName: String = ""
     /// `HostName` of every event; nil for this host's name.

@@ -206,7 +206,9 @@ struct RecorderFileAndNetworkTests {
         let collector = EventCollector()
         var configuration = RecorderConfiguration()
         configuration.ringBufferBytes = 1 << 16
-        // The first batch is the snapshot: the sink holds the drain thread there while bash runs.
+        configuration.maxQueuedEvents = 1
+        // The first batch is the snapshot: the sink holds it while bash runs, and with no room to queue
+        // more, the drain thread stops draining too.
         let recorder = try Recorder.start(configuration) { batch in
             gate.wait()
             collector.append(batch)
