@@ -5,11 +5,16 @@ BIN := .build/debug/rearview
 RELEASE_BIN := .build/release/rearview
 DEMO_STORE := demo-out/store
 APT_PACKAGES := liblz4-dev libpcre2-dev libbpf-dev libelf-dev zlib1g-dev bpftool jq zstd ripgrep lz4 python3 sqlite3
+# Baselines the recorder benchmark runs against (issue 4).
+BENCH_PACKAGES := auditd bpftrace
 
-.PHONY: deps build test demo bench man mounts clean
+.PHONY: deps install-packages build test demo bench man mounts clean
 
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(APT_PACKAGES)"
+
+install-packages:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -52,7 +57,8 @@ demo: build mounts
 	$(BIN) import --store $(DEMO_STORE) samples/demo-incident.ndjson
 	$(BIN) verify --store $(DEMO_STORE)
 
-bench: deps
+bench: deps mounts
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
 	$(SWIFT) build -c release --product rearview
 	$(SWIFT) build -c release --product RearviewBench
 	.build/release/RearviewBench --rearview $(RELEASE_BIN)
