@@ -53,6 +53,10 @@ demo: build mounts
 	$(BIN) query --store $(DEMO_STORE) --type alert --group-by PolicyName,Action --format table
 	@echo "== the blocked operations, as KubeArmor records"
 	$(BIN) query --store $(DEMO_STORE) --action block --format kubearmor
+	@echo "== what would the process-discovery policies have caught? (re-evaluated over the history)"
+	$(BIN) evaluate --store $(DEMO_STORE) --policy samples/policies --summary --format table
+	$(BIN) evaluate --store $(DEMO_STORE) --policy samples/policies --format table --limit 5 \
+	  --columns Time,HostName,PodName,HostPID,Resource,PolicyName,Action
 	@echo "== importing the same file again adds nothing; the store verifies"
 	$(BIN) import --store $(DEMO_STORE) samples/demo-incident.ndjson
 	$(BIN) verify --store $(DEMO_STORE)

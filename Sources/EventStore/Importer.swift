@@ -37,6 +37,11 @@ public struct Importer {
     public var threads = 2
     /// Called with a short status line as work progresses (for a terminal's progress display).
     public var progress: ((String) -> Void)?
+    /// Called once the new events are written and indexed, with the writer (still holding the
+    /// store's lock) and those events in the order they were stored: for keeping derived tables
+    /// (the process table) up to date without reading the blocks back. It keeps its own failures:
+    /// the import has succeeded by then.
+    public var afterAppend: ((StoreWriter, [Event]) -> Void)?
 
     public init(storePath: String) { self.storePath = storePath }
 
@@ -78,6 +83,8 @@ public struct Importer {
         report.duplicates = duplicates
         progress?("writing \(kept.count) events")
         try writer.append(kept)
+        try writer.flush()
+        afterAppend?(writer, kept)
         try writer.close()
         report.imported = kept.count
         report.rejectFiles = try keepRejects(report.files)

@@ -19,8 +19,9 @@ public struct IndexedSegment: Hashable, Sendable {
     public var metadata: String
 }
 
-/// The SQLite catalog of a store (`index.sqlite`): segments, blocks with time ranges, and per-block
-/// postings of indexed field values. Derived data: ``Store/reindex()`` rebuilds it from the segments.
+/// The SQLite catalog of a store (`index.sqlite`): segments, blocks with time ranges, per-block
+/// postings of indexed field values, and the process-instance table (``ProcessInstanceRow``).
+/// Derived data: ``Store/reindex()`` rebuilds it from the segments.
 final class StoreIndex {
     let db: DatabasePool
     let path: String
@@ -66,6 +67,7 @@ final class StoreIndex {
                     PRIMARY KEY(term, block)) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v2-processes", migrate: StoreIndex.createProcessTable)
         return m
     }()
 

@@ -13,10 +13,11 @@ public struct IntegrityProblem: Sendable, CustomStringConvertible, Equatable {
 }
 
 /// Checks a store's evidence: every block's checksums, every sealed segment's SHA-256, the hash chain
-/// from segment to segment, and the index against the segments. Read-only.
+/// from segment to segment, the index against the segments, and optionally the seal signatures. Read-only.
 public enum StoreVerifier {
-    /// Returns every problem found; an empty array means the store verifies.
-    public static func verify(_ store: Store) throws(StoreError) -> [IntegrityProblem] {
+    /// Returns every problem found; an empty array means the store verifies. With `signedBy`, every
+    /// sealed segment must also carry a valid signature by that key (see ``SegmentSigner``).
+    public static func verify(_ store: Store, signedBy key: SealVerifyingKey? = nil) throws(StoreError) -> [IntegrityProblem] {
         var problems: [IntegrityProblem] = []
         let directory = Store.segmentsPath(store.path)
         let indexed = try store.segments()
@@ -48,6 +49,9 @@ public enum StoreVerifier {
                         problems.append(IntegrityProblem(path: path, message: "SHA-256 mismatch: the sealed segment was altered"))
                     }
                     previousHash = stored
+                    if let key, let problem = try signatureProblem(store: store, segment: entry.number, hash: stored, key: key) {
+                        problems.append(IntegrityProblem(path: path, message: problem))
+                    }
                 } else if let reason = contents.tornTailReason {
                     problems.append(IntegrityProblem(path: path, offset: contents.validLength, message: "open segment with a torn tail: \(reason) (a writer will recover it)"))
                 }
@@ -80,5 +84,25 @@ public enum StoreVerifier {
                                              message: "segment listed in the index is missing"))
         }
         return problems
+    }
+
+    /// Why a sealed segment's signature does not show that `key` sealed it; nil when it does.
+    private static func signatureProblem(store: Store, segment: UInt64, hash: [UInt8], key: SealVerifyingKey) throws(StoreError) -> String? {
+        let name = SegmentFile.name(number: segment, sealed: true) + SealSignature.suffix
+        let signature: SealSignature
+        do {
+            guard let found = try SealSignature.read(store: store.path, segment: segment) else { return "not signed (no \(name))" }
+            signature = found
+        } catch {
+            return "unreadable signature: \(error.message)"
+        }
+        if signature.segmentHash != hash { return "\(name) signs a different segment hash (segment resealed or signature copied from another)" }
+        let valid = key.isValid(signature)
+        switch (valid, signature.publicKey == key.raw) {
+        case (true, true): return nil
+        case (true, false): return "\(name) is a valid signature by \(key.fingerprint) but names another key (altered signature file)"
+        case (false, false): return "signed by another key (\(SealVerifyingKey(raw: signature.publicKey).fingerprint)), not \(key.fingerprint)"
+        case (false, true): return "\(name) is not a valid signature by \(key.fingerprint) (altered signature)"
+        }
     }
 }

@@ -12,6 +12,8 @@ public struct WriterOptions: Sendable {
     public var maxSegmentBytes = 256 << 20
     /// Threads encoding blocks in parallel.
     public var threads = 2
+    /// Signs each segment's hash as it is sealed (including segments recovery seals); nil: unsigned.
+    public var signer: SegmentSigner?
 
     public init() {}
 }
@@ -62,6 +64,9 @@ public final class StoreWriter {
     private var lastSealedHash: [UInt8]
     private var lastSegmentNumber: UInt64
     private var closed = false
+    /// Set when a write failed (e.g. the disk is full): the open segment was cut back to what was
+    /// flushed, so the store stays consistent, and this writer takes no more events.
+    private var failure: StoreError?
 
     /// A segment being written.
     private final class OpenSegment {
@@ -71,12 +76,26 @@ public final class StoreWriter {
         var length: Int
         var blocks: [BlockLocation] = []
         var hasher = SHA256()
+        /// The state the index holds (after the last flush); a failed write returns to it.
+        private var flushed: (length: Int, blocks: Int, hasher: SHA256)
 
         init(number: UInt64, file: PosixFile, header: SegmentHeader, length: Int) {
             self.number = number
             self.file = file
             self.header = header
             self.length = length
+            flushed = (length, 0, hasher)
+        }
+
+        func markFlushed() { flushed = (length, blocks.count, hasher) }
+
+        /// Drops every byte written after the last flush (a partial block, an unindexed block, a footer).
+        func rollBack() {
+            try? file.truncate(to: flushed.length)
+            try? file.sync()
+            length = flushed.length
+            blocks.removeLast(blocks.count - flushed.blocks)
+            hasher = flushed.hasher
         }
     }
 
@@ -123,7 +142,7 @@ public final class StoreWriter {
                 try index.setMeta("store_id", Self.hex(id))
             }
             var report = RecoveryReport()
-            (lastSegmentNumber, lastSealedHash) = try Self.reconcile(store: store, index: index, report: &report)
+            (lastSegmentNumber, lastSealedHash) = try Self.reconcile(store: store, index: index, signer: options.signer, report: &report)
             recovery = report
             let blocks = try index.blocks()
             nextSeq = blocks.map { $0.location.firstSeq + UInt64($0.location.eventCount) }.max() ?? 1
@@ -143,32 +162,56 @@ public final class StoreWriter {
     /// remainder durable. Within each written block events are ordered by time.
     public func append(_ events: [Event]) throws(StoreError) {
         precondition(!closed, "append after close")
+        if let failure { throw failure }
         if pending.isEmpty { pending = events } else { pending.append(contentsOf: events) }
         let batch = options.blockEvents * max(1, options.threads) * 2
         if pending.count >= batch {
             let full = pending.count - pending.count % options.blockEvents
-            try write(blocksFrom: full)
+            try stoppingOnFailure { () throws(StoreError) in try write(blocksFrom: full) }
         }
     }
 
     /// Writes every buffered event (possibly as a partial block), fsyncs the segment, and indexes it.
     public func flush() throws(StoreError) {
-        try write(blocksFrom: pending.count)
+        if let failure { throw failure }
+        try stoppingOnFailure { () throws(StoreError) in try write(blocksFrom: pending.count) }
     }
 
-    /// Flushes, seals the current segment and releases the store.
+    /// Flushes, seals the current segment and releases the store. After a failed write it only
+    /// releases the store: the open segment holds what was flushed, and the next writer seals it.
     public func close() throws(StoreError) {
         guard !closed else { return }
         closed = true
         defer { Glibc.close(lockFD) }
-        try flush()
-        try sealCurrent()
+        if failure != nil { return }
+        try stoppingOnFailure { () throws(StoreError) in
+            try write(blocksFrom: pending.count)
+            try sealCurrent()
+        }
     }
 
     /// Seals the current segment now (rotation by time); the next append starts a new one.
     public func rotate() throws(StoreError) {
-        try flush()
-        try sealCurrent()
+        if let failure { throw failure }
+        try stoppingOnFailure { () throws(StoreError) in
+            try write(blocksFrom: pending.count)
+            try sealCurrent()
+        }
+    }
+
+    /// Runs a write; if it fails, cuts the open segment back to what was flushed and stops the writer,
+    /// so that a full disk or an I/O error leaves a store that opens and verifies.
+    private func stoppingOnFailure(_ body: () throws(StoreError) -> Void) throws(StoreError) {
+        do {
+            try body()
+        } catch {
+            segment?.rollBack()
+            pending = []
+            var stopped = error
+            stopped.message += "; the store keeps every event flushed before this, the rest were not stored"
+            failure = stopped
+            throw stopped
+        }
     }
 
     private func write(blocksFrom count: Int) throws(StoreError) {
@@ -206,6 +249,7 @@ public final class StoreWriter {
             if current.length >= options.maxSegmentBytes {
                 try current.file.sync()
                 try store.index.add(blocks: indexed, segment: openRow(current))
+                current.markFlushed()
                 indexed = []
                 try sealCurrent()
             }
@@ -213,6 +257,7 @@ public final class StoreWriter {
         if let current = segment, !indexed.isEmpty {
             try current.file.sync()
             try store.index.add(blocks: indexed, segment: openRow(current))
+            current.markFlushed()
         }
     }
 
@@ -254,6 +299,7 @@ public final class StoreWriter {
         try PosixFile.syncDirectory(Store.segmentsPath(store.path))
         let s = OpenSegment(number: number, file: file, header: header, length: bytes.count)
         s.hasher.update(data: bytes)
+        s.markFlushed()
         segment = s
         lastSegmentNumber = number
         return s
@@ -261,17 +307,20 @@ public final class StoreWriter {
 
     private func sealCurrent() throws(StoreError) {
         guard let current = segment else { return }
-        segment = nil
         let directory = Store.segmentsPath(store.path)
         let openPath = directory + "/" + SegmentFile.name(number: current.number, sealed: false)
         if current.blocks.isEmpty {
             // Nothing was written: no segment at all.
+            segment = nil
             unlink(openPath)
             lastSegmentNumber = current.number - 1
             return
         }
+        // Until the rename the segment is still open: a failure rolls the footer back (see stoppingOnFailure).
         let hash = try Self.seal(file: current.file, blocks: current.blocks, length: current.length,
                                  hasher: current.hasher, metadata: segmentMetadata())
+        try Self.sign(store: store, number: current.number, hash: hash, signer: options.signer)
+        segment = nil
         try Self.finishSeal(store: store, number: current.number, header: current.header, hash: hash,
                             bytes: try current.file.size(), metadata: segmentMetadata())
         lastSealedHash = hash
@@ -288,6 +337,13 @@ public final class StoreWriter {
         try file.write(body + hash + SegmentFooter.trailerMagic, at: length)
         try file.sync()
         return hash
+    }
+
+    /// Writes the segment's signature (with a signer). Done before ``finishSeal`` renames the segment,
+    /// so a sealed segment of a signing writer never lacks its signature.
+    private static func sign(store: Store, number: UInt64, hash: [UInt8], signer: SegmentSigner?) throws(StoreError) {
+        guard let signer else { return }
+        try signer.signature(forSegmentHash: hash).write(store: store.path, segment: number)
     }
 
     /// Renames a sealed `.open` file to its final name and records it in the index.
@@ -326,7 +382,8 @@ public final class StoreWriter {
 
     /// Makes the index agree with the segment files: seals open segments left by a killed writer
     /// (dropping their torn tails) and indexes blocks the index lacks. Returns the last segment number and hash.
-    static func reconcile(store: Store, index: StoreIndex, report: inout RecoveryReport) throws(StoreError) -> (UInt64, [UInt8]) {
+    static func reconcile(store: Store, index: StoreIndex, signer: SegmentSigner?,
+                          report: inout RecoveryReport) throws(StoreError) -> (UInt64, [UInt8]) {
         let known = Dictionary(uniqueKeysWithValues: try index.segments().map { ($0.number, $0) })
         let allIndexed = try index.blocks()
         let indexedBlocks = Set(allIndexed.map { "\($0.segment)/\($0.location.offset)" })
@@ -342,8 +399,16 @@ public final class StoreWriter {
                 let file = try PosixFile(path: path, flags: O_RDWR)
                 let scanned = try SegmentFile.scanOpen(file)
                 try file.truncate(to: scanned.validLength)
-                let hash = try seal(file: file, blocks: scanned.blocks, length: scanned.validLength,
+                let hash: [UInt8]
+                do {
+                    hash = try seal(file: file, blocks: scanned.blocks, length: scanned.validLength,
                                     hasher: try SegmentFile.hasher(file, length: scanned.validLength), metadata: "{}")
+                    try sign(store: store, number: entry.number, hash: hash, signer: signer)
+                } catch {
+                    // No room for the footer (or the signature): leave the segment open and without a torn tail.
+                    try? file.truncate(to: scanned.validLength)
+                    throw error
+                }
                 report.recovered.append((entry.name, scanned.blocks.count, scanned.fileLength - scanned.validLength,
                                          scanned.tornTailReason))
                 contents = SegmentContents(header: scanned.header, blocks: scanned.blocks, sealedHash: hash, metadata: Array("{}".utf8),
@@ -356,7 +421,8 @@ public final class StoreWriter {
             try index.remove(blocks: vanished.map(\.id))
             report.unindexedBlocks += vanished.count
             let missing = contents.blocks.filter { !indexedBlocks.contains("\(entry.number)/\($0.offset)") }
-            if !missing.isEmpty || known[entry.number] == nil {
+            // Also when the index still lists a sealed segment as open (a writer stopped between rename and index).
+            if !missing.isEmpty || known[entry.number]?.hash != contents.sealedHash {
                 let file = try PosixFile(path: directory + "/" + SegmentFile.name(number: entry.number, sealed: true), flags: O_RDONLY)
                 var additions: [(location: BlockLocation, terms: [TermCount])] = []
                 for location in missing {

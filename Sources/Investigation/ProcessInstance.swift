@@ -28,6 +28,9 @@ public struct ProcessInstance: Sendable, Equatable {
     public var images: [String]
     /// The last command line seen (`Resource` of its last exec, else `Source` of its first event).
     public var command: String
+    /// The command lines of execs that failed (a policy blocked them, or the file was missing),
+    /// oldest first, at most ``maxFailedExecs``: the process kept its image.
+    public var failedExecs: [String]
     /// The last UID seen; nil for a placeholder.
     public var uid: Int32?
     public var containerID: String
@@ -41,7 +44,7 @@ public struct ProcessInstance: Sendable, Equatable {
 
     public init(id: Int64, hostName: String, hostPID: Int32, pid: Int32, startNs: Int64, exitNs: Int64? = nil,
                 lastActivityNs: Int64, exitCode: Int32? = nil, exitSignal: String? = nil, images: [String],
-                command: String = "", uid: Int32?, containerID: String = "", podName: String = "",
+                command: String = "", failedExecs: [String] = [], uid: Int32?, containerID: String = "", podName: String = "",
                 parentID: Int64? = nil, reaperID: Int64? = nil, origin: Origin, events: OperationCounts = OperationCounts()) {
         self.id = id
         self.hostName = hostName
@@ -54,6 +57,7 @@ public struct ProcessInstance: Sendable, Equatable {
         self.exitSignal = exitSignal
         self.images = images
         self.command = command
+        self.failedExecs = failedExecs
         self.uid = uid
         self.containerID = containerID
         self.podName = podName
@@ -62,6 +66,9 @@ public struct ProcessInstance: Sendable, Equatable {
         self.origin = origin
         self.events = events
     }
+
+    /// How many failed execs an instance keeps (a process retrying a blocked exec in a loop stays small).
+    public static let maxFailedExecs = 4
 
     /// Whether this is a parent that no event of its own showed (only a child's `HostPPID`).
     public var isPlaceholder: Bool { origin == .placeholder }

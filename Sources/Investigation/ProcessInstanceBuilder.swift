@@ -289,6 +289,11 @@ public struct ProcessInstanceBuilder: Sendable {
         case .exec(succeeded: true):
             instances[i].images.append(event.pointee.processName)
             instances[i].command = event.pointee.resource
+        case .exec(succeeded: false):
+            // The process keeps its image and command line; the attempt is kept apart.
+            if instances[i].failedExecs.count < ProcessInstance.maxFailedExecs {
+                instances[i].failedExecs.append(event.pointee.resource)
+            }
         case .snapshot:
             if instances[i].images.isEmpty { instances[i].images = [event.pointee.processName] }
             instances[i].command = event.pointee.resource

@@ -20,7 +20,8 @@ public struct ProcessTreeRenderer: Sendable {
     /// ```
     ///
     /// Each line: `*` when the selection chose it, the exec chain (`bash → curl`), `(HostPID)` (with
-    /// `/PID` when the namespace PID differs), the arguments (cut at ``argumentLimit``), then UID,
+    /// `/PID` when the namespace PID differs), the arguments (cut at ``argumentLimit``), the execs that
+    /// failed (`exec failed: /usr/bin/apt-get install -y nmap`: blocked by a policy, say), then UID,
     /// container (12 characters), start–exit or start–last seen, exit code or signal, who reaped it,
     /// the origin when it is not plain (snapshot, a reused PID's reason), and counts of file, network,
     /// capabilities and syscall events. Roots name their host. Every string from events is escaped
@@ -53,6 +54,11 @@ public struct ProcessTreeRenderer: Sendable {
         parts.append(chain + "(" + pid + ")" + (arguments.isEmpty ? "" : " " + ProcessDisplayText.escaped(arguments)))
         if instance.isPlaceholder {
             parts.append("placeholder: no event of its own")
+        }
+        if !instance.failedExecs.isEmpty {
+            var attempts = instance.failedExecs.joined(separator: "; ")
+            if attempts.count > argumentLimit { attempts = attempts.prefix(argumentLimit) + "…" }
+            parts.append("exec failed: " + ProcessDisplayText.escaped(attempts))
         }
         if let uid = instance.uid { parts.append("uid \(uid)") }
         if !instance.containerID.isEmpty {

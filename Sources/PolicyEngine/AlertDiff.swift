@@ -20,7 +20,7 @@ public struct AlertDiff: Sendable {
         var recordedByKey: [AlertKey: [Event]] = [:]
         var recordedOrder: [AlertKey] = []
         for event in recorded where event.isAlert && policyNames.contains(event.policyName)
-            && event.extra(PolicyEvaluator.reevaluatedKey) == nil {
+            && event.extra(PolicyVerdict.reevaluatedKey) == nil {
             let key = AlertKey(event)
             if recordedByKey[key] == nil { recordedOrder.append(key) }
             recordedByKey[key, default: []].append(event)

@@ -242,6 +242,9 @@ extension String {
 
 extension UnsafeBufferPointer<UInt8> {
     @inline(__always)
+    func equals(_ other: [UInt8]) -> Bool { count == other.count && hasPrefix(other) }
+
+    @inline(__always)
     func hasPrefix(_ prefix: [UInt8]) -> Bool {
         guard count >= prefix.count else { return false }
         for i in 0..<prefix.count where self[i] != prefix[i] { return false }

@@ -1,7 +1,8 @@
 import EventModel
 
-/// The alert fields a rule raises with, already rendered as KubeArmor prints them.
-struct AlertLabel: Sendable {
+/// The alert fields a rule raises with, already rendered as KubeArmor prints them (a class: verdicts
+/// share it).
+final class AlertLabel: Sendable {
     let policyName: String
     /// `"0"` when no severity was declared anywhere, as KubeArmor prints it.
     let severity: String
@@ -10,9 +11,13 @@ struct AlertLabel: Sendable {
     /// `ATags`: the tags as a compact JSON array; nil when there are none.
     let tagsField: ExtraField?
     let message: String
+    /// Which rule raised it, for summaries: section, target, options, source and line, e.g.
+    /// `process /usr/bin/ps (line 18)`.
+    let rule: String
 
-    init(policyName: String, attributes: RuleAttributes) {
+    init(policyName: String, attributes: RuleAttributes, rule: String) {
         self.policyName = policyName
+        self.rule = rule
         self.severity = String(attributes.severity)
         self.tags = attributes.tags.joined(separator: ",")
         self.tagsField = attributes.tags.isEmpty ? nil
@@ -22,8 +27,9 @@ struct AlertLabel: Sendable {
 }
 
 /// One rule of one policy for one source, as KubeArmor's feeder splits them (`newMatchPolicy`: a rule
-/// with several `fromSource` entries becomes one match entry per source).
-struct CompiledRule: Sendable {
+/// with several `fromSource` entries becomes one match entry per source). A class, so that the
+/// matcher handles references rather than copies.
+final class CompiledRule: Sendable {
     /// What the rule matches.
     enum Target: Sendable {
         case process(PathRule.Target, AppArmorGlob?)
@@ -46,6 +52,19 @@ struct CompiledRule: Sendable {
     let fromSource: String?
     let allowedArgs: [String]
     let label: AlertLabel
+
+    init(order: Int, target: Target, action: PolicyAction, ownerOnly: Bool, readOnly: Bool, terminalOnly: Bool,
+         fromSource: String?, allowedArgs: [String], label: AlertLabel) {
+        self.order = order
+        self.target = target
+        self.action = action
+        self.ownerOnly = ownerOnly
+        self.readOnly = readOnly
+        self.terminalOnly = terminalOnly
+        self.fromSource = fromSource
+        self.allowedArgs = allowedArgs
+        self.label = label
+    }
 }
 
 /// A syscall rule split as the feeder splits it: one entry per syscall and per source.
@@ -97,12 +116,19 @@ struct CompiledPolicy: Sendable {
         if (policy.spec.appArmor ?? "").isEmpty {
             let name = policy.name
             func add(_ target: CompiledRule.Target, _ attributes: RuleAttributes, sources: [String], ownerOnly: Bool = false,
-                     readOnly: Bool = false, pts: Bool? = nil, allowedArgs: [String] = []) {
+                     readOnly: Bool = false, pts: Bool? = nil, allowedArgs: [String] = [], describedAs rule: String,
+                     line: Int) {
                 for source in sources.isEmpty ? [nil] : sources.map(Optional.some) {
+                    var words = [rule]
+                    if ownerOnly { words.append("ownerOnly") }
+                    if readOnly { words.append("readOnly") }
+                    if let source { words.append("from \(source)") }
+                    words.append("(line \(line))")
                     rules.append(CompiledRule(order: firstOrder + rules.count, target: target, action: attributes.action,
                                               ownerOnly: ownerOnly, readOnly: readOnly, terminalOnly: pts == false,
                                               fromSource: source, allowedArgs: allowedArgs,
-                                              label: AlertLabel(policyName: name, attributes: attributes)))
+                                              label: AlertLabel(policyName: name, attributes: attributes,
+                                                                rule: words.joined(separator: " "))))
                 }
             }
             for (rule, isProcess) in policy.spec.process.rules.map({ ($0, true) }) + policy.spec.file.rules.map({ ($0, false) }) {
@@ -110,21 +136,28 @@ struct CompiledPolicy: Sendable {
                 if case .pattern(let pattern) = rule.target { glob = AppArmorGlob(pattern) }
                 add(isProcess ? .process(rule.target, glob) : .file(rule.target, glob), rule.effective,
                     sources: rule.fromSource, ownerOnly: rule.ownerOnly, readOnly: rule.readOnly, pts: rule.pts,
-                    allowedArgs: rule.allowedArgs)
+                    allowedArgs: rule.allowedArgs,
+                    describedAs: (isProcess ? "process " : "file ") + Self.describe(rule.target), line: rule.location.line)
             }
             for rule in policy.spec.network.protocols {
-                add(.socket(ProtocolSelector(rule.protocol)), rule.effective, sources: rule.fromSource, pts: rule.pts)
+                add(.socket(ProtocolSelector(rule.protocol)), rule.effective, sources: rule.fromSource, pts: rule.pts,
+                    describedAs: "network \(rule.protocol.lowercased())", line: rule.location.line)
             }
             for rule in policy.spec.capabilities.rules {
                 let name = Self.capabilityName(rule.capability)
-                add(.capability(name), rule.effective, sources: rule.fromSource)
+                let described = "capabilities \(rule.capability.lowercased())"
+                add(.capability(name), rule.effective, sources: rule.fromSource, describedAs: described,
+                    line: rule.location.line)
                 // Without BPF-LSM, KubeArmor maps `net_raw` to raw sockets (`getOperationAndCapabilityFromName`).
                 if name == "NET_RAW" {
-                    add(.socket(.socketType(.raw)), rule.effective, sources: rule.fromSource)
+                    add(.socket(.socketType(.raw)), rule.effective, sources: rule.fromSource, describedAs: described,
+                        line: rule.location.line)
                 }
             }
             for rule in policy.spec.syscalls.rules where rule.path != "" {
-                let label = AlertLabel(policyName: name, attributes: rule.effective)
+                let described = "syscalls \(rule.syscalls.joined(separator: ","))" + (rule.path.map { " \($0)" } ?? "")
+                    + " (line \(rule.location.line))"
+                let label = AlertLabel(policyName: name, attributes: rule.effective, rule: described)
                 let sources: [SyscallSource?] = rule.fromSource.isEmpty ? [nil] : rule.fromSource
                 for source in sources {
                     let sourceText: String?
@@ -150,6 +183,16 @@ struct CompiledPolicy: Sendable {
         }
         self.rules = rules
         self.syscallRules = syscallRules
+    }
+
+    /// A path rule's target as written: `/bin/ps`, `execname ps`, `/etc/ recursive`, `pattern /tmp/*`.
+    static func describe(_ target: PathRule.Target) -> String {
+        switch target {
+        case .path(let path): return path
+        case .execName(let name): return "execname \(name)"
+        case .directory(let directory, let recursive): return recursive ? "\(directory) recursive" : directory
+        case .pattern(let pattern): return "pattern \(pattern)"
+        }
     }
 
     /// `net_raw`, `cap_net_raw`, `NET_RAW` → `NET_RAW`.

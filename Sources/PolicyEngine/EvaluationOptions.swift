@@ -37,6 +37,9 @@ public struct EvaluationOptions: Sendable {
     public var auditedNamespaces: Set<String> = []
     /// Hosts whose node is annotated `kubearmor-policy: audited` (same effect for host policies).
     public var auditedHosts: Set<String> = []
+    /// Nothing is enforced anywhere, as if every namespace and host were audited: what live
+    /// evaluation (`record --policy`) uses, since rearview observes and does not enforce.
+    public var auditsEverything = false
     /// Node labels by host name, added to the identities `nodeSelector` is matched against (a node
     /// always has `kubernetes.io/hostname` and `kubearmor.io/hostname` equal to its `HostName`).
     public var nodeLabels: [String: [String: String]] = [:]

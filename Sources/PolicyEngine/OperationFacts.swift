@@ -13,7 +13,7 @@ enum OperationKind {
     case capability
     case syscall
 
-    init?(_ event: Event) {
+    init?(_ event: borrowing Event) {
         switch event.operation {
         case "Process":
             let data = event.data
@@ -41,13 +41,13 @@ enum OperationKind {
 /// nothing about the socket, and no network rule or posture concerns it: KubeArmor's feeder skips
 /// such events too (`protocol == "unknown"`).
 struct SocketFacts: Equatable {
-    enum SocketType: String { case stream, dgram, raw, rdm, seqpacket, dccp, packet }
-    enum IPProtocol: String { case tcp, udp, icmp, icmpv6, sctp }
+    enum SocketType: String, CaseIterable { case stream, dgram, raw, rdm, seqpacket, dccp, packet }
+    enum IPProtocol: String, CaseIterable { case tcp, udp, icmp, icmpv6, sctp }
 
     var type: SocketType?
     var ipProtocol: IPProtocol?
 
-    init?(_ event: Event) {
+    init?(_ event: borrowing Event) {
         var words = Words()
         event.resource.utf8.withContiguousBuffer { words.read($0) }
         event.data.utf8.withContiguousBuffer { words.read($0) }
@@ -94,22 +94,28 @@ struct SocketFacts: Equatable {
         }
 
         private mutating func word(key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-            if key.elementsEqual("domain".utf8) || key.elementsEqual("sa_family".utf8) {
-                if value.starts(with: "AF_".utf8) {
-                    isInternet = value.elementsEqual("AF_INET".utf8) || value.elementsEqual("AF_INET6".utf8)
+            if key.equals(Self.domain) || key.equals(Self.family) {
+                if value.hasPrefix(Self.addressFamilyPrefix) {
+                    isInternet = value.equals(Self.inet) || value.equals(Self.inet6)
                 }
-            } else if key.elementsEqual("type".utf8) {
-                let first = value.prefix { $0 != UInt8(ascii: "|") }
-                if first.starts(with: "SOCK_".utf8) {
+            } else if key.equals(Self.type) {
+                let end = value.firstIndex(of: UInt8(ascii: "|")) ?? value.count
+                let first = UnsafeBufferPointer(rebasing: value[..<end])
+                if first.hasPrefix(Self.socketPrefix) {
                     type = SocketType(rawValue: String(decoding: first.dropFirst(5), as: UTF8.self).lowercased())
                 }
-            } else if key.elementsEqual("protocol".utf8) {
+            } else if key.equals(Self.protocolKey) {
                 let text = String(decoding: value, as: UTF8.self)
                 if let parsed = Int(text) { number = parsed } else { named = SocketFacts.protocolNamed(text) }
-            } else if key.elementsEqual("kprobe".utf8) && value.starts(with: "tcp_".utf8) {
+            } else if key.equals(Self.kprobe) && value.hasPrefix(Self.tcpPrefix) {
                 named = .tcp
             }
         }
+
+        private static let domain = Array("domain".utf8), family = Array("sa_family".utf8), type = Array("type".utf8)
+        private static let protocolKey = Array("protocol".utf8), kprobe = Array("kprobe".utf8)
+        private static let addressFamilyPrefix = Array("AF_".utf8), inet = Array("AF_INET".utf8)
+        private static let inet6 = Array("AF_INET6".utf8), socketPrefix = Array("SOCK_".utf8), tcpPrefix = Array("tcp_".utf8)
     }
 
     static func protocolNamed(_ name: String) -> IPProtocol? {
@@ -154,15 +160,6 @@ enum ProtocolSelector: Sendable, Equatable {
             self = .socketType(type)
         } else {
             self = .none
-        }
-    }
-
-    func matches(_ socket: SocketFacts) -> Bool {
-        switch self {
-        case .ipProtocol(let ipProtocol): return socket.ipProtocol == ipProtocol
-        case .socketType(let type): return socket.type == type
-        case .any: return socket.type != nil
-        case .none: return false
         }
     }
 }

@@ -64,8 +64,41 @@ public struct PolicyEvaluator {
         self.policySet = policySet
     }
 
-    /// The alert the policies would have raised for `event`, or nil.
+    /// The alert the policies would have raised for `event`, or nil: ``verdict(for:)`` made into an
+    /// alert record.
     public mutating func evaluate(_ event: Event) -> Event? {
+        verdict(for: event).map { $0.alert(for: event, enforcer: policySet.options.enforcerName) }
+    }
+
+    /// What the policies would have done with `event`, when it raises an alert; cheaper than
+    /// ``evaluate(_:)`` when only the decisions are needed (counts, summaries).
+    public mutating func verdict(for event: borrowing Event) -> PolicyVerdict? {
+        decideVerdict(event)
+    }
+
+    /// The verdicts for a batch of events (a store block, a read batch), given to `body` with the index
+    /// of their event. Faster than calling ``verdict(for:)`` in a loop: the events are read in place,
+    /// where passing each one to a function copies it.
+    public mutating func verdicts(for events: [Event], _ body: (_ index: Int, _ verdict: PolicyVerdict) throws -> Void) rethrows {
+        for index in events.indices {
+            if let verdict = decideVerdict(events[index]) { try body(index, verdict) }
+        }
+    }
+
+    /// `events` with each one that raises an alert replaced by its alert, as KubeArmor's own stream
+    /// carries a matched operation: once, as the alert (which keeps every field of the event).
+    public mutating func replacingAlerts(in events: [Event]) -> [Event] {
+        var decided: [(index: Int, verdict: PolicyVerdict)] = []
+        verdicts(for: events) { index, verdict in decided.append((index, verdict)) }
+        guard !decided.isEmpty else { return events }
+        var result = events
+        let enforcer = policySet.options.enforcerName
+        for (index, verdict) in decided { result[index] = verdict.alert(for: events[index], enforcer: enforcer) }
+        return result
+    }
+
+    @inline(__always)
+    private mutating func decideVerdict(_ event: borrowing Event) -> PolicyVerdict? {
         events += 1
         guard let kind = OperationKind(event), Self.isEvaluatedResult(event.result) else { return nil }
         operations += 1
@@ -89,10 +122,8 @@ public struct PolicyEvaluator {
             source = Self.actor(event)
             group = .file
         case .network:
-            guard !table.socketRules.isEmpty, let socket = SocketFacts(event) else { return nil }
-            for id in table.socketRules {
-                if case .socket(let selector) = table.rules[Int(id)].target, selector.matches(socket) { candidates.append(id) }
-            }
+            guard !table.sockets.isEmpty, let socket = SocketFacts(event) else { return nil }
+            table.sockets.collect(socket, into: &candidates)
             source = Self.actor(event)
             group = .network
         case .capability:
@@ -107,7 +138,7 @@ public struct PolicyEvaluator {
             source = Self.actor(event)
             group = .capabilities
         case .syscall:
-            return syscallAlert(event, table: table, isContainer: isContainer)
+            return syscallVerdict(event, table: table, isContainer: isContainer)
         }
         return decide(event, table: table, group: group, source: source, isContainer: isContainer)
     }
@@ -131,8 +162,8 @@ public struct PolicyEvaluator {
 
     private enum PostureGroup { case file, network, capabilities }
 
-    private mutating func decide(_ event: Event, table: RuleTable, group: PostureGroup, source: String,
-                                 isContainer: Bool) -> Event? {
+    private mutating func decide(_ event: borrowing Event, table: RuleTable, group: PostureGroup, source: String,
+                                 isContainer: Bool) -> PolicyVerdict? {
         let allowList: Bool
         switch group {
         case .file: allowList = table.fileAllowList
@@ -148,7 +179,10 @@ public struct PolicyEvaluator {
         var audit: CompiledRule?
         var permitted = false
         var allowNeededUnknownOwner = false
+        let sourceHash = SourceHash.of(source)
         for id in candidates {
+            let requiredSource = table.sourceHashes[Int(id)]
+            if requiredSource != 0 && requiredSource != sourceHash { continue }
             let rule = table.rules[Int(id)]
             if let required = rule.fromSource, required != source { continue }
             switch rule.action {
@@ -168,27 +202,27 @@ public struct PolicyEvaluator {
         let denialAction = isAudited(event, isContainer: isContainer) ? "Audit (Block)" : "Block"
         let deniedResult = passed && denialAction == "Block" ? "Permission denied" : event.result
         if let block {
-            return alert(event, label: block.label, action: denialAction, result: deniedResult, isContainer: isContainer,
+            return verdict(label: block.label, action: denialAction, result: deniedResult, isContainer: isContainer,
                          ownerUnverified: block.ownerOnly && access.owner == nil)
         }
         let outsideAllowList = postureApplies && !permitted
         if outsideAllowList && posture == .block {
-            return alert(event, label: nil, action: denialAction, result: deniedResult, isContainer: isContainer,
+            return verdict(label: nil, action: denialAction, result: deniedResult, isContainer: isContainer,
                          ownerUnverified: allowNeededUnknownOwner)
         }
         guard passed else { return nil }
         if let audit {
-            return alert(event, label: audit.label, action: "Audit", result: event.result, isContainer: isContainer,
+            return verdict(label: audit.label, action: "Audit", result: event.result, isContainer: isContainer,
                          ownerUnverified: audit.ownerOnly && access.owner == nil)
         }
         if outsideAllowList {
-            return alert(event, label: nil, action: "Audit", result: event.result, isContainer: isContainer,
+            return verdict(label: nil, action: "Audit", result: event.result, isContainer: isContainer,
                          ownerUnverified: allowNeededUnknownOwner)
         }
         return nil
     }
 
-    private mutating func syscallAlert(_ event: Event, table: RuleTable, isContainer: Bool) -> Event? {
+    private mutating func syscallVerdict(_ event: borrowing Event, table: RuleTable, isContainer: Bool) -> PolicyVerdict? {
         guard !table.syscallRules.isEmpty else { return nil }
         let firstData = event.data.split(separator: " ", maxSplits: 1).first ?? ""
         guard let range = firstData.range(of: "SYS_") else { return nil }
@@ -197,36 +231,16 @@ public struct PolicyEvaluator {
         guard let rule = table.syscallRules.last(where: {
             $0.matches(syscall: name, resource: event.resource, source: executable)
         }) else { return nil }
-        return alert(event, label: rule.label, action: "Audit", result: event.result, isContainer: isContainer,
+        return verdict(label: rule.label, action: "Audit", result: event.result, isContainer: isContainer,
                      ownerUnverified: false)
     }
 
-    private mutating func alert(_ event: Event, label: AlertLabel?, action: String, result: String, isContainer: Bool,
-                                ownerUnverified: Bool) -> Event {
+    private mutating func verdict(label: AlertLabel?, action: String, result: String, isContainer: Bool,
+                                  ownerUnverified: Bool) -> PolicyVerdict {
         alerts += 1
-        var alert = event
-        alert.type = isContainer ? "MatchedPolicy" : "MatchedHostPolicy"
-        alert.policyName = label?.policyName ?? "DefaultPosture"
-        alert.severity = label?.severity ?? ""
-        alert.tags = label?.tags ?? ""
-        alert.message = label?.message ?? ""
-        alert.action = action
-        alert.enforcer = policySet.options.enforcerName
-        alert.result = result
-        if !alert.extras.isEmpty {
-            alert.extras.removeAll { $0.key == "ATags" || $0.key == Self.reevaluatedKey || $0.key == "OwnerUnverified" }
-        }
-        if let tags = label?.tagsField { alert.extras.append(tags) }
-        alert.extras.append(Self.reevaluatedField)
-        if ownerUnverified { alert.extras.append(Self.ownerUnverifiedField) }
-        alert.layout = nil
-        return alert
+        return PolicyVerdict(label: label, action: action, result: result, isHostAlert: !isContainer,
+                             ownerUnverified: ownerUnverified)
     }
-
-    /// The extra field that marks a re-evaluated alert (`"Reevaluated": true`).
-    public static let reevaluatedKey = "Reevaluated"
-    private static let reevaluatedField = ExtraField(key: reevaluatedKey, json: "true")
-    private static let ownerUnverifiedField = ExtraField(key: "OwnerUnverified", json: "true")
 
     // MARK: workloads
 
@@ -242,8 +256,9 @@ public struct PolicyEvaluator {
     }
 
     private func isAudited(_ event: Event, isContainer: Bool) -> Bool {
-        isContainer ? policySet.options.auditedNamespaces.contains(event.namespaceName)
-            : policySet.options.auditedHosts.contains(event.hostName)
+        let options = policySet.options
+        if options.auditsEverything { return true }
+        return isContainer ? options.auditedNamespaces.contains(event.namespaceName) : options.auditedHosts.contains(event.hostName)
     }
 
     private struct PodKey: Hashable {
@@ -259,7 +274,7 @@ public struct PolicyEvaluator {
     private static let recentPodCount = 8
 
     /// The index of the rule table for `event`'s workload, built on first use.
-    private mutating func table(for event: Event, isContainer: Bool) -> Int {
+    private mutating func table(for event: borrowing Event, isContainer: Bool) -> Int {
         let compiled = policySet.compiled
         switch (policySet.options.scope, isContainer) {
         case (.everywhere, _), (.anyWorkload, _):
@@ -338,7 +353,7 @@ struct AccessFacts {
     private let ownerText: String?
     private var writeCache: Bool?
 
-    init(_ event: Event) {
+    init(_ event: borrowing Event) {
         data = event.data
         resource = event.resource
         onTerminal = !event.tty.isEmpty

@@ -7,9 +7,12 @@ final class RuleTable: Sendable {
     /// Indices (into ``PolicySet/policies``) of the policies merged here.
     let policyIndices: [Int]
     let rules: [CompiledRule]
+    /// Per rule, ``SourceHash`` of its `fromSource` executable, or 0 for a rule without one: the
+    /// matcher compares these before touching a rule.
+    let sourceHashes: [UInt64]
     let process: PathRuleIndex
     let file: PathRuleIndex
-    let socketRules: [Int32]
+    let sockets: SocketRuleIndex
     let capabilityRules: [Int32]
     let syscallRules: [CompiledSyscallRule]
     /// An `Allow` process or file rule exists: processes and files share one allow list and one posture
@@ -25,7 +28,7 @@ final class RuleTable: Sendable {
         var rules: [CompiledRule] = []
         var processRules: [(Int32, PathRule.Target, AppArmorGlob?)] = []
         var fileRules: [(Int32, PathRule.Target, AppArmorGlob?)] = []
-        var socketRules: [Int32] = []
+        var socketRules: [(Int32, ProtocolSelector)] = []
         var capabilityRules: [Int32] = []
         var syscallRules: [CompiledSyscallRule] = []
         var fileAllowList = false, networkAllowList = false, capabilityAllowList = false
@@ -41,8 +44,8 @@ final class RuleTable: Sendable {
                 case .file(let target, let glob):
                     fileRules.append((id, target, glob))
                     fileAllowList = fileAllowList || allows
-                case .socket:
-                    socketRules.append(id)
+                case .socket(let selector):
+                    socketRules.append((id, selector))
                     networkAllowList = networkAllowList || allows
                 case .capability:
                     capabilityRules.append(id)
@@ -52,9 +55,10 @@ final class RuleTable: Sendable {
             syscallRules += policies[index].syscallRules
         }
         self.rules = rules
+        self.sourceHashes = rules.map { $0.fromSource.map(SourceHash.of) ?? 0 }
         self.process = PathRuleIndex(processRules)
         self.file = PathRuleIndex(fileRules)
-        self.socketRules = socketRules
+        self.sockets = SocketRuleIndex(socketRules)
         self.capabilityRules = capabilityRules
         self.syscallRules = syscallRules
         self.fileAllowList = fileAllowList
@@ -63,10 +67,54 @@ final class RuleTable: Sendable {
     }
 }
 
+/// Network rules by the socket type or protocol they name.
+struct SocketRuleIndex: Sendable {
+    private let byProtocol: [[Int32]]
+    private let byType: [[Int32]]
+    /// `all`: every socket with a known type.
+    private let anyType: [Int32]
+    let isEmpty: Bool
+
+    init(_ rules: [(id: Int32, selector: ProtocolSelector)]) {
+        var byProtocol = Array(repeating: [Int32](), count: SocketFacts.IPProtocol.allCases.count)
+        var byType = Array(repeating: [Int32](), count: SocketFacts.SocketType.allCases.count)
+        var anyType: [Int32] = []
+        for (id, selector) in rules {
+            switch selector {
+            case .ipProtocol(let value): byProtocol[SocketFacts.IPProtocol.allCases.firstIndex(of: value)!].append(id)
+            case .socketType(let value): byType[SocketFacts.SocketType.allCases.firstIndex(of: value)!].append(id)
+            case .any: anyType.append(id)
+            case .none: continue
+            }
+        }
+        self.byProtocol = byProtocol
+        self.byType = byType
+        self.anyType = anyType
+        self.isEmpty = rules.isEmpty
+    }
+
+    /// Appends the rules that name `socket`'s protocol or type, and `all` rules for a socket of known type.
+    func collect(_ socket: SocketFacts, into out: inout [Int32]) {
+        if let value = socket.ipProtocol { out += byProtocol[SocketFacts.IPProtocol.allCases.firstIndex(of: value)!] }
+        if let value = socket.type {
+            out += byType[SocketFacts.SocketType.allCases.firstIndex(of: value)!]
+            out += anyType
+        }
+    }
+}
+
+/// FNV-1a of an executable's path, 0 reserved for "no source".
+enum SourceHash {
+    static func of(_ path: String) -> UInt64 {
+        let hash = path.utf8.withContiguousBuffer(PathHash.of)
+        return hash == 0 ? 1 : hash
+    }
+}
+
 /// Process or file rules indexed by what they name: exact paths and executable names in hash tables,
 /// directories in a table probed at every `/` of the path, patterns in a table of the directories
 /// their literal prefixes name (so a pattern is only tried on paths under that directory).
-struct PathRuleIndex: Sendable {
+final class PathRuleIndex: Sendable {
     private struct DirectoryRules: Sendable {
         var recursive: [Int32] = []
         var direct: [Int32] = []

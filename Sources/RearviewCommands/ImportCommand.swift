@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import Investigation
 
 /// `rearview import`: KubeArmor JSON into the store.
 struct ImportCommand: ParsableCommand {
@@ -18,12 +19,16 @@ struct ImportCommand: ParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var signing: SigningOptions
 
     @Argument(help: ArgumentHelp("KubeArmor JSON files, or - for standard input.", valueName: "file"))
     var files: [String]
 
     @Option(help: "Events per block.")
     var blockEvents = WriterOptions().blockEvents
+
+    @Option(help: ArgumentHelp("Seal the segment and start a new one at this size (e.g. 64M).", valueName: "size"))
+    var segmentSize = "256M"
 
     /// How many rejected records to list on stderr before summarising the rest.
     static let rejectionsShown = 20
@@ -38,7 +43,14 @@ struct ImportCommand: ParsableCommand {
             let started = Date()
             var importer = Importer(storePath: storeOptions.path)
             importer.options.blockEvents = blockEvents
+            importer.options.maxSegmentBytes = try RecordingLimits.bytes(segmentSize, option: "--segment-size")
+            importer.options.signer = try signing.signer()
             importer.progress = { Terminal.progress($0) }
+            var processes: Result<ProcessTableUpdate, any Error>?
+            importer.afterAppend = { writer, events in
+                Terminal.progress("updating the process table")
+                processes = Result { try StoredProcessTable.update(writer, appended: events) }
+            }
             let report = try importer.run(files: files)
             Terminal.endProgress()
             if !report.recovery.isEmpty { Terminal.error(report.recovery.description) }
@@ -57,6 +69,11 @@ struct ImportCommand: ParsableCommand {
             if report.failedFiles > 0 { summary += ", \(report.failedFiles) file(s) unreadable" }
             summary += String(format: ") in %.2f s", seconds)
             Terminal.error(summary)
+            switch processes {
+            case .success(let outcome)?: Terminal.error(outcome.description)
+            case .failure(let error)?: Terminal.error("rearview: process table not updated (readers build it; `reindex` stores it): \(error)")
+            case nil: break
+            }
             for path in report.rejectFiles { Terminal.error("rejected records kept in \(path)") }
             if !report.isClean { throw ExitCode(2) }
         }

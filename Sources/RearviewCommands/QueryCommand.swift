@@ -37,6 +37,7 @@ struct QueryCommand: ParsableCommand {
 
     @OptionGroup var stores: ReadStoresOptions
     @OptionGroup var selection: SelectionOptions
+    @OptionGroup var policyName: PolicyNameOption
 
     @Option(help: "Output: table (default on a terminal), ndjson (default otherwise), kubearmor, csv.")
     var format: EventFormat?
@@ -72,7 +73,7 @@ struct QueryCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let opened = try stores.open()
-            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened))
+            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
             let plan = try QueryPlan(stores: opened, filter: filter, pruning: !noPrune)
             if explain { Terminal.error(plan.explanation) }
             let out = StandardOutput()
@@ -190,6 +191,13 @@ enum GroupedCounts {
             total += 1
             return true
         }
+        try write(counts, fields: fields, format: format, limit: limit, out: out)
+        return total
+    }
+
+    /// Prints `counts` (one count per value tuple of `fields`), most frequent first.
+    static func write(_ counts: [[String]: Int], fields: [EventColumn], format: EventFormat, limit: Int?,
+                      out: StandardOutput) throws {
         var rows = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key) }
         if let limit { rows = Array(rows.prefix(limit)) }
         switch format {
@@ -208,6 +216,5 @@ enum GroupedCounts {
                 out.line(String(decoding: data, as: UTF8.self))
             }
         }
-        return total
     }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import EventModel
 import EventStore
 import Foundation
+import Investigation
+import PolicyEngine
 import Recorder
 import Synchronization
 
@@ -22,9 +24,19 @@ struct RecordCommand: ParsableCommand {
             says which).
 
             Typical use: record on the suspect host, copy the store directory, investigate elsewhere.
+
+            --policy FILE|DIR evaluates KubeArmor policies on the live events with the matcher of \
+            `evaluate` (same --default-posture and --scope) and stores each matched event as its alert \
+            instead, as KubeArmor's own stream carries it. Audit only, since rearview observes and does \
+            not enforce: a Block rule or a block posture gives Action `Audit (Block)` with the result as \
+            it was. Alerts carry Enforcer "rearview (live)" and "Reevaluated": true (so `evaluate --diff` \
+            never takes them for KubeArmor's). Any rejected policy stops the recording before it starts \
+            (exit 2).
             """)
 
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var policy: PolicyOptions
+    @OptionGroup var signing: SigningOptions
 
     @Option(help: ArgumentHelp("Stop after this long (e.g. 30s, 5m, 2h); default: until SIGINT/SIGTERM.", valueName: "duration"))
     var duration: String?
@@ -56,6 +68,10 @@ struct RecordCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let limits = try RecordingLimits(command: self)
+            let policies = policy.paths.isEmpty ? nil : try policy.load(live: true)
+            if let policies, policies.rejected > 0 {
+                throw CommandFailure("\(policies.rejected) policy document(s) rejected; not recording", exitCode: 2)
+            }
             var configuration = RecorderConfiguration()
             configuration.eventKinds = limits.kinds
             configuration.ignoredPathPrefixes = ignorePath
@@ -64,9 +80,10 @@ struct RecordCommand: ParsableCommand {
 
             var options = WriterOptions()
             options.maxSegmentBytes = limits.segmentBytes
+            options.signer = try signing.signer()
             let writer = try StoreWriter(path: storeOptions.path, options: options)
             if !writer.recovery.isEmpty { Terminal.error(writer.recovery.description) }
-            let session = RecordingSession(writer: writer)
+            let session = RecordingSession(writer: writer, policies: policies?.policySet)
             let recorder: Recorder
             do {
                 recorder = try Recorder.start(configuration) { batch in try session.append(batch) }
@@ -99,8 +116,11 @@ struct RecordCommand: ParsableCommand {
             var failure: (any Error)?
             do { try recorder.stop() } catch { failure = error }
             try session.close()
+            // Readers fold unconsumed blocks themselves, so a failure here only costs them time.
+            if let processes = try? StoredProcessTable.update(storePath: storeOptions.path) { Terminal.error(processes.description) }
             let stats = recorder.statistics
             Terminal.error(RecordingSession.summary(stats, seconds: Date().timeIntervalSince(started), reason: reason))
+            if let alerts = session.alertsStored { Terminal.error("policies: \(alerts) alert(s) stored") }
             if let failure { throw failure }
         }
     }
@@ -165,16 +185,23 @@ final class RecordingSession: Sendable {
     private let writer: Mutex<WriterBox>
     private let lastFlush = Mutex(Date())
 
-    /// The writer is not Sendable; the mutex is the only way to it.
-    private struct WriterBox: @unchecked Sendable { let writer: StoreWriter }
+    /// The writer is not Sendable; the mutex is the only way to it. The evaluator of `--policy`
+    /// turns matched events into alerts on their way in.
+    private struct WriterBox: @unchecked Sendable {
+        let writer: StoreWriter
+        var evaluator: PolicyEvaluator?
+    }
 
-    init(writer: StoreWriter) {
-        self.writer = Mutex(WriterBox(writer: writer))
+    init(writer: StoreWriter, policies: PolicySet? = nil) {
+        self.writer = Mutex(WriterBox(writer: writer, evaluator: policies?.makeEvaluator()))
     }
 
     func append(_ events: [Event]) throws {
-        try writer.withLock { try $0.writer.append(events) }
+        try writer.withLock { box in try box.writer.append(box.evaluator?.replacingAlerts(in: events) ?? events) }
     }
+
+    /// The alerts `--policy` stored so far (nil without policies).
+    var alertsStored: Int? { writer.withLock { $0.evaluator?.statistics().alerts } }
 
     func flushIfDue(every seconds: Double) throws {
         let due = lastFlush.withLock { last in

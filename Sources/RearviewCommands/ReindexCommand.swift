@@ -1,5 +1,6 @@
 import ArgumentParser
 import EventStore
+import Investigation
 
 /// `rearview reindex`: rebuild index.sqlite from the segments alone.
 struct ReindexCommand: ParsableCommand {
@@ -12,8 +13,10 @@ struct ReindexCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let report = try Store.reindex(storeOptions.path)
+            let processes = try StoredProcessTable.update(storePath: storeOptions.path)
             let summary = try Store.open(storeOptions.path).summary()
             Terminal.error("reindexed \(storeOptions.path): \(summary.events) events in \(summary.blocks) block(s), \(summary.segments) segment(s)")
+            Terminal.error(processes.description)
             if !report.recovered.isEmpty { Terminal.error(report.description) }
         }
     }

@@ -13,7 +13,7 @@ struct ReadStoresOptions: ParsableArguments {
 
     var paths: [String] {
         if !stores.isEmpty { return stores }
-        return [StoreOptions().path]
+        return [StoreOptions.defaultPath]
     }
 
     func open() throws -> [Store] {
@@ -21,6 +21,13 @@ struct ReadStoresOptions: ParsableArguments {
             do { return try Store.open(path) } catch { throw CommandFailure(error) }
         }
     }
+}
+
+/// karmor's `--policy R` (PolicyName matches R, caseless). Apart from ``SelectionOptions`` because in
+/// `evaluate` and `record`, `--policy` names policy files.
+struct PolicyNameOption: ParsableArguments {
+    @Option(name: .customLong("policy"), help: ArgumentHelp("PolicyName matches (regex, case-insensitive).", valueName: "regex"))
+    var policyName: String?
 }
 
 /// What selects events: a filter expression plus karmor-style shortcut flags and a time window.
@@ -43,8 +50,6 @@ struct SelectionOptions: ParsableArguments {
     var operation: String?
     @Option(help: ArgumentHelp("alert, log, policy, system, all, or a regex on Type.", valueName: "type"))
     var type: String?
-    @Option(help: ArgumentHelp("PolicyName matches (regex).", valueName: "regex"))
-    var policy: String?
     @Option(help: ArgumentHelp("HostPID equals.", valueName: "pid"))
     var pid: Int32?
     @Option(help: ArgumentHelp("ProcessName matches (regex).", valueName: "regex"))
@@ -65,16 +70,17 @@ struct SelectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Events before (exclusive): RFC 3339, unix seconds, or a duration before the last event.", valueName: "time"))
     var until: String?
 
-    var shortcuts: ShortcutFilters {
+    func shortcuts(policyName: String?) -> ShortcutFilters {
         ShortcutFilters(host: host, namespace: namespace, pod: pod, container: container, operation: operation, type: type,
-                        policy: policy, pid: pid, process: process, resource: resource, source: source, labels: labels,
+                        policy: policyName, pid: pid, process: process, resource: resource, source: source, labels: labels,
                         action: action, severityMin: severityMin)
     }
 
     var expressionText: String { expression.joined(separator: " ") }
 
-    /// Compiles the selection into one filter; `lastEventNs` anchors relative times such as `--since 2h`.
-    func filter(lastEventNs: Int64) throws -> EventFilter {
+    /// Compiles the selection into one filter; `lastEventNs` anchors relative times such as `--since 2h`;
+    /// `policyName` is `--policy` of the commands that have it (see ``PolicyNameOption``).
+    func filter(lastEventNs: Int64, policyName: String? = nil) throws -> EventFilter {
         var parts: [FilterExpression] = []
         let text = expressionText.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty {
@@ -85,7 +91,7 @@ struct SelectionOptions: ParsableArguments {
             }
         }
         do {
-            parts.append(try shortcuts.expression())
+            parts.append(try shortcuts(policyName: policyName).expression())
         } catch {
             throw CommandFailure(error.description, exitCode: 2)
         }

@@ -8,8 +8,11 @@ struct StoreOptions: ParsableArguments {
         "The store directory (default: $REARVIEW_STORE, else ./rearview-store).", valueName: "dir"))
     var store: String?
 
-    var path: String {
-        store ?? ProcessInfo.processInfo.environment["REARVIEW_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "rearview-store"
+    var path: String { store ?? Self.defaultPath }
+
+    /// `$REARVIEW_STORE`, else `./rearview-store`.
+    static var defaultPath: String {
+        ProcessInfo.processInfo.environment["REARVIEW_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "rearview-store"
     }
 
     /// Opens the store read-only, turning failures into the documented exit codes.

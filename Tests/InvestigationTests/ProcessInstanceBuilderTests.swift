@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 import Testing
 @testable import Investigation
 
@@ -118,6 +119,7 @@ extension ProcessInstanceTable {
         let job = try #require(table.of(60).first)
         #expect(job.images == ["/usr/sbin/cron", "/usr/bin/dash", "/usr/bin/bash"], "a failed exec adds no image")
         #expect(job.command == "/usr/bin/bash backup.sh")
+        #expect(job.failedExecs == ["/usr/bin/tar czf x"])
     }
 
     @Test func orphanGoesToPIDOneThenToTheReaperItsEventsShow() throws {

@@ -114,6 +114,26 @@ import Testing
         #expect(alerts[1]?.type == "MatchedHostPolicy")
     }
 
+    @Test func liveEvaluationAuditsEverythingAndReplacesMatchedEvents() {
+        // record --policy: rearview observes, so nothing is denied anywhere.
+        var options = Fixture.options(posture: .block)
+        options.auditsEverything = true
+        let block = Fixture.policies(Fixture.podPolicy("process: {matchPaths: [{path: /bin/sleep}]}"))
+        var evaluator = PolicySet(block + Fixture.policies(Self.allowSleep.replacingOccurrences(
+            of: "test-policy", with: "allow-sleep")), options: options).makeEvaluator()
+        let events = [Fixture.open("/etc/hostname"), Fixture.execution("/bin/sleep"), Fixture.execution("/bin/ls")]
+        let stored = evaluator.replacingAlerts(in: events)
+        #expect(stored.map(Expected.init) == [
+            Expected(policyName: "DefaultPosture", action: "Audit (Block)", result: "Passed"),
+            Expected(policyName: "test-policy", action: "Audit (Block)", result: "Passed"),
+            Expected(policyName: "DefaultPosture", action: "Audit (Block)", result: "Passed"),
+        ])
+        #expect(zip(stored, events).allSatisfy { $0.resource == $1.resource && $0.hostPID == $1.hostPID })
+        // an event that raises nothing is stored as it is
+        #expect(evaluator.replacingAlerts(in: [Fixture.execution("/bin/sleep", result: "No such file or directory")])
+            .map(\.type) == ["ContainerLog"])
+    }
+
     @Test func alertPolicyNamesIncludeDefaultPostureOnlyWithAnAllowList() {
         #expect(PolicySet(Fixture.policies(Self.allowSleep)).alertPolicyNames == ["test-policy", "DefaultPosture"])
         let blockOnly = Fixture.policies(Fixture.podPolicy("process: {matchPaths: [{path: /bin/sleep}]}"))

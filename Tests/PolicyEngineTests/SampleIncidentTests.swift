@@ -3,12 +3,25 @@ import Foundation
 import Testing
 @testable import PolicyEngine
 
-/// The README example: the process-discovery policy from `samples/` over the demo incident.
+/// The README example: the process-discovery policies from `samples/` over the demo incident.
 @Suite struct SampleIncidentTests {
+    /// AccuKnox's host policy (`ksp-…`); the directory also holds its cluster-wide twin (`csp-…`).
     static func samplePolicies() throws -> [KubeArmorPolicy] {
-        let result = PolicyLoader.load(paths: [Fixture.samples + "/policies"])
+        let result = PolicyLoader.load(paths: [Fixture.samples + "/policies/ksp-discovery-process-discovery.yaml"])
         #expect(result.rejections.isEmpty)
         return result.policies
+    }
+
+    @Test func asWrittenTheClusterPolicyFindsEveryPsAndPgrepInThePods() throws {
+        let loaded = PolicyLoader.load(paths: [Fixture.samples + "/policies"])
+        #expect(loaded.rejections.isEmpty)
+        #expect(Set(loaded.policies.map(\.name)) == ["ksp-discovery-process-discovery", "csp-discovery-process-discovery"])
+        let events = try Fixture.demoIncident()
+        let executions = Self.discoveryExecutions(events)
+        var evaluator = PolicySet(loaded.policies).makeEvaluator()
+        let alerts = events.compactMap { evaluator.evaluate($0) }
+        #expect(alerts.map(\.resource) == executions.map(\.resource))
+        #expect(alerts.allSatisfy { $0.policyName == "csp-discovery-process-discovery" && $0.type == "MatchedPolicy" })
     }
 
     /// The `ps` and `pgrep` executions of the incident (recorded as other policies' alerts).

@@ -48,6 +48,16 @@ import Testing
         #expect(Set(groups.map { $0["Action"] as! String }) == ["Audit", "Block"])
     }
 
+    @Test func policyFlagIsKarmorsAndTheStoreMayComeFromTheEnvironment() throws {
+        let byFlag = try CLI.run(["query", "--store", store, "--policy", "DISCOVERY-TOOLS$", "--count"])
+        let expected = demo.filter { $0.range(of: #""PolicyName":"[^"]*discovery-tools""#, options: .regularExpression) != nil }.count
+        #expect(expected == 26)
+        #expect(byFlag.stdout == "\(expected)\n")
+        let fromEnvironment = try CLI.run(["query", "--policy", "remote-copy", "--count"], environment: ["REARVIEW_STORE": store])
+        #expect(fromEnvironment.status == 0)
+        #expect(fromEnvironment.stdout == "6\n")
+    }
+
     @Test func reverseLimitGivesTheLastEventsNewestFirst() throws {
         let forward = lines(try CLI.run(["query", "--store", store, "--pod", "WORDPRESS", "--format", "ndjson"]).stdout)
         let backward = lines(try CLI.run(["query", "--store", store, "--pod", "WORDPRESS", "--format", "ndjson", "--reverse", "--limit", "5"]).stdout)

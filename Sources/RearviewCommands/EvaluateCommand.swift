@@ -1,0 +1,276 @@
+import ArgumentParser
+import EventModel
+import EventStore
+import Foundation
+import Investigation
+import PolicyEngine
+import Reports
+
+/// `rearview evaluate`: re-run KubeArmor policies over recorded history.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Re-run KubeArmor policies over history: the alerts they would have raised.",
+        discussion: """
+            Loads KubeArmorPolicy, KubeArmorClusterPolicy and KubeArmorHostPolicy YAML (--policy: files \
+            or directories, searched recursively for .yaml/.yml; multi-document files), evaluates every \
+            selected event as KubeArmor would have, had the policies been active, and prints the alerts \
+            as KubeArmor alert records: Type MatchedPolicy (container) or MatchedHostPolicy (host), \
+            PolicyName, Severity, Tags, ATags, Message, Action, Enforcer "rearview (re-evaluated)", \
+            Result as it would have been (Permission denied for an operation a Block rule or a block \
+            posture would have denied), and "Reevaluated": true, so a re-evaluated alert is never taken \
+            for a recorded one. Output formats, --columns, --limit and --count are those of `query`.
+
+            A policy that does not load is reported as one line FILE:LINE: reason on stderr (YAML \
+            syntax, TAB indentation, a field or value the CRD refuses, an unknown kind); the other \
+            policies still run, and the exit status is 2 once the output is written. No policy at all: \
+            exit 2 at once.
+
+            Semantics (KubeArmor's feeder, feeder/policyMatcher.go, and its enforcers), and where they \
+            surprise:
+              - Which events: a KubeArmorPolicy covers container events of its namespace whose labels \
+            hold every matchLabels pair (metadata.namespace absent means `default`); a \
+            KubeArmorClusterPolicy selects namespaces by matchExpressions; a KubeArmorHostPolicy \
+            covers host events (no ContainerID) of nodes its nodeSelector names, and an empty \
+            nodeSelector selects no node. --scope any-workload ignores selectors, --scope everywhere \
+            also applies host policies to containers: the investigator's "what would its rules catch \
+            here?" for a policy written for another cluster. Policies that applied to nothing are \
+            named on stderr.
+              - Only operations that reached the enforcer are judged: results Passed, Permission \
+            denied, Operation not permitted. A recorded alert is judged as the operation it records.
+              - fromSource is the parent's executable for executions (ParentProcessName), the \
+            process's own for files, sockets and capabilities. readOnly concerns writes (an open \
+            without O_RDONLY) and lets reads through, for Allow and Block rules alike; ownerOnly lets \
+            only the file's owner through (owner from an OID field; absent, the accessor counts as \
+            not the owner and the alert carries "OwnerUnverified": true).
+              - Precedence: a matching Block rule wins over any Allow or Audit rule, even a more \
+            specific Allow. An Allow rule makes an allow list for its kind (processes and files share \
+            one, network and capabilities have their own); an operation outside it falls to the \
+            default posture: --default-posture audit (KubeArmor's default) raises DefaultPosture \
+            Audit, block raises DefaultPosture Block, allow ignores allow lists. An empty spec.action \
+            means Block.
+              - Audit alerts only for operations that passed; one alert per event, labelled by the \
+            first matching rule in load order (syscall rules: the last, as the feeder does).
+              - --audited-namespace N: KubeArmor's `kubearmor-policy: audited` annotation; nothing is \
+            denied there, a Block becomes Action `Audit (Block)` with the result as recorded.
+              - Not evaluated (named on stderr): matchDNSQueries, matchDevice, presets, and any policy \
+            with native spec.apparmor rules (KubeArmor's alert matcher skips those too). A denied \
+            operation's consequences are not replayed: a process whose execution would have been \
+            denied still has its later events judged.
+
+            --summary counts alerts per PolicyName, rule (section, target, options, source, line) and \
+            Action. --diff compares with the alerts the store already holds for the same policy names \
+            (and DefaultPosture when a policy has an allow list), pairing them by host, HostPID, time, \
+            operation, resource and policy: every record gets "Diff": new (would be raised, was not), \
+            gone (was raised, would not be), changed (both, Action or Result differ; the recorded ones \
+            in RecordedAction and RecordedResult) or unchanged; with --count or --summary, counts per \
+            Diff (and PolicyName, Action). Counts go to stderr too. The selection narrows both sides: \
+            select operations, not `--type log`, or every recorded alert looks gone.
+
+            Examples:
+              rearview evaluate --policy samples/policies --scope everywhere
+              rearview evaluate --policy tuned/ --diff --summary --since 24h
+              rearview evaluate --policy allow.yaml --default-posture block --count
+            """)
+
+    @OptionGroup var stores: ReadStoresOptions
+    @OptionGroup var policy: PolicyOptions
+    @OptionGroup var selection: SelectionOptions
+
+    @Option(name: .customLong("audited-namespace"), help: ArgumentHelp(
+        "A namespace annotated kubearmor-policy: audited (repeatable): Block becomes Audit (Block).", valueName: "name"))
+    var auditedNamespaces: [String] = []
+
+    @Option(help: "Output: table (default on a terminal), ndjson (default otherwise), kubearmor, csv.")
+    var format: EventFormat?
+
+    @Option(help: ArgumentHelp("Columns for table and csv, e.g. Time,PolicyName,Action,Result,Resource.", valueName: "list"))
+    var columns: String?
+
+    @Option(help: "Print at most this many alerts.")
+    var limit: Int?
+
+    @Flag(help: "Print only the number of alerts.")
+    var count = false
+
+    @Flag(help: "Print counts per PolicyName, rule and Action.")
+    var summary = false
+
+    @Flag(help: "Compare with the alerts recorded in the store for the same policy names: new, gone, changed, unchanged.")
+    var diff = false
+
+    func validate() throws {
+        if policy.paths.isEmpty { throw ValidationError("name at least one --policy file or directory") }
+        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+        if count && summary { throw ValidationError("--count and --summary exclude each other") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let loaded = try policy.load(auditedNamespaces: Set(auditedNamespaces))
+            let opened = try stores.open()
+            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened))
+            let plan = try QueryPlan(stores: opened, filter: filter)
+            let out = StandardOutput()
+            var evaluator = loaded.policySet.makeEvaluator()
+            let enforcer = loaded.policySet.options.enforcerName
+            // Whether every selected event was judged (not so when --limit stopped the scan).
+            var judgedAll = true
+            if diff {
+                try runDiff(plan: plan, filter: filter, evaluator: &evaluator, policySet: loaded.policySet, out: out)
+            } else if count {
+                var n = 0
+                try plan.scan(filter: filter) { event in
+                    if evaluator.verdict(for: event) != nil { n += 1 }
+                    return true
+                }
+                out.line(String(n))
+            } else if summary {
+                var counts: [[String]: Int] = [:]
+                try plan.scan(filter: filter) { event in
+                    if let verdict = evaluator.verdict(for: event) {
+                        counts[[verdict.policyName, verdict.rule, verdict.action], default: 0] += 1
+                    }
+                    return true
+                }
+                try GroupedCounts.write(counts, fields: [.field(.policyName), .extra("Rule"), .field(.action)],
+                                        format: format ?? .defaultForStdout, limit: limit, out: out)
+            } else {
+                var printer = printer(diff: false)
+                out.write(printer.header())
+                var printed = 0
+                if limit != 0 {
+                    try plan.scan(filter: filter) { event in
+                        guard let verdict = evaluator.verdict(for: event) else { return true }
+                        out.write(printer.render(verdict.alert(for: event, enforcer: enforcer)))
+                        printed += 1
+                        judgedAll = limit.map { printed < $0 } ?? true
+                        return judgedAll
+                    }
+                }
+                out.write(printer.finish())
+            }
+            out.flush()
+            if judgedAll { PolicyOptions.reportScope(evaluator.statistics()) }
+            if loaded.rejected > 0 { throw ExitCode(2) }
+        }
+    }
+
+    /// The printer for alerts; the table's default columns show the verdict.
+    private func printer(diff: Bool) -> EventPrinter {
+        let format = format ?? .defaultForStdout
+        var chosen = columns.map(EventColumn.list)
+        if chosen == nil && format == .table {
+            chosen = (diff ? [.extra("Diff")] : []) + [
+                .time, .field(.hostName), .field(.hostPID), .field(.processName), .field(.operation),
+                .field(.resource), .field(.policyName), .field(.action), .field(.result),
+            ]
+        }
+        return EventPrinter(format: format, columns: chosen)
+    }
+
+    /// `--diff`: one scan collects the re-evaluated alerts and the recorded alerts of the same policy
+    /// names; the difference is printed in time order, each record marked with `Diff`.
+    private func runDiff(plan: QueryPlan, filter: EventFilter, evaluator: inout PolicyEvaluator, policySet: PolicySet,
+                         out: StandardOutput) throws {
+        let names = policySet.alertPolicyNames
+        let enforcer = policySet.options.enforcerName
+        var recorded: [Event] = []
+        var reevaluated: [Event] = []
+        try plan.scan(filter: filter) { event in
+            if event.isAlert && names.contains(event.policyName) { recorded.append(event) }
+            if let verdict = evaluator.verdict(for: event) { reevaluated.append(verdict.alert(for: event, enforcer: enforcer)) }
+            return true
+        }
+        let difference = AlertDiff(recorded: recorded, reevaluated: reevaluated, policyNames: names)
+        func marked(_ event: Event, _ kind: String, recordedAs original: Event? = nil) -> Event {
+            var event = event
+            event.extras.append(ExtraField(key: "Diff", json: "\"\(kind)\""))
+            if let original {
+                event.extras.append(ExtraField(key: "RecordedAction", json: KubeArmorJSONWriter.quoted(original.action)))
+                event.extras.append(ExtraField(key: "RecordedResult", json: KubeArmorJSONWriter.quoted(original.result)))
+            }
+            return event
+        }
+        var records = difference.new.map { marked($0, "new") } + difference.gone.map { marked($0, "gone") }
+            + difference.changed.map { marked($0.reevaluated, "changed", recordedAs: $0.recorded) }
+            + difference.unchanged.map { marked($0, "unchanged") }
+        records.sort { ($0.timeNs, $0.seq) < ($1.timeNs, $1.seq) }
+        Terminal.error("diff: \(difference.new.count) new, \(difference.gone.count) gone, "
+            + "\(difference.changed.count) changed, \(difference.unchanged.count) unchanged")
+        if policySet.options.scope != .asWritten {
+            Terminal.error("rearview: note: with --scope \(policySet.options.scope.rawValue) the re-evaluation is not "
+                + "what KubeArmor would have raised; the diff compares with it all the same")
+        }
+        if count || summary {
+            let fields: [EventColumn] = count ? [.extra("Diff")] : [.extra("Diff"), .field(.policyName), .field(.action)]
+            var counts: [[String]: Int] = [:]
+            for record in records { counts[fields.map { $0.value(of: record) }, default: 0] += 1 }
+            try GroupedCounts.write(counts, fields: fields, format: format ?? .defaultForStdout, limit: limit, out: out)
+            return
+        }
+        var printer = printer(diff: true)
+        out.write(printer.header())
+        for record in records.prefix(limit ?? records.count) { out.write(printer.render(record)) }
+        out.write(printer.finish())
+    }
+}
+
+extension DefaultPosture.Action: ExpressibleByArgument {}
+extension EvaluationOptions.Scope: ExpressibleByArgument {}
+
+/// The policy options `evaluate` and `record` share: which policies, and how KubeArmor would have
+/// applied them.
+struct PolicyOptions: ParsableArguments {
+    @Option(name: .customLong("policy"), help: ArgumentHelp(
+        "A KubeArmor policy file, or a directory searched recursively for .yaml/.yml (repeatable).", valueName: "file|dir"))
+    var paths: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "What happens outside an allow list: audit (KubeArmor's default), block, or allow (allow lists ignored).",
+        valueName: "posture"))
+    var defaultPosture: DefaultPosture.Action = .audit
+
+    @Option(help: ArgumentHelp(
+        "Which events a policy covers: as-written (its selectors, as KubeArmor), any-workload (selectors ignored), "
+            + "everywhere (also host policies on containers).", valueName: "scope"))
+    var scope: EvaluationOptions.Scope = .asWritten
+
+    /// The loaded policies and how many documents were rejected.
+    struct Loaded {
+        var policySet: PolicySet
+        var rejected: Int
+    }
+
+    /// Loads `--policy`, printing each rejection as `FILE:LINE: reason` and each part that is not
+    /// evaluated as a note on stderr; fails (exit 2) when no policy loads. With `live`, nothing is
+    /// enforced (every workload audited) and alerts name rearview's live evaluation as enforcer.
+    func load(auditedNamespaces: Set<String> = [], live: Bool = false) throws -> Loaded {
+        let result = PolicyLoader.load(paths: paths)
+        for rejection in result.rejections { Terminal.error(rejection.description) }
+        guard !result.policies.isEmpty else {
+            throw CommandFailure("no policy loaded from \(paths.joined(separator: ", "))", exitCode: 2)
+        }
+        var options = EvaluationOptions()
+        options.scope = scope
+        options.containerPosture = DefaultPosture(defaultPosture)
+        options.hostPosture = DefaultPosture(defaultPosture)
+        options.auditedNamespaces = auditedNamespaces
+        if live {
+            options.auditsEverything = true
+            options.enforcerName = "rearview (live)"
+        }
+        let policySet = PolicySet(result.policies, options: options)
+        for limitation in policySet.notEvaluated { Terminal.error("rearview: note: \(limitation)") }
+        return Loaded(policySet: policySet, rejected: result.rejections.count)
+    }
+
+    /// Names on stderr the policies that covered none of the operations evaluated.
+    static func reportScope(_ statistics: EvaluationStatistics) {
+        guard statistics.operations > 0 else { return }
+        let idle = statistics.eventsInScope.filter { $0.value == 0 }.keys.sorted()
+        guard !idle.isEmpty else { return }
+        Terminal.error("rearview: note: no operation was in the scope of \(idle.joined(separator: ", ")) "
+            + "(selectors name other workloads or nodes; --scope any-workload or everywhere ignores them)")
+    }
+}
