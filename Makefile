@@ -8,7 +8,7 @@ APT_PACKAGES := liblz4-dev libpcre2-dev libbpf-dev libelf-dev zlib1g-dev bpftool
 # Baselines the recorder benchmark runs against (issue 4).
 BENCH_PACKAGES := auditd bpftrace
 
-.PHONY: deps install-packages build test demo bench man mounts clean
+.PHONY: deps install-packages build test stress demo bench man mounts clean
 
 deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(APT_PACKAGES)"
@@ -32,6 +32,11 @@ test: deps mounts
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# The long crash and disk-full harness: 200 SIGKILLs of import and record at random points.
+stress: deps mounts
+	$(SWIFT) build --build-tests
+	REARVIEW_STRESS_KILLS=200 $(SWIFT) test --skip-build --filter 'CrashSafetyTests|DiskFullTests'
+
 demo: build mounts
 	@rm -rf demo-out && mkdir -p demo-out
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -41,6 +46,8 @@ demo: build mounts
 	  wait; \
 	  $(BIN) query --store demo-out/live 'Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep, /usr/bin/cat)' \
 	    --columns Time,HostPID,ProcessName,Resource,Data --format table || true; \
+	  echo "== the recorded shell's tree: fork, exec chains and exit codes"; \
+	  $(BIN) tree --store demo-out/live 'ProcessName = /usr/bin/pgrep' --ancestors --depth 3 || true; \
 	else echo "== (not root: skipping the live recording)"; fi
 	@echo "== import the demo incident (samples/demo-incident.ndjson) and the AccuKnox alerts as pasted from their page"
 	$(BIN) import --store $(DEMO_STORE) samples/demo-incident.ndjson samples/logs/accuknox-alerts-as-shown.txt
@@ -53,6 +60,14 @@ demo: build mounts
 	$(BIN) query --store $(DEMO_STORE) --type alert --group-by PolicyName,Action --format table
 	@echo "== the blocked operations, as KubeArmor records"
 	$(BIN) query --store $(DEMO_STORE) --action block --format kubearmor
+	@echo "== the blocked operations on a timeline, each with the lineage of its process"
+	$(BIN) timeline --store $(DEMO_STORE) --action block
+	@echo "== where did the blocked apt-get come from? (its ancestors)"
+	$(BIN) tree --store $(DEMO_STORE) --pid 9939 --ancestors
+	@echo "== and everything the web shell (HostPID 9893) started"
+	$(BIN) tree --store $(DEMO_STORE) --pid 9893 --descendants
+	@echo "== what happened in the wordpress pod from the web shell on, in order"
+	$(BIN) timeline --store $(DEMO_STORE) --pod wordpress --since 2024-05-31T10:07:13Z --until 2024-05-31T10:07:47Z 'HostPID >= 9893'
 	@echo "== what would the process-discovery policies have caught? (re-evaluated over the history)"
 	$(BIN) evaluate --store $(DEMO_STORE) --policy samples/policies --summary --format table
 	$(BIN) evaluate --store $(DEMO_STORE) --policy samples/policies --format table --limit 5 \

@@ -46,7 +46,7 @@ let package = Package(
         .plugin(name: "BPFObjectPlugin", capability: .buildTool(), dependencies: ["BPFObjectEmbedder"]),
 
         // Benchmarks live apart from tests and run in release mode (`make bench`).
-        .executableTarget(name: "RearviewBench", dependencies: ["EventModel", "EventStore", "Investigation"],
+        .executableTarget(name: "RearviewBench", dependencies: ["EventModel", "EventStore", "Investigation", "PolicyEngine"],
                           path: "Benchmarks/RearviewBench"),
 
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),

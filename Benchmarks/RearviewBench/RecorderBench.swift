@@ -133,7 +133,7 @@ func recorderBenchmarks(rearview: String, work: String) {
         return
     }
     let target = "\(work)/open-close-target"
-    FileManager.default.createFile(atPath: target, contents: Data("x".utf8))
+    _ = FileManager.default.createFile(atPath: target, contents: Data("x".utf8))
     let store = "\(work)/record-store"
     let openCloseIterations = 500_000, execIterations = 1_000
 

@@ -172,3 +172,7 @@ let regexOurs = bench.best(3, "\(rearview) query --store \(store) 'Resource ~ \"
 let regexRg = bench.best(3, "rg -c '\"Resource\":\"/etc/(shadow|passwd)' \(ndjson) > /dev/null")
 report("full-scan regex (--count)", String(format: "%.3f s", regexOurs), String(format: "rg -c %.3f s", regexRg),
        String(format: "%.2fx of rg", regexOurs / regexRg), "≤ 3x")
+
+print("\nprocess trees and policy evaluation on the same store")
+processTableBenchmarks(bench, store: store)
+evaluateBenchmarks(bench, store: store, events: events)
