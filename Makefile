@@ -8,7 +8,7 @@ APT_PACKAGES := liblz4-dev libpcre2-dev libbpf-dev libelf-dev zlib1g-dev bpftool
 # Baselines the recorder benchmark runs against (issue 4).
 BENCH_PACKAGES := auditd bpftrace
 
-.PHONY: deps install-packages build test stress demo bench man mounts clean
+.PHONY: deps install-packages build test stress fuzz demo bench man mounts clean
 
 deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(APT_PACKAGES)"
@@ -31,6 +31,23 @@ build: deps
 test: deps mounts
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# libFuzzer targets (Fuzz/): each runs FUZZ_SECONDS from the seeds in Fuzz/seeds and the inputs that
+# once crashed it (Fuzz/regressions, replayed first); a crash stops with its input in .build-fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZERS := FuzzKubeArmorJSON FuzzBlockDecoder FuzzFilterParser FuzzPolicyLoader
+fuzz: deps
+	@for f in $(FUZZERS); do \
+	  REARVIEW_FUZZ=1 $(SWIFT) build --scratch-path .build-fuzz -Xswiftc -use-ld=lld --product $$f || exit 1; \
+	done
+	@for f in $(FUZZERS); do \
+	  mkdir -p .build-fuzz/corpus/$$f Fuzz/regressions/$$f; \
+	  echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  SWIFT_BACKTRACE=enable=no .build-fuzz/debug/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=.build-fuzz/$$f- .build-fuzz/corpus/$$f Fuzz/regressions/$$f Fuzz/seeds/$$f 2>&1 \
+	    | grep -E "stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Test unit written" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 # The long crash and disk-full harness: 200 SIGKILLs of import and record at random points.
 stress: deps mounts

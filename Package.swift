@@ -57,3 +57,25 @@ let package = Package(
         .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel"]),
     ]
 )
+
+// libFuzzer targets (`make fuzz`): only in the manifest when REARVIEW_FUZZ is set. They and the
+// libraries they exercise are built with -sanitize=fuzzer,address; build tools and the rest of the
+// package are not.
+if Context.environment["REARVIEW_FUZZ"] != nil {
+    let sanitize = ["-sanitize=fuzzer,address"]
+    for target in package.targets where ["EventModel", "EventStore", "Investigation", "PolicyEngine"].contains(target.name) {
+        // -enable-testing: the block decoder's fuzzer reaches below LZ4 with @testable import.
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitize + ["-enable-testing"])]
+    }
+    func fuzzer(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+        .executableTarget(name: "Fuzz" + name, dependencies: dependencies + ["FuzzSupport"], path: "Fuzz/" + name,
+                          swiftSettings: [.unsafeFlags(sanitize)], linkerSettings: [.unsafeFlags(sanitize)])
+    }
+    package.targets += [
+        .target(name: "FuzzSupport", path: "Fuzz/Support"),
+        fuzzer("KubeArmorJSON", ["EventModel"]),
+        fuzzer("BlockDecoder", ["EventStore", "EventModel"]),
+        fuzzer("FilterParser", ["Investigation"]),
+        fuzzer("PolicyLoader", ["PolicyEngine"]),
+    ]
+}

@@ -410,11 +410,12 @@ enum BlockCodec {
         return try raw.decoding { (buffer) throws(DecodeFailure) in try decodeRaw(header: header, ByteReader(buffer), admit: admit) }
     }
 
-    private static func decodeRaw(header: BlockHeader, _ reader: ByteReader, admit: IndexedFieldTest?) throws(DecodeFailure) -> [Event] {
+    /// Decodes a payload already decompressed (`rawLength` bytes); the fuzzer's way in below LZ4.
+    static func decodeRaw(header: BlockHeader, _ reader: ByteReader, admit: IndexedFieldTest?) throws(DecodeFailure) -> [Event] {
         var r = reader
         let n = header.eventCount
         // The dictionary's strings are made only when an event that is built needs them.
-        let stringCount = try r.int()
+        let stringCount = try r.count()
         var offsets = [Int](repeating: 0, count: stringCount + 1)
         for i in 0..<stringCount { offsets[i + 1] = offsets[i] + (try r.int()) }
         let dictionary = try r.bytes(offsets[stringCount])
@@ -429,19 +430,19 @@ enum BlockCodec {
             guard id < UInt64(stringCount) else { throw DecodeFailure(offset: r.offset, reason: "string id \(id) out of range") }
             return string(Int(id))
         }
-        let layoutCount = try r.int()
+        let layoutCount = try r.count()
         var layouts: [KeyLayout?] = [nil]
         for _ in 0..<layoutCount {
-            let keyCount = try r.int()
+            let keyCount = try r.count()
             var keys = [String]()
             keys.reserveCapacity(keyCount)
             for _ in 0..<keyCount { keys.append(try string(try r.varint())) }
             layouts.append(KeyLayout(keys: keys))
         }
-        let extrasCount = try r.int()
+        let extrasCount = try r.count()
         var extrasSets: [[ExtraField]] = [[]]
         for _ in 0..<extrasCount {
-            let pairCount = try r.int()
+            let pairCount = try r.count()
             var set = [ExtraField]()
             for _ in 0..<pairCount {
                 let key = try string(try r.varint())
@@ -450,7 +451,7 @@ enum BlockCodec {
             extrasSets.append(set)
         }
         // Process contexts are read as rows of numbers and turned into template events on first use.
-        let contextCount = try r.int()
+        let contextCount = try r.count()
         var contextRows = [Int64](repeating: 0, count: contextCount * contextWidth)
         for f in 0..<contextWidth {
             for c in 0..<contextCount {
@@ -477,7 +478,7 @@ enum BlockCodec {
             e.layout = layouts[Int(contextRows[row + contextWidth - 1])]
             return e
         }
-        let verdictCount = try r.int()
+        let verdictCount = try r.count()
         var verdicts = [[String]](repeating: [], count: verdictCount)
         for _ in 0..<verdictStrings.count {
             for v in 0..<verdictCount { verdicts[v].append(try string(try r.varint())) }

@@ -66,6 +66,14 @@ struct ByteReader {
         return Int(v)
     }
 
+    /// A count of entries that take at least a byte each: one larger than the bytes left is damage,
+    /// and is refused before anything is allocated for it.
+    @inline(__always) mutating func count() throws(DecodeFailure) -> Int {
+        let v = try varint()
+        guard v <= UInt64(remaining) else { throw DecodeFailure(offset: offset, reason: "count \(v) exceeds the \(remaining) bytes left") }
+        return Int(v)
+    }
+
     @inline(__always) mutating func zigzag() throws(DecodeFailure) -> Int64 {
         let v = try varint()
         return Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))

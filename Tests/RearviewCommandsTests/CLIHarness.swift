@@ -53,6 +53,16 @@ struct CLI {
 }
 
 /// A temporary directory removed when the value is released.
+/// A scratch store holding the demo incident, imported through the CLI.
+enum DemoStore {
+    static func imported() -> (scratch: Scratch, store: String) {
+        let scratch = Scratch()
+        let store = scratch.path + "/store"
+        _ = try! CLI.run(["import", "--store", store, Shared.repository + "/samples/demo-incident.ndjson"])
+        return (scratch, store)
+    }
+}
+
 final class Scratch: Sendable {
     let path: String
 

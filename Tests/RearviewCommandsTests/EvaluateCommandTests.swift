@@ -3,12 +3,7 @@ import Testing
 
 @Suite(.serialized) struct EvaluateCommandTests {
     /// One store with the demo incident, shared by the tests of this suite.
-    static let fixture: (scratch: Scratch, store: String) = {
-        let scratch = Scratch()
-        let store = scratch.path + "/store"
-        _ = try! CLI.run(["import", "--store", store, Shared.repository + "/samples/demo-incident.ndjson"])
-        return (scratch, store)
-    }()
+    static let fixture = DemoStore.imported()
     var store: String { Self.fixture.store }
     var scratch: Scratch { Self.fixture.scratch }
     static let samplePolicy = Shared.repository + "/samples/policies/ksp-discovery-process-discovery.yaml"

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+@testable import EventStore
+
+/// Damage the fuzzer found (inputs kept in Fuzz/regressions/FuzzBlockDecoder): counts that claim more
+/// entries than the block has bytes must be refused before anything is allocated for them.
+@Suite struct BlockDecoderDamageTests {
+    static func header(events: Int) -> BlockHeader {
+        BlockHeader(eventCount: events, rawLength: 0, compressedLength: 0, timeUnit: 1, minTimeNs: 0, maxTimeNs: 0,
+                    firstSeq: 0, payloadCRC: 0)
+    }
+
+    static func decode(_ payload: [UInt8], events: Int = 1) -> DecodeFailure? {
+        payload.withUnsafeBytes { raw in
+            do throws(DecodeFailure) {
+                _ = try BlockCodec.decodeRaw(header: header(events: events), ByteReader(raw), admit: nil)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
+    @Test func aHugeStringCountIsRefused() throws {
+        var w = ByteWriter()
+        w.varint(UInt64(Int32.max))   // strings in the dictionary
+        w.raw([1, 2, 3])
+        let failure = try #require(Self.decode(w.bytes))
+        #expect(failure.reason.contains("exceeds the 3 bytes left"))
+    }
+
+    @Test func theFuzzersInputIsRefused() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/regressions/FuzzBlockDecoder/oom-huge-string-count")
+        let input = [UInt8](try Data(contentsOf: file))
+        // The fuzzer's mapping: two bytes of event count, a byte of time unit, then the payload.
+        let events = 1 + Int(input[0]) | Int(input[1] & 0x1F) << 8
+        #expect(Self.decode(Array(input[3...]), events: events) != nil)
+    }
+}
