@@ -38,12 +38,12 @@ FUZZ_SECONDS ?= 60
 FUZZERS := FuzzKubeArmorJSON FuzzBlockDecoder FuzzFilterParser FuzzPolicyLoader
 fuzz: deps
 	@for f in $(FUZZERS); do \
-	  REARVIEW_FUZZ=1 $(SWIFT) build --scratch-path .build-fuzz -Xswiftc -use-ld=lld --product $$f || exit 1; \
+	  REARVIEW_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz -Xswiftc -use-ld=lld --product $$f || exit 1; \
 	done
 	@for f in $(FUZZERS); do \
 	  mkdir -p .build-fuzz/corpus/$$f Fuzz/regressions/$$f; \
 	  echo "== $$f ($(FUZZ_SECONDS) s)"; \
-	  SWIFT_BACKTRACE=enable=no .build-fuzz/debug/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  SWIFT_BACKTRACE=enable=no .build-fuzz/release/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=.build-fuzz/$$f- .build-fuzz/corpus/$$f Fuzz/regressions/$$f Fuzz/seeds/$$f 2>&1 \
 	    | grep -E "stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Test unit written" ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
