@@ -19,7 +19,10 @@ enum OrderedParallelMap {
         deliver: (Result) throws(E) -> Void
     ) throws(E) {
         let shared = Shared<Result>(jobs: jobs)
-        let permits = DispatchSemaphore(value: window)
+        // Created empty and filled by signals: libdispatch traps when a semaphore is freed holding fewer
+        // than its initial value, which a reader stopped early (its deliver threw) can leave it with.
+        let permits = DispatchSemaphore(value: 0)
+        for _ in 0..<window { permits.signal() }
         // Dedicated threads rather than a shared pool: the caller may itself be running on one, and
         // it blocks until the workers deliver.
         let workers = (0..<threads).compactMap { _ in
