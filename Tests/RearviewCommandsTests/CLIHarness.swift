@@ -53,6 +53,25 @@ struct CLI {
 }
 
 /// A temporary directory removed when the value is released.
+/// A process that creates files in `directory` one after the other until it is killed: file i is
+/// named by the Python f-string body `name` (e.g. `seq-{i}`), with `pause` seconds between files.
+enum FileWorkload {
+    static func start(opening name: String, in directory: String, pause: Double) throws -> Process {
+        let workload = Process()
+        workload.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        workload.arguments = ["python3", "-c", """
+            import sys, time
+            i = 0
+            while True:
+                i += 1
+                open(f"{sys.argv[1]}/\(name)", "w").close()
+                if \(pause) > 0: time.sleep(\(pause))
+            """, directory]
+        try workload.run()
+        return workload
+    }
+}
+
 /// A scratch store holding the demo incident, imported through the CLI.
 enum DemoStore {
     static func imported() -> (scratch: Scratch, store: String) {

@@ -64,17 +64,7 @@ import Testing
                 return
             }
             // The workload opens DIR/seq-1, seq-2, … one after the other, until it is killed.
-            let workload = Process()
-            workload.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            workload.arguments = ["python3", "-c", """
-                import sys, time
-                i = 0
-                while True:
-                    i += 1
-                    open(f"{sys.argv[1]}/seq-{i}", "w").close()
-                    time.sleep(0.0005)
-                """, directory]
-            try workload.run()
+            let workload = try FileWorkload.start(opening: "seq-{i}", in: directory, pause: 0.0005)
             let delay = Double.random(in: 0.3...2.5, using: &random)
             Thread.sleep(forTimeInterval: delay)
             recorder.kill()

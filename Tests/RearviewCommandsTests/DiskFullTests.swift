@@ -40,16 +40,7 @@ struct DiskFullTests {
         let workDirectory = scratch.path + "/work"
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         // Enough file activity to fill 1 MB within seconds, whatever else the host does.
-        let workload = Process()
-        workload.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        workload.arguments = ["python3", "-c", """
-            import sys
-            i = 0
-            while True:
-                i += 1
-                open(f"{sys.argv[1]}/file-{i % 5000}-with-a-longer-name-{i}", "w").close()
-            """, workDirectory]
-        try workload.run()
+        let workload = try FileWorkload.start(opening: "file-{i % 5000}-with-a-longer-name-{i}", in: workDirectory, pause: 0)
         defer {
             // SIGKILL: children of the test runner may start with SIGTERM blocked.
             Glibc.kill(workload.processIdentifier, SIGKILL)
