@@ -489,6 +489,6 @@ extension UnixTime {
         let monthDays: Int64 = month == 2 ? (leap ? 29 : 28) : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31)
         guard day <= monthDays else { return nil }
         let seconds = daysFromCivil(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + second
-        return seconds * 1_000_000_000 + micro * 1000
+        return nanoseconds(seconds: seconds, plus: micro * 1000)
     }
 }

@@ -58,7 +58,14 @@ public enum UnixTime {
         guard i == b.count else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return seconds * 1_000_000_000 + fractionNs
+        return nanoseconds(seconds: seconds, plus: fractionNs)
+    }
+
+    /// `seconds` × 10⁹ + `fractionNs`, or nil outside the years Int64 nanoseconds reach (1677–2262).
+    static func nanoseconds(seconds: Int64, plus fractionNs: Int64) -> Int64? {
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (ns, carry) = whole.addingReportingOverflow(fractionNs)
+        return overflow || carry ? nil : ns
     }
 
     private static func floorDivide(_ a: Int64, _ b: Int64) -> (Int64, Int64) {

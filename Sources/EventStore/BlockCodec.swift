@@ -577,7 +577,7 @@ enum BlockCodec {
     }
 
     @inline(__always) static func floorSeconds(_ ns: Int64) -> Int64 {
-        ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000
+        ns >= 0 ? ns / 1_000_000_000 : (ns + 1) / 1_000_000_000 - 1
     }
 
     private static func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 {

@@ -10,6 +10,16 @@ import Testing
         #expect(UnixTime.rfc3339Micro(951_782_400_000_000_000) == "2000-02-29T00:00:00.000000Z")
     }
 
+    /// Found by the importer's fuzzer (Fuzz/regressions/FuzzKubeArmorJSON): a date past 2262 overflowed.
+    @Test func timesOutsideInt64NanosecondsAreNotParsed() throws {
+        #expect(UnixTime.parseRFC3339("9999-12-31T23:59:59.999999Z") == nil)
+        #expect(UnixTime.parseRFC3339("2262-04-11T23:47:16.854775Z") != nil)
+        let text = "9999-12-31T23:59:59.999999Z"
+        #expect(Array(text.utf8).withUnsafeBufferPointer { UnixTime.canonicalMicroNs($0.baseAddress!, $0.count) } == nil)
+        let record = #"{"Timestamp":1,"UpdatedTime":"9999-12-31T23:59:59.999999Z","HostName":"h","Operation":"Process"}"#
+        _ = try KubeArmorJSONReader.readAll(bytes: Array(record.utf8), origin: "t")
+    }
+
     @Test func parsesRFC3339() {
         #expect(UnixTime.parseRFC3339("2024-05-31T10:06:40.043498Z") == 1_717_150_000_043_498_000)
         #expect(UnixTime.parseRFC3339("2024-05-31T10:06:40Z") == 1_717_150_000_000_000_000)

@@ -29,12 +29,19 @@ import Testing
         #expect(failure.reason.contains("exceeds the 3 bytes left"))
     }
 
-    @Test func theFuzzersInputIsRefused() throws {
+    @Test(arguments: ["oom-huge-string-count", "overflow-time-near-int64-min"])
+    func theFuzzersInputsDecodeOrFail(name: String) throws {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fuzz/regressions/FuzzBlockDecoder/oom-huge-string-count")
+            .appendingPathComponent("Fuzz/regressions/FuzzBlockDecoder/" + name)
         let input = [UInt8](try Data(contentsOf: file))
         // The fuzzer's mapping: two bytes of event count, a byte of time unit, then the payload.
         let events = 1 + Int(input[0]) | Int(input[1] & 0x1F) << 8
-        #expect(Self.decode(Array(input[3...]), events: events) != nil)
+        _ = Self.decode(Array(input[3...]), events: events)
+    }
+
+    @Test func secondsOfTheExtremeTimesDoNotOverflow() {
+        #expect(BlockCodec.floorSeconds(.min) == Int64.min / 1_000_000_000 - 1)
+        #expect(BlockCodec.floorSeconds(-1) == -1 && BlockCodec.floorSeconds(-1_000_000_000) == -1)
+        #expect(BlockCodec.floorSeconds(-1_000_000_001) == -2 && BlockCodec.floorSeconds(.max) == Int64.max / 1_000_000_000)
     }
 }
