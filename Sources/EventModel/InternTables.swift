@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A growable byte buffer reused across records (unescaped strings, compacted JSON values).
 final class ByteScratch {
     private(set) var base: UnsafeMutablePointer<UInt8>
@@ -56,12 +62,13 @@ final class StringTable {
         mask = slots - 1
         hashes = .allocate(capacity: slots)
         hashes.initialize(repeating: 0, count: slots)
+        // Only occupied slots (a non-zero hash) hold an initialized value: a parser is made per
+        // input piece, and a small input should not pay for initializing every slot.
         values = .allocate(capacity: slots)
-        values.initialize(repeating: "", count: slots)
     }
 
     deinit {
-        values.deinitialize(count: mask + 1)
+        releaseValues()
         values.deallocate()
         hashes.deallocate()
     }
@@ -84,15 +91,20 @@ final class StringTable {
             slot = Int(truncatingIfNeeded: h) & mask
         }
         hashes[slot] = h
-        values[slot] = value
+        (values + slot).initialize(to: value)
         self.count += 1
         return value
     }
 
     private func empty() {
+        releaseValues()
         hashes.update(repeating: 0, count: mask + 1)
-        for slot in 0...mask { values[slot] = "" }
         count = 0
+    }
+
+    private func releaseValues() {
+        guard count > 0 else { return }
+        for slot in 0...mask where hashes[slot] != 0 { (values + slot).deinitialize(count: 1) }
     }
 
     @inline(__always)
@@ -173,12 +185,12 @@ final class KeyTable {
     init() {
         states = .allocate(capacity: KeyTable.maxKeys + KubeArmorRecordParser.maxMembers)
         keySlots = .allocate(capacity: KeyTable.keySlotCount)
-        keySlots.initialize(repeating: (0, -1), count: KeyTable.keySlotCount)
         layoutSlots = Array(repeating: (0, [], nil), count: KeyTable.layoutSlotCount)
+        clearKeySlots()
     }
 
     deinit {
-        emptyKeys()
+        releaseKeys()
         states.deallocate()
         keySlots.deallocate()
     }
@@ -243,14 +255,24 @@ final class KeyTable {
     }
 
     private func emptyKeys() {
+        releaseKeys()
+        count = 0
+        first = -1
+        clearKeySlots()
+    }
+
+    private func releaseKeys() {
         for id in 0..<count {
             states[id].nameBytes.deallocate()
             states[id].valueBytes?.deallocate()
         }
         states.deinitialize(count: count)
-        count = 0
-        first = -1
-        keySlots.update(repeating: (0, -1), count: KeyTable.keySlotCount)
+    }
+
+    /// Marks every key slot empty (a zero hash) with one memset: a parser is made per input, and
+    /// small inputs should not pay a slot-by-slot loop over the whole table.
+    private func clearKeySlots() {
+        memset(keySlots, 0, KeyTable.keySlotCount * MemoryLayout<(hash: UInt64, id: Int32)>.stride)
     }
 
     private func emptyLayouts() {

@@ -366,3 +366,16 @@ extension KubeArmorJSONWriter {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension KubeArmorJSONWriter {
+    /// Appends `s` as a JSON string literal with Go's escapes, for encoders of other JSON formats
+    /// (ECS, OCSF, Splunk HEC) that embed KubeArmor's strings.
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        GoJSON.appendQuoted(s, to: &out)
+    }
+
+    /// Appends `value` in decimal, as JSON writes integers.
+    public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        GoJSON.appendInteger(value, to: &out)
+    }
+}

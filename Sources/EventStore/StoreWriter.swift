@@ -274,7 +274,6 @@ public final class StoreWriter {
         if ranges.count == 1 || options.threads <= 1 { return ranges.map { BlockCodec.encode(events[$0]) } }
         nonisolated(unsafe) let out = UnsafeMutableBufferPointer<EncodedBlock>.allocate(capacity: ranges.count)
         defer { out.deallocate() }
-        nonisolated(unsafe) let events = events
         DispatchQueue.concurrentPerform(iterations: ranges.count) { i in
             (out.baseAddress! + i).initialize(to: BlockCodec.encode(events[ranges[i]]))
         }

@@ -1,3 +1,5 @@
+import EventModel
+
 /// Writes a ``ProcessTree`` as text like `pstree -a`, as JSON, or as Graphviz DOT.
 public struct ProcessTreeRenderer: Sendable {
     public let tree: ProcessTree
@@ -25,7 +27,7 @@ public struct ProcessTreeRenderer: Sendable {
     /// container (12 characters), start–exit or start–last seen, exit code or signal, who reaped it,
     /// the origin when it is not plain (snapshot, a reused PID's reason), and counts of file, network,
     /// capabilities and syscall events. Roots name their host. Every string from events is escaped
-    /// (``ProcessDisplayText/escaped(_:)``).
+    /// (``TerminalText``).
     public func text() -> String {
         var out = ""
         let marksSelection = tree.selectedIDs.count < tree.instancesByID.count
@@ -33,7 +35,7 @@ public struct ProcessTreeRenderer: Sendable {
             tree.roots.reversed().map { ($0, "", "", "") }
         while let (node, prefix, connector, childPrefix) = stack.popLast() {
             let instance = node.instance
-            let host = connector.isEmpty ? "[\(ProcessDisplayText.escaped(instance.hostName))] " : ""
+            let host = connector.isEmpty ? "[\(TerminalText.escaped(instance.hostName))] " : ""
             let mark = marksSelection && tree.selectedIDs.contains(instance.id) ? "*" : ""
             out += prefix + connector + host + mark + label(instance) + "\n"
             for (offset, child) in node.children.enumerated().reversed() {
@@ -51,22 +53,22 @@ public struct ProcessTreeRenderer: Sendable {
         let pid = instance.pid != instance.hostPID && instance.pid != 0 ? "\(instance.hostPID)/\(instance.pid)" : "\(instance.hostPID)"
         var arguments = Self.arguments(of: instance)
         if arguments.count > argumentLimit { arguments = arguments.prefix(argumentLimit) + "…" }
-        parts.append(chain + "(" + pid + ")" + (arguments.isEmpty ? "" : " " + ProcessDisplayText.escaped(arguments)))
+        parts.append(chain + "(" + pid + ")" + (arguments.isEmpty ? "" : " " + TerminalText.escaped(arguments)))
         if instance.isPlaceholder {
             parts.append("placeholder: no event of its own")
         }
         if !instance.failedExecs.isEmpty {
             var attempts = instance.failedExecs.joined(separator: "; ")
             if attempts.count > argumentLimit { attempts = attempts.prefix(argumentLimit) + "…" }
-            parts.append("exec failed: " + ProcessDisplayText.escaped(attempts))
+            parts.append("exec failed: " + TerminalText.escaped(attempts))
         }
         if let uid = instance.uid { parts.append("uid \(uid)") }
         if !instance.containerID.isEmpty {
-            parts.append("container " + ProcessDisplayText.escaped(String(instance.containerID.prefix(12))))
+            parts.append("container " + TerminalText.escaped(String(instance.containerID.prefix(12))))
         }
         parts.append(timeSpan(instance))
         if let signal = instance.exitSignal {
-            parts.append("killed by " + ProcessDisplayText.escaped(signal))
+            parts.append("killed by " + TerminalText.escaped(signal))
         } else if let code = instance.exitCode {
             parts.append("exit \(code)")
         }

@@ -29,16 +29,16 @@ public struct TimelineFormatter: Sendable {
     public func line(for event: borrowing Event) -> String {
         var fields = [
             UnixTime.rfc3339Micro(event.timeNs),
-            ProcessDisplayText.escaped(event.hostName),
+            TerminalText.escaped(event.hostName),
             lineage(for: event).joined(separator: " › ") + "(\(event.hostPID))",
-            ProcessDisplayText.escaped(event.operation),
-            ProcessDisplayText.escaped(event.resource.isEmpty ? event.data : event.resource),
-            ProcessDisplayText.escaped(event.result),
+            TerminalText.escaped(event.operation),
+            TerminalText.escaped(event.resource.isEmpty ? event.data : event.resource),
+            TerminalText.escaped(event.result),
         ]
         if event.isAlert {
-            let severity = event.severity.isEmpty ? "" : " (severity \(ProcessDisplayText.escaped(event.severity)))"
-            let alert = "!! " + ProcessDisplayText.escaped(event.action.isEmpty ? event.type : event.action) + " "
-                + ProcessDisplayText.escaped(event.policyName) + severity
+            let severity = event.severity.isEmpty ? "" : " (severity \(TerminalText.escaped(event.severity)))"
+            let alert = "!! " + TerminalText.escaped(event.action.isEmpty ? event.type : event.action) + " "
+                + TerminalText.escaped(event.policyName) + severity
             fields.append(colour ? (event.action == "Block" ? Self.red : Self.yellow) + alert + Self.reset : alert)
         }
         return fields.joined(separator: "  ")

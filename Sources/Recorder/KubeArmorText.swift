@@ -1,3 +1,4 @@
+import EventModel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -147,10 +148,10 @@ enum KubeArmorText {
         if first == 0 {
             let name = bytes.dropFirst()
             let end = name.lastIndex(where: { $0 != 0 }).map { $0 + 1 } ?? name.startIndex
-            return "@" + String(decoding: name[name.startIndex..<end], as: UTF8.self)
+            return "@" + KernelText.string(name[name.startIndex..<end])
         }
         let end = bytes.firstIndex(of: 0) ?? bytes.endIndex
-        return String(decoding: bytes[..<end], as: UTF8.self)
+        return KernelText.string(bytes[..<end])
     }
 
     /// KubeArmor-style `Data` of an exit: `syscall=SYS_EXIT code=N`, or for a process a signal ended

@@ -1,3 +1,4 @@
+import EventModel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -31,7 +32,7 @@ enum ProcFS {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink(path, &buffer, buffer.count - 1)
         guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return KernelText.string(buffer[0..<count].map { UInt8(bitPattern: $0) })
     }
 
     /// The numeric entries of /proc: the process IDs alive now.
@@ -52,9 +53,7 @@ enum ProcFS {
 
     /// Arguments from NUL-separated bytes (/proc/<pid>/cmdline, an exec record's argv).
     static func arguments(_ bytes: some Collection<UInt8>) -> [String] {
-        var arguments = bytes.split(separator: 0, omittingEmptySubsequences: false).map {
-            String(decoding: $0, as: UTF8.self)
-        }
+        var arguments = bytes.split(separator: 0, omittingEmptySubsequences: false).map { KernelText.string($0) }
         if arguments.last == "" {
             arguments.removeLast()
         }

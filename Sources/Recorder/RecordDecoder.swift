@@ -347,7 +347,7 @@ final class RecordDecoder {
             lastIdentity = (key, known)
             return known
         }
-        let comm = withUnsafeBytes(of: header.comm) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let comm = withUnsafeBytes(of: header.comm) { KernelText.string($0.prefix(while: { $0 != 0 })) }
         let extras = [
             ExtraField(key: "TID", json: String(header.tid)),
             ExtraField(key: "GID", json: String(header.gid)),
@@ -490,7 +490,7 @@ struct StringCursor {
     }
 
     mutating func next(_ length: UInt16) -> String? {
-        nextBytes(length).map { String(decoding: $0, as: UTF8.self) }
+        nextBytes(length).map { KernelText.string($0) }
     }
 }
 

@@ -62,33 +62,3 @@ public enum EventColumn: Hashable, Sendable, CustomStringConvertible {
         .field(.result), .field(.policyName),
     ]
 }
-
-/// Makes text safe for a terminal: control characters, escape sequences and line breaks become
-/// visible escapes (`\n`, `\t`, `\x1b`, `\u{85}`), so hostile paths and commands cannot move the cursor,
-/// change colours or forge lines. A backslash is doubled, so a name that spells `\x1b` out cannot pass
-/// for one that holds an escape character.
-public enum TerminalSafe {
-    public static func text(_ s: String) -> String {
-        guard s.unicodeScalars.contains(where: needsEscape) else { return s }
-        var out = ""
-        out.reserveCapacity(s.utf8.count + 8)
-        for scalar in s.unicodeScalars {
-            guard needsEscape(scalar) else { out.unicodeScalars.append(scalar); continue }
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\\": out += "\\\\"
-            default:
-                out += scalar.value < 0x80 ? String(format: "\\x%02x", scalar.value) : String(format: "\\u{%x}", scalar.value)
-            }
-        }
-        return out
-    }
-
-    private static func needsEscape(_ c: Unicode.Scalar) -> Bool {
-        c.value < 0x20 || c == "\\" || c.value == 0x7F || (0x80...0x9F).contains(c.value) || c == "\u{2028}" || c == "\u{2029}"
-            || c == "\u{FEFF}" || c == "\u{061C}" || (0x200B...0x200F).contains(c.value) || (0x202A...0x202E).contains(c.value)
-            || (0x2066...0x2069).contains(c.value)
-    }
-}

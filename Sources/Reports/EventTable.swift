@@ -20,7 +20,7 @@ public struct EventTable {
 
     /// Adds a row; returns text ready to print (empty while the first rows are being buffered).
     public mutating func add(_ event: Event) -> String {
-        let row = columns.map { TerminalSafe.text($0.value(of: event)) }
+        let row = columns.map { TerminalText.escaped($0.value(of: event)) }
         if started { return render(row) }
         pending.append(row)
         return pending.count >= Self.sizingRows ? start() : ""
@@ -28,7 +28,7 @@ public struct EventTable {
 
     /// Adds a row of already computed cells (e.g. counts of `--group-by`).
     public mutating func add(cells: [String]) -> String {
-        let row = cells.map(TerminalSafe.text)
+        let row = cells.map(TerminalText.escaped)
         if started { return render(row) }
         pending.append(row)
         return pending.count >= Self.sizingRows ? start() : ""

@@ -41,7 +41,7 @@ import Testing
         let text = ProcessTreeRenderer(ProcessTree(table: table, selecting: .all)).text()
         #expect(!text.contains("\u{1B}") && !text.contains("\u{202E}") && !text.contains("\u{7}"))
         #expect(text.split(separator: "\n").count == 2, "one line per process")
-        #expect(text.contains(#"sh → \e[2Jevil\nroot(1)(5) a\u{202E}b\x07"#))
+        #expect(text.contains(#"sh → \x1b[2Jevil\nroot(1)(5) a\u{202e}b\x07"#))
     }
 
     @Test func longArgumentsAreCut() {

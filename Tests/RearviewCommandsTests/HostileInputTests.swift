@@ -1,3 +1,4 @@
+import EventModel
 import Foundation
 import Testing
 
@@ -30,8 +31,8 @@ import Testing
         #expect(timeline.status == 0)
         #expect(!timeline.stdoutBytes.contains(0x1B) && !timeline.stdoutBytes.contains(0x07))
         #expect(lines(timeline.stdout).count == 1, "\(timeline.stdout)")
-        #expect(timeline.stdout.contains(#"node\e[2J"#))
-        #expect(timeline.stdout.contains(#"/tmp/a\nFAKE LINE\u{202E}cod.exe\\x1b"#), "\(timeline.stdout)")
+        #expect(timeline.stdout.contains(#"node\x1b[2J"#))
+        #expect(timeline.stdout.contains(#"/tmp/a\nFAKE LINE\u{202e}cod.exe\\x1b"#), "\(timeline.stdout)")
     }
 
     @Test func invalidUTF8InImportedJSONIsRejectedAndKeptVerbatim() throws {
@@ -77,13 +78,15 @@ import Testing
         #expect(resources.contains(directory + "/esc\u{1B}[2Jx"))
         #expect(resources.contains(directory + "/nl\nFAKE"))
         #expect(resources.contains(directory + #"/back\x1bslash"#))
-        // Kernel bytes that are not UTF-8 are stored as U+FFFD (as KubeArmor's JSON does): not exact.
-        #expect(resources.contains(directory + "/bad\u{FFFD}\u{FFFD}utf8"))
+        // Kernel bytes that are not UTF-8 are kept exactly (KubeArmor's JSON would write U+FFFD).
+        let badPath = Array(directory.utf8) + Array("/bad".utf8) + [0xFF, 0xFE] + Array("utf8".utf8)
+        #expect(resources.contains { KernelText.bytes(of: $0) == badPath }, "\(resources)")
 
         let table = try CLI.run(["query", "--store", store, query, "--format", "table", "--columns", "Resource"])
         #expect(!table.stdoutBytes.contains(0x1B))
         #expect(lines(table.stdout).count == 1 + lines(stored.stdout).count, "\(table.stdout)")
         #expect(table.stdout.contains(#"/esc\x1b[2Jx"#) && table.stdout.contains(#"/nl\nFAKE"#))
         #expect(table.stdout.contains(#"/back\\x1bslash"#))
+        #expect(table.stdout.contains(#"/bad\xff\xfeutf8"#), "\(table.stdout)")
     }
 }
