@@ -81,17 +81,7 @@ struct EvaluateCommand: ParsableCommand {
         "A namespace annotated kubearmor-policy: audited (repeatable): Block becomes Audit (Block).", valueName: "name"))
     var auditedNamespaces: [String] = []
 
-    @Option(help: "Output: table (default on a terminal), ndjson (default otherwise), kubearmor, csv.")
-    var format: EventFormat?
-
-    @Option(help: ArgumentHelp("Columns for table and csv, e.g. Time,PolicyName,Action,Result,Resource.", valueName: "list"))
-    var columns: String?
-
-    @Option(help: "Print at most this many alerts.")
-    var limit: Int?
-
-    @Flag(help: "Print only the number of alerts.")
-    var count = false
+    @OptionGroup var output: EventOutputOptions
 
     @Flag(help: "Print counts per PolicyName, rule and Action.")
     var summary = false
@@ -101,8 +91,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         if policy.paths.isEmpty { throw ValidationError("name at least one --policy file or directory") }
-        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
-        if count && summary { throw ValidationError("--count and --summary exclude each other") }
+        if output.count && summary { throw ValidationError("--count and --summary exclude each other") }
     }
 
     func run() throws {
@@ -118,7 +107,7 @@ struct EvaluateCommand: ParsableCommand {
             var judgedAll = true
             if diff {
                 try runDiff(plan: plan, filter: filter, evaluator: &evaluator, policySet: loaded.policySet, out: out)
-            } else if count {
+            } else if output.count {
                 var n = 0
                 try plan.scan(filter: filter) { event in
                     if evaluator.verdict(for: event) != nil { n += 1 }
@@ -134,17 +123,17 @@ struct EvaluateCommand: ParsableCommand {
                     return true
                 }
                 try GroupedCounts.write(counts, fields: [.field(.policyName), .extra("Rule"), .field(.action)],
-                                        format: format ?? .defaultForStdout, limit: limit, out: out)
+                                        format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
             } else {
                 var printer = printer(diff: false)
                 out.write(printer.header())
                 var printed = 0
-                if limit != 0 {
+                if output.limit != 0 {
                     try plan.scan(filter: filter) { event in
                         guard let verdict = evaluator.verdict(for: event) else { return true }
                         out.write(printer.render(verdict.alert(for: event, enforcer: enforcer)))
                         printed += 1
-                        judgedAll = limit.map { printed < $0 } ?? true
+                        judgedAll = output.limit.map { printed < $0 } ?? true
                         return judgedAll
                     }
                 }
@@ -158,8 +147,8 @@ struct EvaluateCommand: ParsableCommand {
 
     /// The printer for alerts; the table's default columns show the verdict.
     private func printer(diff: Bool) -> EventPrinter {
-        let format = format ?? .defaultForStdout
-        var chosen = columns.map(EventColumn.list)
+        let format = output.format ?? .defaultForStdout
+        var chosen = output.columns.map(EventColumn.list)
         if chosen == nil && format == .table {
             chosen = (diff ? [.extra("Diff")] : []) + [
                 .time, .field(.hostName), .field(.hostPID), .field(.processName), .field(.operation),
@@ -202,16 +191,16 @@ struct EvaluateCommand: ParsableCommand {
             Terminal.error("rearview: note: with --scope \(policySet.options.scope.rawValue) the re-evaluation is not "
                 + "what KubeArmor would have raised; the diff compares with it all the same")
         }
-        if count || summary {
-            let fields: [EventColumn] = count ? [.extra("Diff")] : [.extra("Diff"), .field(.policyName), .field(.action)]
+        if output.count || summary {
+            let fields: [EventColumn] = output.count ? [.extra("Diff")] : [.extra("Diff"), .field(.policyName), .field(.action)]
             var counts: [[String]: Int] = [:]
             for record in records { counts[fields.map { $0.value(of: record) }, default: 0] += 1 }
-            try GroupedCounts.write(counts, fields: fields, format: format ?? .defaultForStdout, limit: limit, out: out)
+            try GroupedCounts.write(counts, fields: fields, format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
             return
         }
         var printer = printer(diff: true)
         out.write(printer.header())
-        for record in records.prefix(limit ?? records.count) { out.write(printer.render(record)) }
+        for record in records.prefix(output.limit ?? records.count) { out.write(printer.render(record)) }
         out.write(printer.finish())
     }
 }

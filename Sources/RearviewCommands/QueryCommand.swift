@@ -39,20 +39,10 @@ struct QueryCommand: ParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var policyName: PolicyNameOption
 
-    @Option(help: "Output: table (default on a terminal), ndjson (default otherwise), kubearmor, csv.")
-    var format: EventFormat?
-
-    @Option(help: ArgumentHelp("Columns for table and csv, e.g. Time,HostName,ProcessName,Resource.", valueName: "list"))
-    var columns: String?
-
-    @Option(help: "Print at most this many events.")
-    var limit: Int?
+    @OptionGroup var output: EventOutputOptions
 
     @Flag(help: "Newest first (with --limit: the last events).")
     var reverse = false
-
-    @Flag(help: "Print only the number of matching events.")
-    var count = false
 
     @Option(help: ArgumentHelp("Count events per distinct value(s) of these fields, most frequent first.", valueName: "fields"))
     var groupBy: String?
@@ -66,10 +56,6 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Read every block, skipping no block by index or time (for comparison).", visibility: .hidden))
     var noPrune = false
 
-    func validate() throws {
-        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
-    }
-
     func run() throws {
         try reportingFailures {
             let opened = try stores.open()
@@ -78,18 +64,18 @@ struct QueryCommand: ParsableCommand {
             if explain { Terminal.error(plan.explanation) }
             let out = StandardOutput()
             let matched: Int
-            if count {
+            if output.count {
                 var n = 0
                 try plan.scan(filter: filter) { _ in n += 1; return true }
                 out.line(String(n))
                 matched = n
             } else if let groupBy {
                 matched = try GroupedCounts.run(plan: plan, filter: filter, fields: EventColumn.list(groupBy),
-                                                format: format ?? .defaultForStdout, limit: limit, out: out)
+                                                format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
             } else {
-                var printer = EventPrinter(format: format ?? .defaultForStdout, columns: columns.map(EventColumn.list))
+                var printer = EventPrinter(format: output.format ?? .defaultForStdout, columns: output.columns.map(EventColumn.list))
                 out.write(printer.header())
-                matched = try Self.emit(plan: plan, filter: filter, limit: limit, reverse: reverse) { out.write(printer.render($0)) }
+                matched = try Self.emit(plan: plan, filter: filter, limit: output.limit, reverse: reverse) { out.write(printer.render($0)) }
                 out.write(printer.finish())
             }
             out.flush()

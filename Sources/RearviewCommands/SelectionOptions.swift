@@ -30,6 +30,25 @@ struct PolicyNameOption: ParsableArguments {
     var policyName: String?
 }
 
+/// How `query` and `evaluate` print the records they find: a format, columns, a limit, or only a count.
+struct EventOutputOptions: ParsableArguments {
+    @Option(help: "Output: table (default on a terminal), ndjson (default otherwise), kubearmor, csv.")
+    var format: EventFormat?
+
+    @Option(help: ArgumentHelp("Columns for table and csv, e.g. Time,HostName,ProcessName,Resource,PolicyName.", valueName: "list"))
+    var columns: String?
+
+    @Option(help: "Print at most this many records.")
+    var limit: Int?
+
+    @Flag(help: "Print only the number of records found.")
+    var count = false
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+    }
+}
+
 /// What selects events: a filter expression plus karmor-style shortcut flags and a time window.
 /// Every command that reads events (`query`, `export`, `timeline`, `tree`, `report`, `evaluate`) shares it.
 struct SelectionOptions: ParsableArguments {
