@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: apt),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: apt),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: apt),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // Libraries: one job each.
         .target(name: "EventModel", dependencies: ["CLZ4", "CZlib"]),
@@ -35,8 +36,12 @@ let package = Package(
                 plugins: ["BPFObjectPlugin"]),
         .target(name: "PolicyEngine", dependencies: ["EventModel", "Investigation", .product(name: "Yams", package: "Yams")]),
         .target(name: "Reports", dependencies: ["EventModel", "EventStore", "Investigation"]),
+        .target(name: "IncidentReport", dependencies: ["EventModel", "EventStore", "Investigation", "PolicyEngine", "Reports"]),
+        .target(name: "SIEMExport", dependencies: ["EventModel"]),
+        .target(name: "Forwarding", dependencies: ["EventModel", "EventStore", "SIEMExport", "COpenSSL"]),
         .target(name: "RearviewCommands", dependencies: [
             "EventModel", "EventStore", "Investigation", "Recorder", "PolicyEngine", "Reports",
+            "IncidentReport", "SIEMExport", "Forwarding",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rearview", dependencies: ["RearviewCommands"]),
@@ -54,7 +59,10 @@ let package = Package(
         .testTarget(name: "InvestigationTests", dependencies: ["Investigation", "EventModel", "EventStore"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventModel", "EventStore"]),
         .testTarget(name: "PolicyEngineTests", dependencies: ["PolicyEngine", "EventModel"]),
+        .testTarget(name: "IncidentReportTests", dependencies: ["IncidentReport", "EventModel", "EventStore", "Investigation", "PolicyEngine"]),
+        .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "SIEMExport", "EventModel", "EventStore"]),
         .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel"]),
+        .testTarget(name: "SIEMExportTests", dependencies: ["SIEMExport", "EventModel", .product(name: "Yams", package: "Yams")]),
     ]
 )
 

@@ -127,10 +127,8 @@ let encodeSeconds = Date().timeIntervalSince(encodeStarted)
 report("block encode (1 thread)", String(format: "%.1f M events/s", Double(sample.count) / encodeSeconds / 1e6),
        "", "", String(format: "%.1f B/event", Double(encodedBytes) / Double(sample.count)))
 
-// Export back to NDJSON vs jq writing the same.
-let exportSeconds = bench.best(1, "\(rearview) export --store \(store) --format kubearmor > /dev/null")
-report("export kubearmor NDJSON", String(format: "%.2f s (%.1f M ev/s)", exportSeconds, Double(events) / exportSeconds / 1e6),
-       String(format: "jq -c . %.2f s", jq), String(format: "%.1fx faster", jq / exportSeconds), "")
+// Export in every format vs jq writing the same NDJSON (issue 8).
+exportBenchmarks(bench, store: store, ndjson: ndjson, jqSeconds: jq)
 
 // Queries (issue 3): selective queries against jq's select over the NDJSON and sqlite3 over an indexed
 // table of the same records; a full-scan regex against rg over the NDJSON.

@@ -2,19 +2,43 @@ import ArgumentParser
 import EventModel
 import EventStore
 import Foundation
+import Investigation
+import SIEMExport
 
-/// `rearview export`: events out of the store in the formats other tools read.
+/// `rearview export`: selected events out of the stores in the formats SIEMs and other tools read.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the store's events, in time order, in a format other tools read.",
+        abstract: "Write selected events, in time order, as KubeArmor JSON, ECS, OCSF, CEF, syslog or Splunk HEC records.",
         discussion: """
-            --format kubearmor writes one KubeArmor JSON record per line. Records that were imported come \
-            out with their original keys, key order and values (byte-identical for karmor's output); recorded \
-            events use KubeArmor's own key order.
+            The selection is the one `query` takes (expression, karmor-style flags, --since/--until, several \
+            --store merged in time order). One record per line, to standard output or to --out FILE (written \
+            under a temporary name, then renamed).
+
+            Formats:
+              kubearmor   KubeArmor JSON; imported records come out with their original keys, key order and \
+            values (byte-identical for karmor's output), recorded events in KubeArmor's own key order.
+              ecs         Elastic Common Schema \(ECSEncoder.ecsVersion) documents; KubeArmor fields without an ECS \
+            home under kubearmor.*.
+              ocsf        OCSF \(OCSFEncoder.schemaVersion): Process Activity 1007, File System Activity 1001, \
+            Network Activity 4001, Detection Finding 2004 for alerts; the rest under unmapped.
+              cef         ArcSight CEF 0 lines.
+              syslog      RFC 5424 messages with structured data [\(SyslogEncoder.sdID) …] and the KubeArmor \
+            JSON record as MSG (32473 is the documentation enterprise number of RFC 5612).
+              splunk-hec  Splunk HTTP Event Collector event objects, the KubeArmor record as `event`.
+
+            Examples:
+              rearview export --format ecs --since 2h --out incident.ecs.ndjson
+              rearview export --format ocsf --type alert
+              rearview export --format syslog --namespace payments 'Operation = Network'
+              rearview export --format splunk-hec --hec-index security --out hec.json
+
+            \(ExportFormat.allCases.filter { $0 != .kubearmor }.map { "Field mapping, --format \($0.rawValue) (output <- KubeArmor):\n" + $0.mappingText }.joined(separator: "\n\n"))
             """)
 
-    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var stores: ReadStoresOptions
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var policyName: PolicyNameOption
 
     @Option(help: "Output format.")
     var format: ExportFormat = .kubearmor
@@ -22,18 +46,45 @@ struct ExportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var out: String?
 
-    enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case kubearmor }
+    @Option(help: ArgumentHelp("Host name for events without a HostName (syslog HOSTNAME, HEC host).", valueName: "name"))
+    var hostName: String = ""
+
+    @Option(help: ArgumentHelp("Syslog APP-NAME.", valueName: "name"))
+    var syslogAppName: String = "rearview"
+
+    @Option(help: ArgumentHelp("Syslog facility, 0-23 (13: log audit).", valueName: "n"))
+    var syslogFacility: Int = 13
+
+    @Option(help: ArgumentHelp("Splunk HEC index (default: the token's).", valueName: "index"))
+    var hecIndex: String?
+
+    @Option(help: ArgumentHelp("Splunk HEC source.", valueName: "source"))
+    var hecSource: String = "rearview"
+
+    @Option(help: ArgumentHelp("Splunk HEC sourcetype.", valueName: "sourcetype"))
+    var hecSourcetype: String = "kubearmor"
+
+    func validate() throws {
+        if !(0...23).contains(syslogFacility) { throw ValidationError("--syslog-facility must be 0-23") }
+    }
+
+    var options: ExportOptions {
+        ExportOptions(productVersion: RearviewVersion.current, defaultHostName: hostName, syslogAppName: syslogAppName,
+                      syslogFacility: syslogFacility, hecIndex: hecIndex, hecSource: hecSource, hecSourcetype: hecSourcetype)
+    }
 
     func run() throws {
         try reportingFailures {
-            let store = try storeOptions.open()
+            let opened = try stores.open()
+            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
+            let plan = try QueryPlan(stores: opened, filter: filter)
             let sink = try EventSink(path: out)
-            var writer = KubeArmorJSONWriter()
+            var encoder = format.encoder(options)
             var line: [UInt8] = []
             line.reserveCapacity(4096)
-            try store.scan(try store.blocks()) { event in
+            try plan.scan(filter: filter) { event in
                 line.removeAll(keepingCapacity: true)
-                writer.append(event, to: &line)
+                encoder.append(event, to: &line)
                 line.append(10)
                 try sink.write(line)
                 return true
@@ -42,6 +93,8 @@ struct ExportCommand: ParsableCommand {
         }
     }
 }
+
+extension ExportFormat: ExpressibleByArgument {}
 
 /// Where command output goes: standard output, or a file written atomically (temporary name, then rename).
 final class EventSink {

@@ -14,7 +14,7 @@ public struct RearviewCommand: AsyncParsableCommand {
             3 store damaged, 4 capability missing (no BPF, not root).
             """,
         version: RearviewVersion.current,
-        subcommands: [RecordCommand.self, ImportCommand.self, QueryCommand.self, EvaluateCommand.self, ExportCommand.self, TreeCommand.self, TimelineCommand.self, InfoCommand.self, VerifyCommand.self, KeygenCommand.self, ReindexCommand.self])
+        subcommands: [RecordCommand.self, ImportCommand.self, QueryCommand.self, EvaluateCommand.self, ExportCommand.self, TreeCommand.self, TimelineCommand.self, ForwardCommand.self, ReportCommand.self, InfoCommand.self, VerifyCommand.self, KeygenCommand.self, ReindexCommand.self])
 
     public init() {}
 }
