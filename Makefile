@@ -93,6 +93,12 @@ demo: build mounts
 	@echo "== importing the same file again adds nothing; the store verifies"
 	$(BIN) import --store $(DEMO_STORE) samples/demo-incident.ndjson
 	$(BIN) verify --store $(DEMO_STORE)
+	@echo "== the blocked operations for a SIEM: ECS, OCSF, CEF and RFC 5424 syslog (one record each)"
+	@for f in ecs ocsf cef syslog; do $(BIN) export --store $(DEMO_STORE) --format $$f --action block --out demo-out/blocked.$$f; head -1 demo-out/blocked.$$f | cut -c1-240; done
+	@echo "== the incident report of the web shell: one self-contained HTML file (and Markdown)"
+	$(BIN) report --store $(DEMO_STORE) --around 9893 --window 10m --policy samples/policies --out demo-out/report.html
+	$(BIN) report --store $(DEMO_STORE) --around 9893 --window 10m --format md --out demo-out/report.md
+	@echo "report: $$(pwd)/demo-out/report.html (Markdown: $$(pwd)/demo-out/report.md)"
 
 bench: deps mounts
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"

@@ -62,7 +62,8 @@ let package = Package(
         .testTarget(name: "IncidentReportTests", dependencies: ["IncidentReport", "EventModel", "EventStore", "Investigation", "PolicyEngine"]),
         .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "SIEMExport", "EventModel", "EventStore"]),
         .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel"]),
-        .testTarget(name: "SIEMExportTests", dependencies: ["SIEMExport", "EventModel", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "SIEMExportTests", dependencies: ["SIEMExport", "EventModel", .product(name: "Yams", package: "Yams")],
+                    exclude: ["Schemas"]),
     ]
 )
 

@@ -179,3 +179,7 @@ report("full-scan regex (--count)", String(format: "%.3f s", regexOurs), String(
 print("\nprocess trees and policy evaluation on the same store")
 processTableBenchmarks(bench, store: store)
 evaluateBenchmarks(bench, store: store, events: events)
+
+print("\nwhat leaves the store: forward and report")
+forwardBenchmarks(bench, store: store)
+reportBenchmarks(bench, store: store)

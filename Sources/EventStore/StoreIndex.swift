@@ -17,6 +17,9 @@ public struct IndexedSegment: Hashable, Sendable {
     public var bytes: Int
     /// The segment's metadata (JSON text), e.g. the recorder's drop counters.
     public var metadata: String
+
+    /// The segment's file name under `segments/` (`000001.rvseg`, `….rvseg.open` while written).
+    public var fileName: String { SegmentFile.name(number: number, sealed: sealed) }
 }
 
 /// The SQLite catalog of a store (`index.sqlite`): segments, blocks with time ranges, per-block

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `rearview` command tree: every subcommand lives in this library, the executable only runs it.
 @available(macOS 10.15, *)
@@ -11,12 +12,29 @@ public struct RearviewCommand: AsyncParsableCommand {
             recorded with eBPF or imported from KubeArmor JSON, in a compressed, checksummed, indexed store.
 
             Exit codes: 0 success, 1 nothing found where that matters, 2 bad input or usage, \
-            3 store damaged, 4 capability missing (no BPF, not root).
+            3 store damaged, 4 capability missing (no BPF, not root), 5 delivery failed (forward).
             """,
         version: RearviewVersion.current,
         subcommands: [RecordCommand.self, ImportCommand.self, QueryCommand.self, EvaluateCommand.self, ExportCommand.self, TreeCommand.self, TimelineCommand.self, ForwardCommand.self, ReportCommand.self, InfoCommand.self, VerifyCommand.self, KeygenCommand.self, ReindexCommand.self])
 
     public init() {}
+
+    /// Runs the command line. Usage errors (an unknown option, a bad value, options that exclude each
+    /// other) exit 2, rearview's "bad input or usage", rather than ArgumentParser's 64.
+    public static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            exit(withError: ExitCode(2))
+        }
+    }
 }
 
 /// The version printed by `--version` and written into reports.

@@ -49,7 +49,7 @@ import Testing
         let plain = TimelineFormatter(table: table).line(for: alert)
         #expect(plain.hasSuffix("Permission denied  !! Block ksp-block-pkg-mgmt (severity 5)"))
         #expect(!plain.contains("\u{1B}"), "no escape from the event, and no colour unless asked")
-        #expect(plain.contains(#"bash\e]0;x › apt-get(30)"#))
+        #expect(plain.contains(#"bash\x1b]0;x › apt-get(30)"#))
         let coloured = TimelineFormatter(table: table, colour: true).line(for: alert)
         #expect(coloured.hasSuffix("\u{1B}[1;31m!! Block ksp-block-pkg-mgmt (severity 5)\u{1B}[0m"))
         alert.action = "Audit"

@@ -1,0 +1,139 @@
+import EventModel
+
+/// Appending text to output bytes without building intermediate strings.
+extension Array where Element == UInt8 {
+    /// Appends the bytes of a literal.
+    @inline(__always)
+    mutating func append(literal s: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// Appends a string as a JSON string literal (Go's escapes, as KubeArmor writes them).
+    @inline(__always)
+    mutating func append(jsonString s: String) {
+        KubeArmorJSONWriter.appendQuoted(s, to: &self)
+    }
+
+    /// Appends a substring as a JSON string literal.
+    @inline(__always)
+    mutating func append(jsonString s: Substring) {
+        KubeArmorJSONWriter.appendQuoted(String(s), to: &self)
+    }
+
+    /// Appends an integer in decimal.
+    @inline(__always)
+    mutating func append(decimal value: some BinaryInteger) {
+        KubeArmorJSONWriter.appendInteger(Int64(value), to: &self)
+    }
+
+    /// Appends the UTF-8 bytes of a string as they are.
+    @inline(__always)
+    mutating func append(utf8 s: String) {
+        if s.utf8.withContiguousStorageIfAvailable({ append(contentsOf: $0) }) == nil { append(contentsOf: s.utf8) }
+    }
+
+    /// Appends the UTF-8 bytes of `text`, writing each byte for which `needsEscape` holds through
+    /// `escape` instead; runs of plain bytes are appended at once.
+    @inline(__always)
+    mutating func append(_ text: String, escaping needsEscape: (UInt8) -> Bool, with escape: (UInt8, inout [UInt8]) -> Void) {
+        var text = text
+        text.withUTF8 { bytes in
+            var plainStart = 0
+            for i in 0..<bytes.count where needsEscape(bytes[i]) {
+                if plainStart < i { append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i])) }
+                escape(bytes[i], &self)
+                plainStart = i + 1
+            }
+            if plainStart < bytes.count { append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart...])) }
+        }
+    }
+
+    /// Appends `value` with `digits` digits, zero-padded on the left.
+    mutating func append(padded value: Int64, digits: Int) {
+        var divisor: Int64 = 1
+        for _ in 1..<digits { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            append(0x30 + UInt8(rest / divisor % 10))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+}
+
+/// Writes the members of one JSON object: commas between members, keys given as literals.
+struct JSONObjectWriter {
+    private var first = true
+
+    /// Starts an object: appends `{`.
+    init(opening out: inout [UInt8]) { out.append(0x7B) }
+
+    /// Appends `"key":`, after a comma unless it is the first member.
+    /// (Assembled on the stack and appended at once: appends to an array cost more per call than per byte.)
+    @inline(__always)
+    mutating func key(_ key: StaticString, _ out: inout [UInt8]) {
+        member(key, "", &out)
+    }
+
+    /// Appends `"key":` and then `value`, a literal, as one append.
+    @inline(__always)
+    private mutating func member(_ key: StaticString, _ value: StaticString, _ out: inout [UInt8]) {
+        let count = key.utf8CodeUnitCount, valueCount = value.utf8CodeUnitCount
+        let comma = first ? 0 : 1
+        first = false
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + valueCount + 4) { text in
+            text[0] = 0x2C
+            text[comma] = 0x22
+            UnsafeMutableRawPointer(text.baseAddress! + comma + 1).copyMemory(from: key.utf8Start, byteCount: count)
+            text[comma + 1 + count] = 0x22
+            text[comma + 2 + count] = 0x3A
+            if valueCount > 0 {
+                UnsafeMutableRawPointer(text.baseAddress! + comma + 3 + count).copyMemory(from: value.utf8Start, byteCount: valueCount)
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<(comma + 3 + count + valueCount)]))
+        }
+    }
+
+    /// Appends `"key":` for a key known only at run time.
+    mutating func key(dynamic key: String, _ out: inout [UInt8]) {
+        if !first { out.append(0x2C) }
+        first = false
+        out.append(jsonString: key)
+        out.append(0x3A)
+    }
+
+    /// Appends a string member unless `value` is empty.
+    @inline(__always)
+    mutating func string(_ key: StaticString, _ value: String, _ out: inout [UInt8]) {
+        guard !value.isEmpty else { return }
+        self.key(key, &out)
+        out.append(jsonString: value)
+    }
+
+    /// Appends a string member unless `value` is empty.
+    @inline(__always)
+    mutating func string(_ key: StaticString, _ value: Substring, _ out: inout [UInt8]) {
+        guard !value.isEmpty else { return }
+        self.key(key, &out)
+        out.append(jsonString: value)
+    }
+
+    /// Appends an integer member.
+    @inline(__always)
+    mutating func number(_ key: StaticString, _ value: some BinaryInteger, _ out: inout [UInt8]) {
+        self.key(key, &out)
+        out.append(decimal: value)
+    }
+
+    /// Appends a member whose value is a literal (`true`, a constant string with its quotes, …).
+    @inline(__always)
+    mutating func raw(_ key: StaticString, _ json: StaticString, _ out: inout [UInt8]) {
+        member(key, json, &out)
+    }
+
+    /// Whether no member has been written yet.
+    var isEmpty: Bool { first }
+
+    /// Ends the object: appends `}`.
+    func close(_ out: inout [UInt8]) { out.append(0x7D) }
+}

@@ -1,0 +1,288 @@
+import EventModel
+
+/// Writes events as Elastic Common Schema (ECS 8.17) documents, nested JSON objects, one per event.
+///
+/// Fields with an ECS home go there; every KubeArmor field without one (and every extra field of an
+/// imported record) goes under `kubearmor.*` with its KubeArmor name, so nothing is lost.
+public struct ECSEncoder: RecordEncoder {
+    /// The ECS version the documents follow (`ecs.version`).
+    public static let ecsVersion = "8.17.0"
+
+    /// The field mapping, row by row.
+    public static let mapping: [FieldMapping] = [
+        FieldMapping("@timestamp", "TimeNs", "RFC 3339, nanoseconds, UTC"),
+        FieldMapping("ecs.version", "constant", ecsVersion),
+        FieldMapping("event.kind", "Type", "alert for Matched* (policy alerts), event otherwise"),
+        FieldMapping("event.module", "constant", "kubearmor"),
+        FieldMapping("event.dataset", "Type", "kubearmor.alert or kubearmor.log"),
+        FieldMapping("event.category", "Operation, Data", "Process: process; File and file syscalls (unlink, rmdir, …): file; "
+            + "Network, NetworkFirewall: network; others: host"),
+        FieldMapping("event.type", "Operation, Data", "exec/clone: start, exit: end, set*id: change; open: access (read), "
+            + "change (write), creation (O_CREAT); unlink/rmdir: deletion; connect/accept: connection+start; "
+            + "Block on network: +denied; otherwise info"),
+        FieldMapping("event.action", "Data", "the syscall/kprobe/lsm/kfunc value, lowercase, without SYS_ (execve, openat, tcp_connect)"),
+        FieldMapping("event.outcome", "Result", "Passed: success; empty or 'Operation now in progress': unknown; else failure"),
+        FieldMapping("event.severity", "Severity", "when a number"),
+        FieldMapping("event.sequence", "Seq", "store-wide sequence, when set"),
+        FieldMapping("host.name, host.hostname", "HostName", "else the default host name (--host-name)"),
+        FieldMapping("process.pid", "HostPID"),
+        FieldMapping("process.entity_id", "HostName, HostPID, start",
+                     "16 hex digits of a hash of the three; start = TimeNs of the latest exec/clone of that PID earlier in the export, else 0"),
+        FieldMapping("process.executable", "ProcessName"),
+        FieldMapping("process.name", "ProcessName", "the last path component"),
+        FieldMapping("process.command_line", "Resource (Process), Source (other operations)"),
+        FieldMapping("process.working_directory", "Cwd"),
+        FieldMapping("process.user.id", "UID", "as a string"),
+        FieldMapping("process.parent.pid", "HostPPID"),
+        FieldMapping("process.parent.entity_id", "HostName, HostPPID, start", "as process.entity_id"),
+        FieldMapping("process.parent.executable", "ParentProcessName"),
+        FieldMapping("process.parent.name", "ParentProcessName", "the last path component"),
+        FieldMapping("file.path", "Resource", "File operations and file syscalls (unlink, rmdir, …)"),
+        FieldMapping("file.name", "Resource", "the last path component"),
+        FieldMapping("source.ip, source.port", "Resource/Data", "remoteip= of tcp_accept; SourceIP=, SourcePort= of NetworkFirewall"),
+        FieldMapping("destination.ip", "Resource/Data", "remoteip=, sin_addr=, sin6_addr=, daddr=, DestinationIP="),
+        FieldMapping("destination.port", "Resource/Data", "port=, sin_port=, sin6_port=, DestinationPort="),
+        FieldMapping("network.transport", "Resource/Data", "protocol= lowercase (tcp); udp for kfunc=UDP_*"),
+        FieldMapping("network.direction", "Data", "ingress for accept, egress for connect"),
+        FieldMapping("container.id", "ContainerID"),
+        FieldMapping("container.name", "ContainerName"),
+        FieldMapping("container.image.name", "ContainerImage"),
+        FieldMapping("orchestrator.type", "NamespaceName/PodName", "kubernetes when either is set"),
+        FieldMapping("orchestrator.cluster.name", "ClusterName"),
+        FieldMapping("orchestrator.namespace", "NamespaceName"),
+        FieldMapping("orchestrator.resource.type", "PodName", "pod when set"),
+        FieldMapping("orchestrator.resource.name", "PodName"),
+        FieldMapping("rule.name", "PolicyName"),
+        FieldMapping("tags", "Tags", "split at commas"),
+        FieldMapping("message", "Message"),
+        FieldMapping("kubearmor.Timestamp", "Timestamp", "when set"),
+        FieldMapping("kubearmor.UpdatedTime", "UpdatedTime", "only when it differs from TimeNs in microseconds"),
+        FieldMapping("kubearmor.Type, .Operation, .Resource, .Data, .Source", "same", "as they are"),
+        FieldMapping("kubearmor.Action, .Enforcer, .Result, .Labels", "same", "when set"),
+        FieldMapping("kubearmor.PID, .PPID, .TTY", "same", "PID and PPID in the container's namespace"),
+        FieldMapping("kubearmor.Severity", "Severity", "when set and not a number"),
+        FieldMapping("kubearmor.<key>", "extra fields", "Owner, ATags, EventData, …: the JSON value as imported"),
+    ]
+
+    private let defaultHostName: String
+    private var time = TimeText()
+    private var entities = ProcessEntityIDs()
+
+    public init(_ options: ExportOptions = ExportOptions()) {
+        defaultHostName = options.defaultHostName
+    }
+
+    public mutating func append(_ event: Event, to out: inout [UInt8]) {
+        let facts = EventFacts(event)
+        var doc = JSONObjectWriter(opening: &out)
+        doc.key("@timestamp", &out)
+        out.append(0x22)
+        time.appendRFC3339(event.timeNs, fractionDigits: 9, to: &out)
+        out.append(0x22)
+        doc.raw("ecs", #"{"version":"8.17.0"}"#, &out)
+
+        doc.key("event", &out)
+        appendEventObject(event, facts, to: &out)
+
+        let hostName = event.hostName.isEmpty ? defaultHostName : event.hostName
+        if !hostName.isEmpty {
+            doc.key("host", &out)
+            var host = JSONObjectWriter(opening: &out)
+            host.string("name", hostName, &out)
+            host.string("hostname", hostName, &out)
+            host.close(&out)
+        }
+
+        doc.key("process", &out)
+        appendProcessObject(event, facts, to: &out)
+
+        if facts.activity.isFile && !event.resource.isEmpty {
+            doc.key("file", &out)
+            var file = JSONObjectWriter(opening: &out)
+            file.string("path", event.resource, &out)
+            file.string("name", PathText.lastComponent(event.resource), &out)
+            file.close(&out)
+        }
+        appendNetwork(facts.network, to: &out, &doc)
+
+        if !event.containerID.isEmpty || !event.containerName.isEmpty || !event.containerImage.isEmpty {
+            doc.key("container", &out)
+            var container = JSONObjectWriter(opening: &out)
+            container.string("id", event.containerID, &out)
+            container.string("name", event.containerName, &out)
+            if !event.containerImage.isEmpty {
+                container.key("image", &out)
+                var image = JSONObjectWriter(opening: &out)
+                image.string("name", event.containerImage, &out)
+                image.close(&out)
+            }
+            container.close(&out)
+        }
+        appendOrchestrator(event, to: &out, &doc)
+        if !event.policyName.isEmpty {
+            doc.key("rule", &out)
+            var rule = JSONObjectWriter(opening: &out)
+            rule.string("name", event.policyName, &out)
+            rule.close(&out)
+        }
+        if !event.tags.isEmpty {
+            doc.key("tags", &out)
+            out.append(0x5B)
+            var first = true
+            for tag in event.tags.split(separator: ",", omittingEmptySubsequences: false) {
+                if !first { out.append(0x2C) }
+                first = false
+                out.append(jsonString: tag)
+            }
+            out.append(0x5D)
+        }
+        doc.string("message", event.message, &out)
+        doc.key("kubearmor", &out)
+        appendKubeArmorObject(event, facts, to: &out)
+        doc.close(&out)
+    }
+
+    private func appendEventObject(_ event: Event, _ facts: EventFacts, to out: inout [UInt8]) {
+        var object = JSONObjectWriter(opening: &out)
+        if event.isAlert {
+            object.raw("kind", #""alert""#, &out)
+            object.raw("module", #""kubearmor""#, &out)
+            object.raw("dataset", #""kubearmor.alert""#, &out)
+        } else {
+            object.raw("kind", #""event""#, &out)
+            object.raw("module", #""kubearmor""#, &out)
+            object.raw("dataset", #""kubearmor.log""#, &out)
+        }
+        let activity = facts.activity
+        object.key("category", &out)
+        out.append(literal: activity.isProcess ? #"["process"]"# : activity.isFile ? #"["file"]"#
+                   : activity.isNetwork ? #"["network"]"# : #"["host"]"#)
+        object.key("type", &out)
+        switch activity {
+        case .processExec, .processFork: out.append(literal: #"["start"]"#)
+        case .processExit: out.append(literal: #"["end"]"#)
+        case .processSetID, .fileWrite, .fileRename, .fileAttributes: out.append(literal: #"["change"]"#)
+        case .fileRead: out.append(literal: #"["access"]"#)
+        case .fileCreate: out.append(literal: #"["creation"]"#)
+        case .fileDelete: out.append(literal: #"["deletion"]"#)
+        case .networkConnect, .networkAccept, .networkTraffic:
+            out.append(literal: event.action == "Block" ? #"["connection","start","denied"]"# : #"["connection","start"]"#)
+        case .networkSocket, .networkSend, .networkOther:
+            out.append(literal: event.action == "Block" ? #"["info","denied"]"# : #"["info"]"#)
+        case .processOther, .fileOther, .capability, .other: out.append(literal: #"["info"]"#)
+        }
+        object.string("action", facts.call, &out)
+        switch facts.outcome {
+        case .success: object.raw("outcome", #""success""#, &out)
+        case .failure: object.raw("outcome", #""failure""#, &out)
+        case .unknown: object.raw("outcome", #""unknown""#, &out)
+        }
+        if let severity = facts.severity { object.number("severity", severity, &out) }
+        if event.seq != 0 { object.number("sequence", event.seq, &out) }
+        object.close(&out)
+    }
+
+    private mutating func appendProcessObject(_ event: Event, _ facts: EventFacts, to out: inout [UInt8]) {
+        var process = JSONObjectWriter(opening: &out)
+        process.number("pid", event.hostPID, &out)
+        process.key("entity_id", &out)
+        let starts = facts.activity == .processExec || facts.activity == .processFork
+        entities.appendQuotedID(pid: event.hostPID, of: event, startsProcess: starts, to: &out)
+        process.string("executable", event.processName, &out)
+        process.string("name", PathText.lastComponent(event.processName), &out)
+        process.string("command_line", event.operation == "Process" ? event.resource : event.source, &out)
+        process.string("working_directory", event.cwd, &out)
+        process.key("user", &out)
+        out.append(literal: #"{"id":""#)
+        out.append(decimal: event.uid)
+        out.append(literal: #""}"#)
+        process.key("parent", &out)
+        var parent = JSONObjectWriter(opening: &out)
+        parent.number("pid", event.hostPPID, &out)
+        parent.key("entity_id", &out)
+        entities.appendQuotedID(pid: event.hostPPID, of: event, startsProcess: false, to: &out)
+        parent.string("executable", event.parentProcessName, &out)
+        parent.string("name", PathText.lastComponent(event.parentProcessName), &out)
+        parent.close(&out)
+        process.close(&out)
+    }
+
+    private func appendNetwork(_ network: NetworkFacts, to out: inout [UInt8], _ doc: inout JSONObjectWriter) {
+        func endpoint(_ key: StaticString, _ ip: Substring?, _ port: Int?, _ out: inout [UInt8]) {
+            guard ip != nil || port != nil else { return }
+            doc.key(key, &out)
+            var endpoint = JSONObjectWriter(opening: &out)
+            if let ip { endpoint.string("ip", ip, &out) }
+            if let port { endpoint.number("port", port, &out) }
+            endpoint.close(&out)
+        }
+        endpoint("source", network.sourceIP, network.sourcePort, &out)
+        endpoint("destination", network.destinationIP, network.destinationPort, &out)
+        guard network.transport != nil || network.direction != nil else { return }
+        doc.key("network", &out)
+        var object = JSONObjectWriter(opening: &out)
+        if let transport = network.transport { object.string("transport", transport, &out) }
+        if let direction = network.direction {
+            object.key("direction", &out)
+            out.append(0x22)
+            out.append(literal: direction)
+            out.append(0x22)
+        }
+        object.close(&out)
+    }
+
+    private func appendOrchestrator(_ event: Event, to out: inout [UInt8], _ doc: inout JSONObjectWriter) {
+        guard !event.namespaceName.isEmpty || !event.podName.isEmpty || !event.clusterName.isEmpty else { return }
+        doc.key("orchestrator", &out)
+        var object = JSONObjectWriter(opening: &out)
+        if !event.namespaceName.isEmpty || !event.podName.isEmpty { object.raw("type", #""kubernetes""#, &out) }
+        if !event.clusterName.isEmpty {
+            object.key("cluster", &out)
+            var cluster = JSONObjectWriter(opening: &out)
+            cluster.string("name", event.clusterName, &out)
+            cluster.close(&out)
+        }
+        object.string("namespace", event.namespaceName, &out)
+        if !event.podName.isEmpty {
+            object.key("resource", &out)
+            var resource = JSONObjectWriter(opening: &out)
+            resource.raw("type", #""pod""#, &out)
+            resource.string("name", event.podName, &out)
+            resource.close(&out)
+        }
+        object.close(&out)
+    }
+
+    private func appendKubeArmorObject(_ event: Event, _ facts: EventFacts, to out: inout [UInt8]) {
+        var object = JSONObjectWriter(opening: &out)
+        if event.timestamp != 0 { object.number("Timestamp", event.timestamp, &out) }
+        if let updated = event.updatedTimeAsGiven { object.string("UpdatedTime", updated, &out) }
+        object.string("Type", event.type, &out)
+        object.string("Operation", event.operation, &out)
+        object.string("Resource", event.resource, &out)
+        object.string("Data", event.data, &out)
+        object.string("Source", event.source, &out)
+        object.string("Action", event.action, &out)
+        object.string("Enforcer", event.enforcer, &out)
+        object.string("Result", event.result, &out)
+        object.string("Labels", event.labels, &out)
+        object.number("PID", event.pid, &out)
+        object.number("PPID", event.ppid, &out)
+        object.string("TTY", event.tty, &out)
+        if facts.severity == nil { object.string("Severity", event.severity, &out) }
+        for extra in event.extras {
+            object.key(dynamic: extra.key, &out)
+            out.append(utf8: extra.json)
+        }
+        object.close(&out)
+    }
+}
+
+/// Path text helpers.
+enum PathText {
+    /// The part after the last `/` (the whole text when it has none; empty for a trailing `/`).
+    static func lastComponent(_ path: String) -> Substring {
+        guard let slash = path.utf8.lastIndex(of: 0x2F) else { return Substring(path) }
+        return Substring(path.utf8[path.utf8.index(after: slash)...])
+    }
+}
