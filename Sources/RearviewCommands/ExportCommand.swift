@@ -79,7 +79,7 @@ struct ExportCommand: ParsableCommand {
             let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
             let plan = try QueryPlan(stores: opened, filter: filter)
             let sink = try EventSink(path: out)
-            var encoder = format.encoder(options)
+            var encoder = format.encoder(options, processStarts: try StoredProcessStarts.lookup(for: format, stores: opened))
             var line: [UInt8] = []
             line.reserveCapacity(4096)
             try plan.scan(filter: filter) { event in

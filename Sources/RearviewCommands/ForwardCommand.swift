@@ -138,10 +138,10 @@ struct ForwardCommand: ParsableCommand {
             let destination: ForwardDestination
             do { destination = try ForwardDestination(parsing: to) } catch { throw CommandFailure(String(describing: error), exitCode: 2) }
             let settings = try forwardSettings(for: destination)
-            let encoder = try recordEncoder(for: destination)
             let pollSeconds = try RecordingLimits.seconds(pollInterval, option: "--poll-interval")
 
             let store = try storeOptions.open()
+            let encoder = try recordEncoder(for: destination, store: store)
             let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs([store]), policyName: policyName.policyName)
             let file = CheckpointFile(storePath: store.path, destination: destination)
             let checkpoint = try startingCheckpoint(file: file, destination: destination, storeID: try store.storeID())
@@ -298,7 +298,10 @@ struct ForwardCommand: ParsableCommand {
         return (destination.isElasticBulk ? "ApiKey " : "Splunk ") + token
     }
 
-    private func recordEncoder(for destination: ForwardDestination) throws -> any RecordEncoder {
+    /// The encoder of the destination's format. Process ids come from the store's process table, so a
+    /// resumed run names processes as the first did; with --follow, processes that start later are
+    /// not in that table yet, so ids come from the stream alone (see `export --help`).
+    private func recordEncoder(for destination: ForwardDestination, store: Store) throws -> any RecordEncoder {
         var chosen = destination.defaultFormat
         if let format {
             guard let named = ExportFormat(rawValue: format) else {
@@ -309,7 +312,8 @@ struct ForwardCommand: ParsableCommand {
             }
             chosen = named
         }
-        return chosen.encoder(ExportOptions(productVersion: RearviewVersion.current, defaultHostName: ProcessInfo.processInfo.hostName))
+        return chosen.encoder(ExportOptions(productVersion: RearviewVersion.current, defaultHostName: ProcessInfo.processInfo.hostName),
+                              processStarts: follow ? nil : try StoredProcessStarts.lookup(for: chosen, stores: [store]))
     }
 
     static func summary(_ forwarder: Forwarder, seconds: Double, udpMaxSize: Int) -> String {

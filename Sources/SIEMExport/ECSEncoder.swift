@@ -27,7 +27,7 @@ public struct ECSEncoder: RecordEncoder {
         FieldMapping("host.name, host.hostname", "HostName", "else the default host name (--host-name)"),
         FieldMapping("process.pid", "HostPID"),
         FieldMapping("process.entity_id", "HostName, HostPID, start",
-                     "16 hex digits of a hash of the three; start = TimeNs of the latest exec/clone of that PID earlier in the export, else 0"),
+                     "16 hex digits of a hash of the three; start = the instance's start in the store's process table (export, forward without --follow), else TimeNs of the latest exec/clone of that PID earlier in the stream, else 0"),
         FieldMapping("process.executable", "ProcessName"),
         FieldMapping("process.name", "ProcessName", "the last path component"),
         FieldMapping("process.command_line", "Resource (Process), Source (other operations)"),
@@ -66,9 +66,11 @@ public struct ECSEncoder: RecordEncoder {
 
     private let defaultHostName: String
     private var time = TimeText()
-    private var entities = ProcessEntityIDs()
+    private var entities: ProcessEntityIDs
 
-    public init(_ options: ExportOptions = ExportOptions()) {
+    /// `processStarts` (the store's process table) makes process ids independent of the selection.
+    public init(_ options: ExportOptions = ExportOptions(), processStarts: (any ProcessStartLookup)? = nil) {
+        entities = ProcessEntityIDs(lookup: processStarts)
         defaultHostName = options.defaultHostName
     }
 

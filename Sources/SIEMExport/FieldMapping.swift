@@ -40,11 +40,11 @@ extension ExportFormat {
     }
 
     /// A new encoder of this format.
-    public func encoder(_ options: ExportOptions = ExportOptions()) -> any RecordEncoder {
+    public func encoder(_ options: ExportOptions = ExportOptions(), processStarts: (any ProcessStartLookup)? = nil) -> any RecordEncoder {
         switch self {
         case .kubearmor: KubeArmorRecordEncoder()
-        case .ecs: ECSEncoder(options)
-        case .ocsf: OCSFEncoder(options)
+        case .ecs: ECSEncoder(options, processStarts: processStarts)
+        case .ocsf: OCSFEncoder(options, processStarts: processStarts)
         case .cef: CEFEncoder(options)
         case .syslog: SyslogEncoder(options)
         case .splunkHEC: SplunkHECEncoder(options)

@@ -66,9 +66,11 @@ public struct OCSFEncoder: RecordEncoder {
     private let product: [UInt8]
     private let defaultHostName: String
     private var time = TimeText()
-    private var entities = ProcessEntityIDs()
+    private var entities: ProcessEntityIDs
 
-    public init(_ options: ExportOptions = ExportOptions()) {
+    /// `processStarts` (the store's process table) makes process ids independent of the selection.
+    public init(_ options: ExportOptions = ExportOptions(), processStarts: (any ProcessStartLookup)? = nil) {
+        entities = ProcessEntityIDs(lookup: processStarts)
         var product: [UInt8] = []
         product.append(literal: #"{"name":"rearview","vendor_name":"rearview","version":"#)
         product.append(jsonString: options.productVersion)

@@ -1,13 +1,27 @@
 import EventModel
 
+/// When the process instance an event belongs to started, as the store's process table knows it, so
+/// that `process.entity_id` does not depend on what else an export holds (a narrow selection, a
+/// resumed `forward`).
+public protocol ProcessStartLookup: Sendable {
+    /// The start (ns) of the instance of `hostPID` on `hostName` alive at `timeNs`, or nil if unknown.
+    func startNs(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64?
+}
+
 /// Stable ids for process instances, `(HostName, HostPID, start)`, as ECS `process.entity_id` and
 /// OCSF `process.uid` want them.
 ///
-/// The start is the `TimeNs` of the latest exec or clone event of that HostPID on that host seen
-/// earlier in the stream (0 while none has been seen); the id is 16 hex digits of a 64-bit hash of the
-/// three. Events come in time order, so a reused PID gets a new id from its next exec on.
+/// The start comes from a ``ProcessStartLookup`` (the store's process table) when there is one and it
+/// knows the instance; otherwise it is the `TimeNs` of the latest exec or clone event of that HostPID
+/// on that host seen earlier in the stream (0 while none has been seen). The id is 16 hex digits of a
+/// 64-bit hash of the three. Events come in time order, so a reused PID gets a new id.
 struct ProcessEntityIDs {
+    let lookup: (any ProcessStartLookup)?
     private var starts: [UInt64: Int64] = [:]
+
+    init(lookup: (any ProcessStartLookup)?) {
+        self.lookup = lookup
+    }
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Appends the id of `pid`'s instance as a JSON string, after noting a start if `event` is one.
@@ -19,7 +33,7 @@ struct ProcessEntityIDs {
             if starts.count >= 1 << 20 { starts.removeAll(keepingCapacity: true) }
             starts[key] = event.timeNs
         }
-        let start = starts[key] ?? 0
+        let start = lookup?.startNs(hostName: host, hostPID: pid, at: event.timeNs) ?? starts[key] ?? 0
         var id = FastHash.mix(key ^ UInt64(bitPattern: start), 0xC2B2_AE3D_27D4_EB4F)
         out.append(0x22)
         for _ in 0..<16 {

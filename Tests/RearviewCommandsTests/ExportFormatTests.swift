@@ -48,6 +48,32 @@ import Testing
         #expect(bad.status == 2)
     }
 
+    @Test func processIDsDoNotDependOnTheSelection() throws {
+        let demo = DemoStore.imported()
+        func entityIDs(_ selection: [String]) throws -> [Int: (String, String)] {
+            let run = try CLI.run(["export", "--store", demo.store, "--format", "ecs"] + selection)
+            #expect(run.status == 0, "\(run.stderr)")
+            var ids: [Int: (String, String)] = [:]
+            for line in lines(run.stdout) {
+                let document = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                let process = document["process"] as! [String: Any]
+                let parent = process["parent"] as? [String: Any]
+                let sequence = (document["event"] as! [String: Any])["sequence"] as! Int
+                ids[sequence] = (process["entity_id"] as! String, parent?["entity_id"] as? String ?? "")
+            }
+            return ids
+        }
+        let all = try entityIDs([])
+        // The blocked apt-get's shell alone: none of the execs and clones before it are in the export.
+        let narrow = try entityIDs(["--pid", "9939"])
+        #expect(!narrow.isEmpty)
+        for (sequence, ids) in narrow {
+            #expect(all[sequence]?.0 == ids.0 && all[sequence]?.1 == ids.1, "Seq \(sequence)")
+        }
+        // Different instances get different ids.
+        #expect(Set(all.values.map(\.0)).count > 10)
+    }
+
     @Test func helpShowsTheFieldMappings() throws {
         let help = try CLI.run(["export", "--help"])
         for text in ["process.entity_id", "kubearmor@32473", "dst_endpoint", "cs1 (PolicyName)", "fields.Seq"] {
