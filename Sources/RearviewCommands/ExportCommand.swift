@@ -68,6 +68,8 @@ struct ExportCommand: ParsableCommand {
         if !(0...23).contains(syslogFacility) { throw ValidationError("--syslog-facility must be 0-23") }
     }
 
+    static let batchSize = 16_384
+
     var options: ExportOptions {
         ExportOptions(productVersion: RearviewVersion.current, defaultHostName: hostName, syslogAppName: syslogAppName,
                       syslogFacility: syslogFacility, hecIndex: hecIndex, hecSource: hecSource, hecSourcetype: hecSourcetype)
@@ -79,16 +81,20 @@ struct ExportCommand: ParsableCommand {
             let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
             let plan = try QueryPlan(stores: opened, filter: filter)
             let sink = try EventSink(path: out)
-            var encoder = format.encoder(options, processStarts: try StoredProcessStarts.lookup(for: format, stores: opened))
-            var line: [UInt8] = []
-            line.reserveCapacity(4096)
+            let encoder = format.encoder(options, processStarts: try StoredProcessStarts.lookup(for: format, stores: opened))
+            // Events are encoded in batches, each split over the cores; a batch is written in order.
+            var batch: [Event] = []
+            batch.reserveCapacity(Self.batchSize)
+            let cores = ProcessInfo.processInfo.activeProcessorCount
             try plan.scan(filter: filter) { event in
-                line.removeAll(keepingCapacity: true)
-                encoder.append(event, to: &line)
-                line.append(10)
-                try sink.write(line)
+                batch.append(event)
+                if batch.count == Self.batchSize {
+                    try sink.write(encoder.lines(of: batch, pieces: cores))
+                    batch.removeAll(keepingCapacity: true)
+                }
                 return true
             }
+            try sink.write(encoder.lines(of: batch, pieces: cores))
             try sink.close()
         }
     }
