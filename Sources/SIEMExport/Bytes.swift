@@ -20,6 +20,18 @@ extension Array where Element == UInt8 {
         KubeArmorJSONWriter.appendQuoted(String(s), to: &self)
     }
 
+    /// Appends KubeArmor's comma-separated `Tags` (or `ATags`) as a JSON array of strings.
+    mutating func append(jsonStringList commaSeparated: String) {
+        append(0x5B)
+        var first = true
+        for item in commaSeparated.split(separator: ",", omittingEmptySubsequences: false) {
+            if !first { append(0x2C) }
+            first = false
+            append(jsonString: item)
+        }
+        append(0x5D)
+    }
+
     /// Appends an integer in decimal.
     @inline(__always)
     mutating func append(decimal value: some BinaryInteger) {

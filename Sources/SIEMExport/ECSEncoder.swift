@@ -129,14 +129,7 @@ public struct ECSEncoder: RecordEncoder {
         }
         if !event.tags.isEmpty {
             doc.key("tags", &out)
-            out.append(0x5B)
-            var first = true
-            for tag in event.tags.split(separator: ",", omittingEmptySubsequences: false) {
-                if !first { out.append(0x2C) }
-                first = false
-                out.append(jsonString: tag)
-            }
-            out.append(0x5D)
+            out.append(jsonStringList: event.tags)
         }
         doc.string("message", event.message, &out)
         doc.key("kubearmor", &out)

@@ -436,14 +436,7 @@ public struct OCSFEncoder: RecordEncoder {
         }
         if !event.tags.isEmpty {
             info.key("types", &out)
-            out.append(0x5B)
-            var first = true
-            for tag in event.tags.split(separator: ",", omittingEmptySubsequences: false) {
-                if !first { out.append(0x2C) }
-                first = false
-                out.append(jsonString: tag)
-            }
-            out.append(0x5D)
+            out.append(jsonStringList: event.tags)
         }
         info.close(&out)
     }

@@ -36,7 +36,11 @@ struct CLI {
         try process.run()
         if let stdin { try input.fileHandleForWriting.write(contentsOf: stdin) }
         try input.fileHandleForWriting.close()
-        // Read both pipes concurrently so a large output cannot block the child.
+        return finish(process, out: out, err: err)
+    }
+
+    /// Waits for a started `process`, reading both pipes concurrently so a large output cannot block it.
+    static func finish(_ process: Process, out: Pipe, err: Pipe) -> Run {
         nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()
         group.enter()
@@ -52,7 +56,6 @@ struct CLI {
     }
 }
 
-/// A temporary directory removed when the value is released.
 /// A process that creates files in `directory` one after the other until it is killed: file i is
 /// named by the Python f-string body `name` (e.g. `seq-{i}`), with `pause` seconds between files.
 enum FileWorkload {

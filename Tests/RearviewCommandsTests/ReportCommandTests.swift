@@ -232,18 +232,7 @@ enum Chromium {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return CLI.Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                       stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
+        return CLI.finish(process, out: out, err: err)
     }
 
     /// The page's console messages and load failures in Chromium's log (a page without script has none).
