@@ -33,21 +33,22 @@ func forwardBenchmarks(_ bench: Bench, store: String) {
         """.write(toFile: "\(dir)/rsyslog.conf", atomically: true, encoding: .utf8)
     let export = bench.best(2, "\(bench.rearview) export --store \(store) --format syslog > /dev/null")
 
-    bench.time("python3 \(dir)/sink.py 17601 > /dev/null 2>&1 & echo $! > \(dir)/sink.pid; sleep 0.5")
+    guard let sink = BackgroundProgram(["/usr/bin/env", "python3", "\(dir)/sink.py", "17601"], ready: nil, settle: 0.5) else { return }
     let toSink = bench.time("\(bench.rearview) forward --store \(store) --to syslog+tcp://127.0.0.1:17601 --ack-hold 0 --from-start 2>/dev/null")
-    bench.time("kill $(cat \(dir)/sink.pid)")
+    _ = sink.stop()
     report("forward syslog+tcp, null sink", String(format: "%.2f s (%.0fk ev/s)", toSink, Double(bench.events) / toSink / 1e3),
            String(format: "export syslog %.2f s", export), String(format: "%.2fx its time", toSink / export), "")
 
     guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/rsyslogd") else {
         return print("  SKIPPED: forward to rsyslog: /usr/sbin/rsyslogd missing (apt-get install rsyslog)")
     }
-    bench.time("/usr/sbin/rsyslogd -n -f \(dir)/rsyslog.conf -i \(dir)/rsyslog.pid > /dev/null 2>&1 & sleep 1")
+    guard let rsyslog = BackgroundProgram(["/usr/sbin/rsyslogd", "-n", "-f", "\(dir)/rsyslog.conf", "-i", "\(dir)/rsyslog.pid"],
+                                          ready: nil, settle: 1) else { return }
     let toRsyslog = bench.time("\(bench.rearview) forward --store \(store) --to syslog+tcp://127.0.0.1:17602 --from-start 2>/dev/null")
     // Wait until rsyslog has written everything, then stop it.
     bench.time("for i in $(seq 300); do [ \"$(wc -l < \(dir)/received.log 2>/dev/null)\" -ge \(bench.events) ] && break; sleep 0.1; done")
     let written = Int(shellOutput("wc -l < \(dir)/received.log")) ?? 0
-    bench.time("kill $(cat \(dir)/rsyslog.pid); sleep 0.5")
+    _ = rsyslog.stop()
     report("forward syslog+tcp, rsyslog", String(format: "%.2f s (%.0fk ev/s)", toRsyslog, Double(bench.events) / toRsyslog / 1e3),
            "", String(format: "%.2fx the null sink", toRsyslog / toSink), "receiver-bound")
     print("  (rsyslog wrote \(written) of \(bench.events) messages; forward's time includes its 1 s TCP acknowledgement hold)")
