@@ -20,6 +20,9 @@ public struct IndexedSegment: Hashable, Sendable {
 
     /// The segment's file name under `segments/` (`000001.rvseg`, `….rvseg.open` while written).
     public var fileName: String { SegmentFile.name(number: number, sealed: sealed) }
+
+    /// The segment's SHA-256 in lowercase hex (as `verify` and reports show it), once sealed.
+    public var hashHex: String? { hash.map(StoreWriter.hex) }
 }
 
 /// The SQLite catalog of a store (`index.sqlite`): segments, blocks with time ranges, per-block

@@ -69,14 +69,7 @@ public struct SegmentEvidence: Sendable, Equatable {
     init(_ segment: IndexedSegment) {
         self.init(number: segment.number, fileName: segment.fileName,
                   sealed: segment.sealed, bytes: segment.bytes,
-                  sha256: segment.hash.map { $0.map { byte in String(byte, radix: 16).leftPadded(to: 2) }.joined() })
-    }
-}
-
-extension String {
-    /// The string with zeros before it up to `width` characters.
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+                  sha256: segment.hashHex)
     }
 }
 
