@@ -14,7 +14,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let header = BlockHeader(eventCount: eventCount, rawLength: min(size * 4, 1 << 20), compressedLength: size - 3,
                              timeUnit: UInt32(input[2] % 8) * 1000 + 1, minTimeNs: 0, maxTimeNs: 0, firstSeq: 0, payloadCRC: 0)
     let payload = UnsafeRawBufferPointer(rebasing: input[3...])
-    _ = try? BlockCodec.decodeRaw(header: header, ByteReader(payload), admit: nil)
-    _ = try? BlockCodec.decode(header: header, payload: payload)
+    _ = try? BlockCodec.decodeRaw(header: header, Array(payload)).events()
+    _ = try? BlockCodec.decode(header: header, payload: payload).events()
     return 0
 }

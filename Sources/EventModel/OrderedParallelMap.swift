@@ -11,8 +11,8 @@ import Synchronization
 /// Each worker thread has its own state (a parser with its interning tables). At most `window`
 /// results are ahead of the consumer, which bounds memory however slow the consumer is. Results are
 /// delivered on the calling thread.
-enum OrderedParallelMap {
-    static func run<State, Result: Sendable, E: Error>(
+package enum OrderedParallelMap {
+    package static func run<State, Result: Sendable, E: Error>(
         jobs: Int, threads: Int, window: Int,
         makeState: @escaping @Sendable () -> State,
         work: @escaping @Sendable (inout State, Int) -> Result,

@@ -7,28 +7,6 @@ public enum IndexedFields {
     ]
 }
 
-/// Decides from an event's indexed fields whether the event is worth building: a scan's first, cheap cut.
-///
-/// It is a conjunction of clauses, each naming the fields it reads, so a decoder can settle a clause
-/// once per process context or once per verdict row of a block rather than once per event.
-public struct IndexedFieldTest: Sendable {
-    /// One clause: `test` reads only `fields` (through the function it receives).
-    public struct Clause: Sendable {
-        public var fields: Set<EventField>
-        public var test: @Sendable ((EventField) -> String) -> Bool
-
-        public init(fields: Set<EventField>, test: @escaping @Sendable ((EventField) -> String) -> Bool) {
-            self.fields = fields
-            self.test = test
-        }
-    }
-
-    /// Every clause must pass.
-    public var clauses: [Clause]
-
-    public init(_ clauses: [Clause]) { self.clauses = clauses }
-}
-
 /// A value of an indexed field in one block, and how many of the block's events have it.
 public struct TermCount: Hashable, Sendable {
     public var field: EventField
@@ -187,9 +165,7 @@ enum BlockCodec {
     static let verdictStrings: [EventField] = [
         .operation, .result, .type, .policyName, .severity, .tags, .message, .action, .enforcer,
     ]
-    private static let contextWidth = contextStrings.count + contextNumbers.count + 1
-    private static let contextFields = Set(contextStrings + contextNumbers)
-    private static let verdictFields = Set(verdictStrings)
+    static let contextWidth = contextStrings.count + contextNumbers.count + 1
 
     /// Encodes `events` (in time order, `seq` already assigned and contiguous).
     static func encode(_ events: ArraySlice<Event>) -> EncodedBlock {
@@ -385,11 +361,30 @@ enum BlockCodec {
             .sorted(by: TermCount.storageOrder)
     }
 
-    /// The index terms of decoded events: the same as ``encode(_:)`` reports, for rebuilding the index.
-    static func terms(of events: [Event]) -> [TermCount] {
+    /// The index terms of a decoded block: the same as ``encode(_:)`` reports, for rebuilding the index.
+    static func terms(of batch: ColumnBatch) -> [TermCount] {
+        var contextUse = [Int](repeating: 0, count: batch.contextCount)
+        for c in batch.contextIDs { contextUse[Int(c)] += 1 }
+        var verdictUse = [Int](repeating: 0, count: batch.verdictCount)
+        for v in batch.verdictIDs { verdictUse[Int(v)] += 1 }
         var counts: [TermKey: Int] = [:]
-        for e in events {
-            for field in IndexedFields.all { counts[TermKey(field: field, value: e.string(field)), default: 0] += 1 }
+        for field in IndexedFields.all {
+            switch ColumnBatch.place(of: field) {
+            case .contextString(let column):
+                for c in contextUse.indices where contextUse[c] > 0 {
+                    counts[TermKey(field: field, value: batch.string(batch.stringID(column, context: c))), default: 0] += contextUse[c]
+                }
+            case .contextNumber(let column):
+                for c in contextUse.indices where contextUse[c] > 0 {
+                    counts[TermKey(field: field, value: String(batch.number(column, context: c))), default: 0] += contextUse[c]
+                }
+            case .verdictString(let column):
+                for v in verdictUse.indices where verdictUse[v] > 0 {
+                    counts[TermKey(field: field, value: batch.string(batch.stringID(column, verdict: v))), default: 0] += verdictUse[v]
+                }
+            case .rowString, .timestamp, .updatedTime:
+                preconditionFailure("\(field.rawValue) is not indexed per context or verdict")
+            }
         }
         return counts.map { TermCount(field: $0.key.field, value: $0.key.value, count: $0.value) }
             .sorted(by: TermCount.storageOrder)
@@ -398,182 +393,6 @@ enum BlockCodec {
     private struct TermKey: Hashable {
         var field: EventField
         var value: String
-    }
-
-    /// Decodes a block's payload (already checked against the header's CRC by the caller).
-    /// With `admit`, only events whose indexed fields it accepts are built; each clause is asked once per
-    /// process context, verdict row or pair of them (as its fields require), so a selective filter skips
-    /// most events unbuilt.
-    static func decode(header: BlockHeader, payload: UnsafeRawBufferPointer,
-                       admit: IndexedFieldTest? = nil) throws(DecodeFailure) -> [Event] {
-        let raw = try BlockCompression.decompress(payload, rawLength: header.rawLength)
-        return try raw.decoding { (buffer) throws(DecodeFailure) in try decodeRaw(header: header, ByteReader(buffer), admit: admit) }
-    }
-
-    /// Decodes a payload already decompressed (`rawLength` bytes); the fuzzer's way in below LZ4.
-    static func decodeRaw(header: BlockHeader, _ reader: ByteReader, admit: IndexedFieldTest?) throws(DecodeFailure) -> [Event] {
-        var r = reader
-        let n = header.eventCount
-        // The dictionary's strings are made only when an event that is built needs them.
-        let stringCount = try r.count()
-        var offsets = [Int](repeating: 0, count: stringCount + 1)
-        for i in 0..<stringCount { offsets[i + 1] = offsets[i] + (try r.int()) }
-        let dictionary = try r.bytes(offsets[stringCount])
-        var cache = [String?](repeating: nil, count: stringCount)
-        func string(_ id: Int) -> String {
-            if let s = cache[id] { return s }
-            let s = String(decoding: UnsafeRawBufferPointer(rebasing: dictionary[offsets[id]..<offsets[id + 1]]), as: UTF8.self)
-            cache[id] = s
-            return s
-        }
-        func string(_ id: UInt64) throws(DecodeFailure) -> String {
-            guard id < UInt64(stringCount) else { throw DecodeFailure(offset: r.offset, reason: "string id \(id) out of range") }
-            return string(Int(id))
-        }
-        let layoutCount = try r.count()
-        var layouts: [KeyLayout?] = [nil]
-        for _ in 0..<layoutCount {
-            let keyCount = try r.count()
-            var keys = [String]()
-            keys.reserveCapacity(keyCount)
-            for _ in 0..<keyCount { keys.append(try string(try r.varint())) }
-            layouts.append(KeyLayout(keys: keys))
-        }
-        let extrasCount = try r.count()
-        var extrasSets: [[ExtraField]] = [[]]
-        for _ in 0..<extrasCount {
-            let pairCount = try r.count()
-            var set = [ExtraField]()
-            for _ in 0..<pairCount {
-                let key = try string(try r.varint())
-                set.append(ExtraField(key: key, json: try string(try r.varint())))
-            }
-            extrasSets.append(set)
-        }
-        // Process contexts are read as rows of numbers and turned into template events on first use.
-        let contextCount = try r.count()
-        var contextRows = [Int64](repeating: 0, count: contextCount * contextWidth)
-        for f in 0..<contextWidth {
-            for c in 0..<contextCount {
-                let v: Int64
-                if f < contextStrings.count {
-                    let id = try r.varint()
-                    guard id < UInt64(stringCount) else { throw DecodeFailure(offset: r.offset, reason: "string id \(id) out of range") }
-                    v = Int64(id)
-                } else if f < contextWidth - 1 {
-                    v = try r.zigzag()
-                } else {
-                    let id = try r.varint()
-                    guard id < UInt64(layouts.count) else { throw DecodeFailure(offset: r.offset, reason: "layout id out of range") }
-                    v = Int64(id)
-                }
-                contextRows[c * contextWidth + f] = v
-            }
-        }
-        func contextTemplate(_ c: Int) -> Event {
-            var e = Event()
-            let row = c * contextWidth
-            for (f, field) in contextStrings.enumerated() { e.setString(field, string(Int(contextRows[row + f]))) }
-            for (f, field) in contextNumbers.enumerated() { e.setNumber(field, contextRows[row + contextStrings.count + f]) }
-            e.layout = layouts[Int(contextRows[row + contextWidth - 1])]
-            return e
-        }
-        let verdictCount = try r.count()
-        var verdicts = [[String]](repeating: [], count: verdictCount)
-        for _ in 0..<verdictStrings.count {
-            for v in 0..<verdictCount { verdicts[v].append(try string(try r.varint())) }
-        }
-        let dictionaryBound = stringCount
-        let times = try r.timeColumn(count: n, unit: Int64(header.timeUnit))
-        let timestamps = try r.column(count: n) { (i, v) throws(DecodeFailure) in
-            floorSeconds(times[i]) &+ Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
-        }
-        // Read every column first, then build each event from one template per (context, verdict)
-        // pair: a single copy per event, plus the few fields that vary per event.
-        func column(_ bound: Int, _ what: String) throws(DecodeFailure) -> [Int32] {
-            try r.column(count: n) { (_, v) throws(DecodeFailure) in
-                guard v < UInt64(bound) else { throw DecodeFailure(offset: 0, reason: "\(what) id \(v) out of range") }
-                return Int32(truncatingIfNeeded: v)
-            }
-        }
-        let contextIDs = try column(contextCount, "context")
-        let verdictIDs = try column(verdictCount, "verdict")
-        let resourceIDs = try column(dictionaryBound, "Resource")
-        let dataIDs = try column(dictionaryBound, "Data")
-        let extrasIDs = try column(extrasSets.count, "extras")
-        let updatedIDs = try column(dictionaryBound + 1, "UpdatedTime")
-
-        // Which indexed field sits where: the admission test reads rows, not events.
-        func indexedValue(context c: Int, verdict v: Int, _ field: EventField) -> String {
-            if let f = contextStrings.firstIndex(of: field) { return string(Int(contextRows[c * contextWidth + f])) }
-            if let f = contextNumbers.firstIndex(of: field) { return String(contextRows[c * contextWidth + contextStrings.count + f]) }
-            if let f = verdictStrings.firstIndex(of: field) { return verdicts[v][f] }
-            return ""
-        }
-        // Clauses that read only context fields are settled once per context, those that read only
-        // verdict fields once per verdict row, the rest once per (context, verdict) pair.
-        var contextClauses: [IndexedFieldTest.Clause] = [], verdictClauses: [IndexedFieldTest.Clause] = []
-        var pairClauses: [IndexedFieldTest.Clause] = []
-        for clause in admit?.clauses ?? [] {
-            if clause.fields.isSubset(of: contextFields) { contextClauses.append(clause) }
-            else if clause.fields.isSubset(of: verdictFields) { verdictClauses.append(clause) }
-            else { pairClauses.append(clause) }
-        }
-        // 0 = not yet asked, 1 = admitted, 2 = rejected.
-        var contextAdmitted = [UInt8](repeating: contextClauses.isEmpty ? 1 : 0, count: contextCount)
-        var verdictAdmitted = [UInt8](repeating: verdictClauses.isEmpty ? 1 : 0, count: verdictCount)
-        var pairAdmitted: [Int: Bool] = [:]
-        var contextCache = [Event?](repeating: nil, count: contextCount)
-        var events = [Event]()
-        events.reserveCapacity(admit == nil ? n : 0)
-        for i in 0..<n {
-            let c = Int(contextIDs[i]), v = Int(verdictIDs[i])
-            if contextAdmitted[c] == 0 {
-                contextAdmitted[c] = contextClauses.allSatisfy { $0.test { indexedValue(context: c, verdict: v, $0) } } ? 1 : 2
-            }
-            if contextAdmitted[c] == 2 { continue }
-            if verdictAdmitted[v] == 0 {
-                verdictAdmitted[v] = verdictClauses.allSatisfy { $0.test { indexedValue(context: c, verdict: v, $0) } } ? 1 : 2
-            }
-            if verdictAdmitted[v] == 2 { continue }
-            if !pairClauses.isEmpty {
-                let key = c &* verdictCount &+ v
-                if let known = pairAdmitted[key] {
-                    if !known { continue }
-                } else {
-                    let ok = pairClauses.allSatisfy { $0.test { indexedValue(context: c, verdict: v, $0) } }
-                    pairAdmitted[key] = ok
-                    if !ok { continue }
-                }
-            }
-            var e: Event
-            if let template = contextCache[c] {
-                e = template
-            } else {
-                e = contextTemplate(c)
-                contextCache[c] = e
-            }
-            let row = verdicts[v]
-            e.operation = row[0]
-            e.result = row[1]
-            e.type = row[2]
-            e.policyName = row[3]
-            e.severity = row[4]
-            e.tags = row[5]
-            e.message = row[6]
-            e.action = row[7]
-            e.enforcer = row[8]
-            e.timeNs = times[i]
-            e.timestamp = timestamps[i]
-            e.seq = header.firstSeq &+ UInt64(i)
-            e.resource = string(Int(resourceIDs[i]))
-            e.data = string(Int(dataIDs[i]))
-            if extrasIDs[i] > 0 { e.extras = extrasSets[Int(extrasIDs[i])] }
-            if updatedIDs[i] > 0 { e.updatedTimeAsGiven = string(Int(updatedIDs[i]) - 1) }
-            events.append(e)
-        }
-        guard r.remaining == 0 else { throw DecodeFailure(offset: r.offset, reason: "\(r.remaining) stray bytes after the last column") }
-        return events
     }
 
     @inline(__always) static func floorSeconds(_ ns: Int64) -> Int64 {

@@ -98,6 +98,19 @@ struct ByteReader {
         return values
     }
 
+    /// Passes over `count` varints without decoding them (a column a reader does not need).
+    mutating func skipVarints(_ count: Int) throws(DecodeFailure) {
+        var left = count
+        var at = offset
+        let end = base.count
+        while left > 0 {
+            guard at < end else { throw DecodeFailure(offset: at, reason: "truncated varint") }
+            if base[at] < 0x80 { left -= 1 }
+            at += 1
+        }
+        offset = at
+    }
+
     /// A time column: the first time (zigzag), then deltas in `unit`s (zigzag).
     mutating func timeColumn(count: Int, unit: Int64) throws(DecodeFailure) -> [Int64] {
         var t: Int64 = 0

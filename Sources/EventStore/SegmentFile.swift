@@ -293,10 +293,10 @@ enum SegmentFile {
 
     /// Reads one block and decodes it, checking its header and payload checksum.
     static func readBlock(_ file: PosixFile, _ location: BlockLocation,
-                          admit: IndexedFieldTest? = nil) throws(StoreError) -> [Event] {
+                          columns: BatchColumns = .all) throws(StoreError) -> ColumnBatch {
         let bytes = try file.read(count: location.length, at: location.offset)
         do {
-            return try bytes.decoding { (raw) throws(DecodeFailure) -> [Event] in
+            return try bytes.decoding { (raw) throws(DecodeFailure) -> ColumnBatch in
                 let header = try BlockHeader.decode(raw)
                 guard BlockHeader.size + header.compressedLength == location.length else {
                     throw DecodeFailure(offset: 0, reason: "block length disagrees with the directory")
@@ -305,7 +305,7 @@ enum SegmentFile {
                 guard BlockCompression.crc32(payload) == header.payloadCRC else {
                     throw DecodeFailure(offset: BlockHeader.size, reason: "block payload checksum mismatch")
                 }
-                return try BlockCodec.decode(header: header, payload: payload, admit: admit)
+                return try BlockCodec.decode(header: header, payload: payload, columns: columns)
             }
         } catch {
             throw StoreError(.damaged, path: file.path, offset: location.offset + error.offset, error.reason)

@@ -63,59 +63,19 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Decodes one block's events (in time order), checking its checksums.
-    /// With `admit`, only events whose indexed fields it accepts are decoded (see ``Store/scan(_:threads:admit:select:_:)``).
-    public func events(in block: IndexedBlock, admit: IndexedFieldTest? = nil) throws(StoreError) -> [Event] {
-        try SegmentFile.readBlock(try files.file(store: path, segment: block.segment), block.location, admit: admit)
+    public func events(in block: IndexedBlock) throws(StoreError) -> [Event] {
+        try batch(in: block).events()
+    }
+
+    /// Decodes one block as columns (only `columns` of the optional ones), checking its checksums.
+    public func batch(in block: IndexedBlock, columns: BatchColumns = .all) throws(StoreError) -> ColumnBatch {
+        try SegmentFile.readBlock(try files.file(store: path, segment: block.segment), block.location, columns: columns)
     }
 
     /// Decodes `blocks` on `threads` threads and hands their events to `body` in time order
     /// (`TimeNs`, then `Seq`), merging blocks whose time ranges overlap. `body` returns false to stop.
     public func scan(_ blocks: [IndexedBlock], threads: Int = 2, _ body: (Event) throws -> Bool) throws {
-        try Store.scan(blocks.map { BlockSource(store: self, block: $0) }, threads: threads, body)
-    }
-
-    /// Like ``scan(_:threads:_:)`` over blocks of several stores (one store per host is how fleets
-    /// arrive), merged into one time order. `select` runs on the decoding threads, once per block,
-    /// and keeps what `body` should see (a filter); ties between stores fall back to store order.
-    /// `admit` is a cheaper first cut on the indexed fields: events it rejects are never built.
-    public static func scan(_ sources: [BlockSource], threads: Int = 2,
-                            admit: IndexedFieldTest? = nil,
-                            select: (@Sendable ([Event]) -> [Event])? = nil,
-                            _ body: (Event) throws -> Bool) throws {
-        let ordered = sources.sorted {
-            ($0.block.location.minTimeNs, $0.block.location.firstSeq) < ($1.block.location.minTimeNs, $1.block.location.firstSeq)
-        }
-        var merger = BlockMerger()
-        var next = 0
-        let batch = max(1, threads) * 2
-        while next < ordered.count || !merger.isEmpty {
-            // Decode the next batch of blocks in parallel, then emit every event that no later block can precede.
-            let end = min(ordered.count, next + batch)
-            if next < end {
-                for events in try decodeParallel(Array(ordered[next..<end]), threads: threads, admit: admit, select: select) {
-                    merger.add(events)
-                }
-                next = end
-            }
-            let horizon = next < ordered.count ? ordered[next].block.location.minTimeNs : Int64.max
-            if try !merger.drain(before: horizon, body) { return }
-        }
-    }
-
-    private static func decodeParallel(_ sources: [BlockSource], threads: Int, admit: IndexedFieldTest?,
-                                       select: (@Sendable ([Event]) -> [Event])?) throws -> [[Event]] {
-        let work: @Sendable (BlockSource) throws(StoreError) -> [Event] = { source in
-            let events = try source.store.events(in: source.block, admit: admit)
-            return select.map { $0(events) } ?? events
-        }
-        if sources.count == 1 || threads <= 1 { return try sources.map { try work($0) } }
-        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Result<[Event], StoreError>>.allocate(capacity: sources.count)
-        defer { results.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: sources.count) { i in
-            (results.baseAddress! + i).initialize(to: Result { () throws(StoreError) in try work(sources[i]) })
-        }
-        defer { _ = results.baseAddress!.deinitialize(count: sources.count) }
-        return try results.map { try $0.get() }
+        try BatchScan(blocks.map { BlockSource(store: self, block: $0) }, threads: threads).events(body)
     }
 
     /// A summary of what the store holds, for `rearview info`.
@@ -167,57 +127,6 @@ public struct StoreSummary: Sendable {
     public var segmentMetadata: [String]
 
     public var bytesPerEvent: Double { events == 0 ? 0 : Double(segmentBytes + indexBytes) / Double(events) }
-}
-
-/// Merges decoded blocks into one stream ordered by (TimeNs, Seq).
-struct BlockMerger {
-    private var runs: [[Event]] = []
-    private var positions: [Int] = []
-
-    var isEmpty: Bool { runs.isEmpty }
-
-    mutating func add(_ events: [Event]) {
-        guard !events.isEmpty else { return }
-        runs.append(events)
-        positions.append(0)
-    }
-
-    /// Emits, in order, all events with TimeNs < `horizon`; returns false if `body` asked to stop.
-    /// Events are handed over in place (borrowed), never copied.
-    mutating func drain(before horizon: Int64, _ body: (Event) throws -> Bool) throws -> Bool {
-        defer {
-            var keep: [Int] = []
-            for r in runs.indices where positions[r] < runs[r].count { keep.append(r) }
-            runs = keep.map { runs[$0] }
-            positions = keep.map { positions[$0] }
-        }
-        if runs.count == 1 {
-            var p = positions[0]
-            defer { positions[0] = p }
-            return try runs[0].withUnsafeBufferPointer { run in
-                while p < run.count, run[p].timeNs < horizon {
-                    p += 1
-                    if try !body(run[p - 1]) { return false }
-                }
-                return true
-            }
-        }
-        while true {
-            var best = -1
-            var bestKey = (Int64.max, UInt64.max)
-            for r in runs.indices where positions[r] < runs[r].count {
-                let key = (runs[r][positions[r]].timeNs, runs[r][positions[r]].seq)
-                if best < 0 || key < bestKey {
-                    best = r
-                    bestKey = key
-                }
-            }
-            guard best >= 0, bestKey.0 < horizon else { return true }
-            let p = positions[best]
-            positions[best] += 1
-            if try !runs[best].withUnsafeBufferPointer({ try body($0[p]) }) { return false }
-        }
-    }
 }
 
 /// Open segment files, shared by readers; a segment is found under its sealed or its open name.

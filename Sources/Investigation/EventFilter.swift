@@ -17,6 +17,7 @@ public struct EventFilter: Sendable {
     /// Bounds on ``Event/timestamp`` (unix s) of every matching event.
     public let timestampBounds: TimeBounds
     private let predicate: Predicate
+    let compiled: CompiledFilter
 
     typealias Predicate = @Sendable (UnsafePointer<Event>) -> Bool
 
@@ -24,7 +25,8 @@ public struct EventFilter: Sendable {
         self.expression = expression
         self.termConstraint = TermConstraint(expression.root)
         (self.timeNsBounds, self.timestampBounds) = TimeBounds.derive(expression.root)
-        self.predicate = EventFilter.compile(expression.root)
+        compiled = EventFilter.compile(expression.root)
+        predicate = EventFilter.predicate(compiled)
     }
 
     /// Whether `event` satisfies the filter. For events in an array, ``forEachMatch(in:_:)`` is faster:
@@ -42,126 +44,111 @@ public struct EventFilter: Sendable {
 
     // MARK: compilation
 
-    static func compile(_ node: FilterNode) -> Predicate {
+    /// The expression as a tree of ``FieldTest``s: what both the row predicate and the batch
+    /// evaluation (``select(in:)``) run, so they cannot disagree.
+    static func compile(_ node: FilterNode) -> CompiledFilter {
         switch node {
+        case .everything: return .everything
+        case .and(let parts): return .and(parts.sortedByCost().map(compile))
+        case .or(let parts): return .or(parts.sortedByCost().map(compile))
+        case .not(let inner): return .not(compile(inner))
+        case .compare(let field, let op, let literal): return comparison(field, op, literal)
+        case .oneOf(let field, let literals): return membership(field, literals)
+        case .text(let field, let test):
+            let matches = test.matcher()
+            return .test(FieldTest(field, .value({ value, _ in matches(value) }, absent: false)))
+        case .exists(let field): return .test(FieldTest(field, .exists))
+        }
+    }
+
+    /// The row predicate of a compiled tree. `and`/`or` are chained pairwise because closures kept
+    /// in an array would be reabstracted, costing a thunk per call.
+    static func predicate(_ compiled: CompiledFilter) -> Predicate {
+        switch compiled {
         case .everything:
             return { _ in true }
-        case .and(let parts):
-            return chain(parts, requiringAll: true)
-        case .or(let parts):
-            return chain(parts, requiringAll: false)
-        case .not(let inner):
-            let p = compile(inner)
-            return { !p($0) }
-        case .compare(let field, let op, let literal):
-            return comparison(field, op, literal)
-        case .oneOf(let field, let literals):
-            return membership(field, literals)
-        case .text(let field, let test):
-            return textTest(field, test)
-        case .exists(let field):
-            return { FieldAccess.exists(field, in: $0) }
-        }
-    }
-
-    /// `and` (`requiringAll`) or `or` of `parts`, cheapest first: conditions have no side effects, so
-    /// the order does not change the result. The closures are chained pairwise because closures kept
-    /// in an array would be reabstracted, costing a thunk per call.
-    private static func chain(_ parts: [FilterNode], requiringAll: Bool) -> Predicate {
-        let parts = parts.sortedByCost()
-        var combined = compile(parts[0])
-        for part in parts.dropFirst() {
-            let (previous, next) = (combined, compile(part))
-            if requiringAll {
-                combined = { previous($0) && next($0) }
-            } else {
-                combined = { previous($0) || next($0) }
+        case .and(let parts), .or(let parts):
+            let requiringAll = if case .and = compiled { true } else { false }
+            var combined = predicate(parts[0])
+            for part in parts.dropFirst() {
+                let (previous, next) = (combined, predicate(part))
+                if requiringAll {
+                    combined = { previous($0) && next($0) }
+                } else {
+                    combined = { previous($0) || next($0) }
+                }
             }
+            return combined
+        case .not(let inner):
+            let p = predicate(inner)
+            return { !p($0) }
+        case .test(let test):
+            return test.predicate()
         }
-        return combined
     }
 
-    private static func comparison(_ field: FieldReference, _ op: ComparisonOperator, _ literal: FilterLiteral) -> Predicate {
+    private static func comparison(_ field: FieldReference, _ op: ComparisonOperator, _ literal: FilterLiteral) -> CompiledFilter {
         switch (field.kind, literal) {
         case (.integer, .integer(let value)):
-            if case .typed(.hostPID) = field { return { op.holds(order(Int64($0.pointee.hostPID), value)) } }
-            if case .timeNs = field { return { op.holds(order($0.pointee.timeNs, value)) } }
-            return { op.holds(order(FieldAccess.integer(field, of: $0), value)) }
+            return .test(FieldTest(field, .integer { op.holds(order($0, value)) }))
         case (.unixSeconds, .integer(let ns)):
             let (seconds, remainder) = floorDivide(ns, 1_000_000_000)
-            return { e in
-                let o = order(e.pointee.timestamp, seconds)
+            return .test(FieldTest(field, .integer { timestamp in
+                let o = order(timestamp, seconds)
                 return op.holds(o != 0 ? o : remainder == 0 ? 0 : -1)
-            }
+            }))
         case (.severity, .integer(let value)):
-            return { e in
-                guard let severity = e.pointee.severity.utf8.withContiguousBytes(Bytes.integer) else { return op == .notEqual }
+            return .test(FieldTest(field, .value({ text, _ in
+                guard let severity = Bytes.integer(text) else { return op == .notEqual }
                 return op.holds(order(severity, value))
-            }
+            }, absent: op == .notEqual)))
         case (.extra, .text(let text)):
             let literalBytes = Array(text.utf8)
             let number = Double(text)
-            return { e in
-                let result = FieldAccess.withValue(field, of: e) { value, kind -> Bool in
-                    if kind == .number, let number, let own = Double(String(decoding: value, as: UTF8.self)) {
-                        return op.holds(own < number ? -1 : own > number ? 1 : 0)
-                    }
-                    return literalBytes.withUnsafeBufferPointer { op.holds(Bytes.compare(value, $0)) }
+            return .test(FieldTest(field, .value({ value, kind in
+                if kind == .number, let number, let own = Double(String(decoding: value, as: UTF8.self)) {
+                    return op.holds(own < number ? -1 : own > number ? 1 : 0)
                 }
-                return result ?? (op == .notEqual)
-            }
+                return literalBytes.withUnsafeBufferPointer { op.holds(Bytes.compare(value, $0)) }
+            }, absent: op == .notEqual)))
         default:
             let literalBytes = Array(literal.text.utf8)
             if op == .equal || op == .notEqual {
                 let equal = op == .equal
-                return { e in
-                    let result = FieldAccess.withValue(field, of: e) { value, _ in
-                        literalBytes.withUnsafeBufferPointer { Bytes.equal(value, $0) == equal }
-                    }
-                    return result ?? !equal
-                }
+                return .test(FieldTest(field, .value({ value, _ in
+                    literalBytes.withUnsafeBufferPointer { Bytes.equal(value, $0) == equal }
+                }, absent: !equal)))
             }
-            return { e in
-                let result = FieldAccess.withValue(field, of: e) { value, _ in
-                    literalBytes.withUnsafeBufferPointer { op.holds(Bytes.compare(value, $0)) }
-                }
-                return result ?? (op == .notEqual)
-            }
+            return .test(FieldTest(field, .value({ value, _ in
+                literalBytes.withUnsafeBufferPointer { op.holds(Bytes.compare(value, $0)) }
+            }, absent: op == .notEqual)))
         }
     }
 
-    private static func membership(_ field: FieldReference, _ literals: [FilterLiteral]) -> Predicate {
+    private static func membership(_ field: FieldReference, _ literals: [FilterLiteral]) -> CompiledFilter {
         let integers = literals.compactMap { if case .integer(let v) = $0 { v } else { nil } }
         let allIntegers = integers.count == literals.count
         switch field.kind {
         case .integer where allIntegers:
             let set = Set(integers)
-            return { set.contains(FieldAccess.integer(field, of: $0)) }
+            return .test(FieldTest(field, .integer { set.contains($0) }))
         case .unixSeconds where allIntegers:
             let seconds = Set(integers.compactMap { ns in
                 let (s, r) = floorDivide(ns, 1_000_000_000)
                 return r == 0 ? s : nil
             })
-            return { seconds.contains($0.pointee.timestamp) }
+            return .test(FieldTest(field, .integer { seconds.contains($0) }))
         case .severity where allIntegers:
             let set = Set(integers)
-            return { e in e.pointee.severity.utf8.withContiguousBytes(Bytes.integer).map(set.contains) ?? false }
+            return .test(FieldTest(field, .value({ text, _ in Bytes.integer(text).map(set.contains) ?? false }, absent: false)))
         case .text:
-            guard case .typed(let typed) = field else { break }
+            guard case .typed = field else { break }
             let sorted = Set(literals.map { Array($0.text.utf8) }).sorted { $0.lexicographicallyPrecedes($1) }
-            return { e in FieldAccess.withText(typed, of: e) { value in sortedContains(sorted, value) } }
+            return .test(FieldTest(field, .value({ value, _ in sortedContains(sorted, value) }, absent: false)))
         default:
             break
         }
         return compile(.or(literals.map { .compare(field, .equal, $0) }))
-    }
-
-    private static func textTest(_ field: FieldReference, _ test: TextTest) -> Predicate {
-        let matches = test.matcher()
-        if case .typed(let typed) = field {
-            return { e in FieldAccess.withText(typed, of: e, matches) }
-        }
-        return { e in FieldAccess.withValue(field, of: e) { value, _ in matches(value) } ?? false }
     }
 
     @inline(__always)

@@ -89,16 +89,19 @@ enum ExtraValue {
 
     /// Runs `body` on the value's text and kind; unescapes (and so allocates) only strings with escapes.
     static func withText<R>(_ json: String, _ body: (UnsafeBufferPointer<UInt8>, Kind) -> R) -> R {
-        json.utf8.withContiguousBytes { raw in
-            guard let first = raw.first else { return body(raw, .other) }
-            if first == UInt8(ascii: "\""), raw.count >= 2, raw[raw.count - 1] == UInt8(ascii: "\"") {
-                let inner = UnsafeBufferPointer(rebasing: raw[1..<(raw.count - 1)])
-                guard inner.contains(UInt8(ascii: "\\")) else { return body(inner, .string) }
-                return unescape(inner).withUnsafeBufferPointer { body($0, .string) }
-            }
-            let isNumber = first == UInt8(ascii: "-") || (first &- 48) < 10
-            return body(raw, isNumber ? .number : .other)
+        json.utf8.withContiguousBytes { withText(json: $0, body) }
+    }
+
+    /// ``withText(_:_:)`` for compact JSON given as bytes.
+    static func withText<R>(json raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>, Kind) -> R) -> R {
+        guard let first = raw.first else { return body(raw, .other) }
+        if first == UInt8(ascii: "\""), raw.count >= 2, raw[raw.count - 1] == UInt8(ascii: "\"") {
+            let inner = UnsafeBufferPointer(rebasing: raw[1..<(raw.count - 1)])
+            guard inner.contains(UInt8(ascii: "\\")) else { return body(inner, .string) }
+            return unescape(inner).withUnsafeBufferPointer { body($0, .string) }
         }
+        let isNumber = first == UInt8(ascii: "-") || (first &- 48) < 10
+        return body(raw, isNumber ? .number : .other)
     }
 
     /// The bytes of a JSON string body with its escapes (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`,

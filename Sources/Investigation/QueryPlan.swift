@@ -88,28 +88,29 @@ public struct QueryPlan: Sendable {
         }
     }
 
+    /// The planned blocks as a batch scan that keeps the rows `filter` admits, decoding `columns`
+    /// (and those the filter reads) of the optional ones.
+    public func batches(filter: EventFilter, columns: BatchColumns = .all, threads: Int = 2) -> BatchScan {
+        var scan = BatchScan(sources, threads: threads)
+        scan.columns = columns.union(filter.columns)
+        if case .everything = filter.compiled {} else { scan.select = { filter.select(in: $0) } }
+        return scan
+    }
+
     /// Decodes the planned blocks (in parallel) and hands every matching event to `body` in time
     /// order across all stores; `body` returns false to stop.
     public func scan(filter: EventFilter, threads: Int = 2, _ body: (Event) throws -> Bool) throws {
-        let constraint = filter.termConstraint
-        let admit = constraint == .anything ? nil : IndexedFieldTest(constraint.conjuncts.map { clause in
-            IndexedFieldTest.Clause(fields: clause.fields) { value in clause.admits(value: value) }
-        })
-        var select: (@Sendable ([Event]) -> [Event])?
-        if case .everything = filter.expression.root {
-            select = nil
-        } else {
-            select = { events in Self.matching(events, filter) }
-        }
-        try Store.scan(sources, threads: threads, admit: admit, select: select, body)
+        try batches(filter: filter, threads: threads).events(body)
     }
 
-    /// The events of a block that pass the filter; copies nothing when all pass.
-    private static func matching(_ events: [Event], _ filter: EventFilter) -> [Event] {
-        var matches: [Int] = []
-        events.withUnsafeBufferPointer { buffer in filter.forEachMatch(in: buffer) { matches.append($0) } }
-        if matches.count == events.count { return events }
-        return matches.map { events[$0] }
+    /// How many events match `filter`.
+    public func count(filter: EventFilter, threads: Int = 2) throws -> Int {
+        var total = 0
+        try batches(filter: filter, columns: [], threads: threads).map({ _, rows in rows.count }) { n in
+            total += n
+            return true
+        }
+        return total
     }
 
     /// A human-readable account of the plan, for `--explain`.

@@ -58,21 +58,6 @@ public indirect enum TermConstraint: Sendable, Equatable, CustomStringConvertibl
         }
     }
 
-    /// The parts of a conjunction (the constraint itself when it is not one).
-    public var conjuncts: [TermConstraint] {
-        if case .allOf(let parts) = self { return parts }
-        return [self]
-    }
-
-    /// The fields the constraint reads.
-    public var fields: Set<EventField> {
-        switch self {
-        case .anything: return []
-        case .anyOf(let field, _), .matching(let field, _): return [field]
-        case .allOf(let parts), .oneOf(let parts): return parts.reduce(into: []) { $0.formUnion($1.fields) }
-        }
-    }
-
     /// The constraint with every `matching(F, p)` replaced by `anyOf(F, the terms of vocabulary(F) that
     /// p matches)`: for planners that look terms up rather than test them. `vocabulary` must return
     /// every byte-distinct term the store posts for the field (collecting them in a `Set<String>` would

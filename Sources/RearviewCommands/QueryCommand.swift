@@ -65,10 +65,8 @@ struct QueryCommand: ParsableCommand {
             let out = StandardOutput()
             let matched: Int
             if output.count {
-                var n = 0
-                try plan.scan(filter: filter) { _ in n += 1; return true }
-                out.line(String(n))
-                matched = n
+                matched = try plan.count(filter: filter)
+                out.line(String(matched))
             } else if let groupBy {
                 matched = try GroupedCounts.run(plan: plan, filter: filter, fields: EventColumn.list(groupBy),
                                                 format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
@@ -170,15 +168,14 @@ struct EventPrinter {
 enum GroupedCounts {
     static func run(plan: QueryPlan, filter: EventFilter, fields: [EventColumn], format: EventFormat,
                     limit: Int?, out: StandardOutput) throws -> Int {
-        var counts: [[String]: Int] = [:]
-        var total = 0
-        try plan.scan(filter: filter) { event in
-            counts[fields.map { $0.value(of: event) }, default: 0] += 1
-            total += 1
+        var counts = GroupCounts(columns: fields)
+        let empty = counts
+        try plan.batches(filter: filter, columns: counts.batchColumns).map({ empty.counting($0, rows: $1) }) {
+            counts.merge($0)
             return true
         }
-        try write(counts, fields: fields, format: format, limit: limit, out: out)
-        return total
+        try write(counts.counts, fields: fields, format: format, limit: limit, out: out)
+        return counts.total
     }
 
     /// Prints `counts` (one count per value tuple of `fields`), most frequent first.

@@ -87,7 +87,9 @@ struct TimelineCommand: ParsableCommand {
                 let sources = try watch.poll()
                 guard !sources.isEmpty else { continue }
                 if try lineage.catchUp() { printer.table = lineage.table }
-                try Store.scan(sources, select: { events in events.filter { filter.matches($0) } }) { event in
+                var scan = BatchScan(sources)
+                scan.select = { filter.select(in: $0) }
+                try scan.events { event in
                     printer.print(event)
                     return true
                 }

@@ -11,13 +11,11 @@ import Testing
     }
 
     static func decode(_ payload: [UInt8], events: Int = 1) -> DecodeFailure? {
-        payload.withUnsafeBytes { raw in
-            do throws(DecodeFailure) {
-                _ = try BlockCodec.decodeRaw(header: header(events: events), ByteReader(raw), admit: nil)
-                return nil
-            } catch {
-                return error
-            }
+        do throws(DecodeFailure) {
+            _ = try BlockCodec.decodeRaw(header: header(events: events), payload)
+            return nil
+        } catch {
+            return error
         }
     }
 

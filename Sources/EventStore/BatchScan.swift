@@ -1,0 +1,132 @@
+import EventModel
+
+/// A read of blocks of one or more stores as column batches: decoded and filtered on several threads,
+/// handed over in time order (or, for aggregations, per block).
+///
+/// Blocks are decoded in storage-time order; `select` runs on the decoding threads, once per block,
+/// and returns the rows to keep (nil keeps all). Rows come out ordered by (`TimeNs`, `Seq`) across
+/// blocks and stores, with ties between stores in the order the sources were given.
+public struct BatchScan: Sendable {
+    /// The blocks to read, in (first time, first Seq) order.
+    public let sources: [BlockSource]
+    public var threads: Int
+    /// The optional columns to decode (see ``BatchColumns``).
+    public var columns: BatchColumns = .all
+    /// Picks the rows of a batch to hand over, in ascending order; nil keeps every row.
+    public var select: (@Sendable (ColumnBatch) -> [Int32]?)?
+
+    public init(_ sources: [BlockSource], threads: Int = 2) {
+        self.sources = sources.sorted {
+            ($0.block.location.minTimeNs, $0.block.location.firstSeq) < ($1.block.location.minTimeNs, $1.block.location.firstSeq)
+        }
+        self.threads = threads
+    }
+
+    private struct Stop: Error {}
+
+    /// Runs `work` on the decoding threads for each block's selected rows and hands the results to
+    /// `combine` in storage order, a window of blocks ahead at most (memory stays bounded): for
+    /// aggregations, which need no time order across blocks. `combine` returns false to stop.
+    public func map<T: Sendable>(_ work: @escaping @Sendable (ColumnBatch, [Int32]) -> T,
+                                 _ combine: (T) throws -> Bool) throws {
+        let sources = sources, columns = columns, select = select
+        guard !sources.isEmpty else { return }
+        do {
+            try OrderedParallelMap.run(
+                jobs: sources.count, threads: min(max(1, threads), sources.count), window: max(1, threads) * 2,
+                makeState: {},
+                work: { (_: inout Void, job: Int) -> Result<T, StoreError> in
+                    Result { () throws(StoreError) -> T in
+                        let batch = try sources[job].store.batch(in: sources[job].block, columns: columns)
+                        return work(batch, select?(batch) ?? Array(0..<Int32(batch.count)))
+                    }
+                },
+                deliver: { (result: Result<T, StoreError>) throws -> Void in
+                    if try !combine(try result.get()) { throw Stop() }
+                })
+        } catch is Stop {
+            return
+        }
+    }
+
+    /// A batch and its selected rows, handed from a decoding thread to the merging one.
+    private struct Selected: @unchecked Sendable {
+        var batch: ColumnBatch
+        var rows: [Int32]
+    }
+
+    /// Hands runs of selected rows to `body` in time order; each run's rows belong to one batch and
+    /// are ascending. `body` returns false to stop.
+    public func ordered(_ body: (ColumnBatch, ArraySlice<Int32>) throws -> Bool) throws {
+        var merger = RowMerger()
+        var position = 0
+        try map({ Selected(batch: $0, rows: $1) }) { selected in
+            position += 1
+            merger.add(selected.batch, selected.rows)
+            let horizon = position < sources.count ? sources[position].block.location.minTimeNs : Int64.max
+            return try merger.drain(before: horizon, body)
+        }
+    }
+
+    /// Hands every selected event to `body` in time order; `body` returns false to stop.
+    public func events(_ body: (Event) throws -> Bool) throws {
+        try ordered { batch, rows in
+            for row in rows where try !body(batch.event(at: Int(row))) { return false }
+            return true
+        }
+    }
+}
+
+/// Merges the selected rows of decoded batches into one order by (`TimeNs`, `Seq`), handing over
+/// runs of rows of one batch at a time.
+struct RowMerger {
+    private struct Run {
+        var batch: ColumnBatch
+        var rows: [Int32]
+        var position = 0
+
+        var isDone: Bool { position >= rows.count }
+        var headKey: (Int64, UInt64) {
+            let row = Int(rows[position])
+            return (batch.timeNs[row], batch.firstSeq &+ UInt64(row))
+        }
+    }
+
+    private var runs: [Run] = []
+
+    mutating func add(_ batch: ColumnBatch, _ rows: [Int32]) {
+        if !rows.isEmpty { runs.append(Run(batch: batch, rows: rows)) }
+    }
+
+    /// Emits, in order, every row with `TimeNs` < `horizon`; returns false if `body` asked to stop.
+    mutating func drain(before horizon: Int64, _ body: (ColumnBatch, ArraySlice<Int32>) throws -> Bool) throws -> Bool {
+        defer { runs.removeAll { $0.isDone } }
+        while true {
+            // The run with the smallest head (earlier runs win ties), and the next smallest head.
+            var best = -1, second = -1
+            for r in runs.indices where !runs[r].isDone {
+                if best < 0 || runs[r].headKey < runs[best].headKey {
+                    second = best
+                    best = r
+                } else if second < 0 || runs[r].headKey < runs[second].headKey {
+                    second = r
+                }
+            }
+            guard best >= 0 else { return true }
+            // Everything of the best run that comes before the other runs' heads and the horizon goes out at once.
+            let limit = second >= 0 ? runs[second].headKey : (Int64.max, UInt64.max)
+            let winsTies = second < 0 || best < second
+            let run = runs[best]
+            var end = run.position
+            while end < run.rows.count {
+                let row = Int(run.rows[end])
+                let key = (run.batch.timeNs[row], run.batch.firstSeq &+ UInt64(row))
+                guard key.0 < horizon, key < limit || (winsTies && key == limit) else { break }
+                end += 1
+            }
+            guard end > run.position else { return true }
+            runs[best].position = end
+            if try !body(run.batch, run.rows[run.position..<end]) { return false }
+        }
+    }
+}

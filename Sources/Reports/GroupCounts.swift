@@ -1,0 +1,133 @@
+import EventModel
+import EventStore
+
+/// Event counts per distinct tuple of column values (`--group-by`, summaries), counted on a batch's
+/// ids and turned into text once per distinct tuple of each block.
+public struct GroupCounts: Sendable {
+    /// The columns whose values make a group.
+    public let columns: [EventColumn]
+    /// Events per value tuple (values as ``EventColumn/value(of:)`` gives them).
+    public private(set) var counts: [[String]: Int] = [:]
+    /// Events counted.
+    public private(set) var total = 0
+
+    public init(columns: [EventColumn]) { self.columns = columns }
+
+    /// The optional batch columns the grouping reads.
+    public var batchColumns: BatchColumns {
+        var needed: BatchColumns = []
+        for column in columns {
+            switch column {
+            case .field(let field): needed.formUnion(BatchColumns.reading([field]))
+            case .extra: needed.insert(.extras)
+            case .timeNs, .seq, .time: break
+            }
+        }
+        return needed
+    }
+
+    /// The counts of one block's `rows` (run this on the decoding threads, then ``merge(_:)``).
+    public func counting(_ batch: ColumnBatch, rows: [Int32]) -> GroupCounts {
+        var block = GroupCounts(columns: columns)
+        guard !rows.isEmpty else { return block }
+        // Each column's value per row as a code (equal codes mean equal values within the block),
+        // then the rows' code tuples numbered densely, one dictionary step per column.
+        var group = [Int32](repeating: 0, count: rows.count)
+        var representative: [Int32] = [rows[0]]
+        for column in columns {
+            let codes = Self.codes(column, batch, rows)
+            var numbering: [GroupStep: Int32] = [:]
+            var nextRepresentative: [Int32] = []
+            for i in rows.indices {
+                let key = GroupStep(group: group[i], code: codes[i])
+                if let known = numbering[key] {
+                    group[i] = known
+                } else {
+                    let id = Int32(nextRepresentative.count)
+                    numbering[key] = id
+                    nextRepresentative.append(rows[i])
+                    group[i] = id
+                }
+            }
+            representative = nextRepresentative
+        }
+        var perGroup = [Int](repeating: 0, count: representative.count)
+        for g in group { perGroup[Int(g)] += 1 }
+        for (g, row) in representative.enumerated() {
+            let values = columns.map { Self.text($0, batch, Int(row)) }
+            block.counts[values, default: 0] += perGroup[g]
+        }
+        block.total = rows.count
+        return block
+    }
+
+    /// Counts events one by one (for callers that hold records rather than batches).
+    public mutating func add(_ event: Event) {
+        counts[columns.map { $0.value(of: event) }, default: 0] += 1
+        total += 1
+    }
+
+    /// Adds another count of the same columns.
+    public mutating func merge(_ other: GroupCounts) {
+        for (key, n) in other.counts { counts[key, default: 0] += n }
+        total += other.total
+    }
+
+    /// The groups, most frequent first (ties by value), at most `limit`.
+    public func sorted(limit: Int? = nil) -> [(values: [String], count: Int)] {
+        let rows = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key) }
+        return (limit.map { Array(rows.prefix($0)) } ?? rows).map { ($0.key, $0.value) }
+    }
+
+    private struct GroupStep: Hashable {
+        var group: Int32
+        var code: Int64
+    }
+
+    /// A code per row for `column`: a dictionary id, a number, or the row itself where values are per row.
+    private static func codes(_ column: EventColumn, _ batch: ColumnBatch, _ rows: [Int32]) -> [Int64] {
+        switch column {
+        case .field(let field):
+            switch ColumnBatch.place(of: field) {
+            case .contextString(let f): return rows.map { Int64(batch.stringID(f, context: Int(batch.contextIDs[Int($0)]))) }
+            case .contextNumber(let f): return rows.map { Int64(batch.number(f, context: Int(batch.contextIDs[Int($0)]))) }
+            case .verdictString(let f): return rows.map { Int64(batch.stringID(f, verdict: Int(batch.verdictIDs[Int($0)]))) }
+            case .rowString:
+                let ids = batch.rowStringIDs(field)
+                return rows.map { Int64(ids[Int($0)]) }
+            case .timestamp: return rows.map { batch.timestamps[Int($0)] }
+            case .updatedTime: return rows.map(Int64.init)
+            }
+        case .timeNs, .time: return rows.map { batch.timeNs[Int($0)] }
+        case .seq: return rows.map(Int64.init)
+        case .extra(let key):
+            var bySet: [Int32: Int64] = [:]
+            return rows.map { row in
+                let set = batch.extrasIDs[Int(row)]
+                if let known = bySet[set] { return known }
+                let code = batch.extraValueID(key, set: set).map(Int64.init) ?? -1
+                bySet[set] = code
+                return code
+            }
+        }
+    }
+
+    /// The value of `column` at `row` as ``EventColumn/value(of:)`` writes it.
+    private static func text(_ column: EventColumn, _ batch: ColumnBatch, _ row: Int) -> String {
+        switch column {
+        case .field(let field):
+            switch ColumnBatch.place(of: field) {
+            case .contextNumber(let f): return String(batch.number(f, context: Int(batch.contextIDs[row])))
+            case .timestamp: return String(batch.timestamps[row])
+            case .updatedTime: return batch.updatedTime(row: row)
+            case .contextString, .verdictString, .rowString: return batch.string(batch.stringID(field, row: row)!)
+            }
+        case .timeNs: return String(batch.timeNs[row])
+        case .time: return UnixTime.rfc3339Micro(batch.timeNs[row])
+        case .seq: return String(batch.firstSeq &+ UInt64(row))
+        case .extra(let key):
+            guard let id = batch.extraValueID(key, set: batch.extrasIDs[row]) else { return "" }
+            return EventColumn.unquoted(batch.string(id))
+        }
+    }
+}
