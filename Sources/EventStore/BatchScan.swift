@@ -68,12 +68,47 @@ public struct BatchScan: Sendable {
         }
     }
 
-    /// Hands every selected event to `body` in time order; `body` returns false to stop.
+    /// Hands every selected event to `body` in time order; `body` returns false to stop. Events are
+    /// built on the decoding threads where blocks do not overlap in time.
     public func events(_ body: (Event) throws -> Bool) throws {
-        try ordered { batch, rows in
-            for row in rows where try !body(batch.event(at: Int(row))) { return false }
+        try orderedMap({ batch, rows in batch.events(at: rows) }) { events in
+            for event in events where try !body(event) { return false }
             return true
         }
+    }
+
+    /// Runs `work` on runs of selected rows and hands the results to `combine` in time order: per
+    /// block on the decoding threads when no two blocks overlap in time (the usual store: its blocks
+    /// follow one another), else per merged run on the calling thread. `combine` returns false to stop.
+    public func orderedMap<T: Sendable>(_ work: @escaping @Sendable (ColumnBatch, ArraySlice<Int32>) -> T,
+                                        _ combine: (T) throws -> Bool) throws {
+        if isDisjointInTime {
+            try map({ work($0, $1[...]) }, combine)
+        } else {
+            try ordered { batch, rows in try combine(work(batch, rows)) }
+        }
+    }
+
+    /// Whether every block's rows come after all rows of the blocks before it, so that block order
+    /// is time order.
+    var isDisjointInTime: Bool {
+        var latest = Int64.min
+        var endingLatest: [BlockSource] = []  // the blocks whose last time is `latest`
+        for source in sources {
+            let location = source.block.location
+            guard location.minTimeNs >= latest else { return false }
+            // At an equal time, Seq decides, which orders blocks only within one store.
+            if location.minTimeNs == latest, !endingLatest.allSatisfy({
+                $0.store === source.store && $0.block.location.firstSeq < location.firstSeq
+            }) { return false }
+            if location.maxTimeNs > latest {
+                latest = location.maxTimeNs
+                endingLatest = [source]
+            } else if location.maxTimeNs == latest {
+                endingLatest.append(source)
+            }
+        }
+        return true
     }
 }
 

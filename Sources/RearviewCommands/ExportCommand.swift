@@ -68,8 +68,6 @@ struct ExportCommand: ParsableCommand {
         if !(0...23).contains(syslogFacility) { throw ValidationError("--syslog-facility must be 0-23") }
     }
 
-    static let batchSize = 16_384
-
     var options: ExportOptions {
         ExportOptions(productVersion: RearviewVersion.current, defaultHostName: hostName, syslogAppName: syslogAppName,
                       syslogFacility: syslogFacility, hecIndex: hecIndex, hecSource: hecSource, hecSourcetype: hecSourcetype)
@@ -81,20 +79,16 @@ struct ExportCommand: ParsableCommand {
             let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
             let plan = try QueryPlan(stores: opened, filter: filter)
             let sink = try EventSink(path: out)
-            let encoder = format.encoder(options, processStarts: try StoredProcessStarts.lookup(for: format, stores: opened))
-            // Events are encoded in batches, each split over the cores; a batch is written in order.
-            var batch: [Event] = []
-            batch.reserveCapacity(Self.batchSize)
-            let cores = ProcessInfo.processInfo.activeProcessorCount
-            try plan.scan(filter: filter) { event in
-                batch.append(event)
-                if batch.count == Self.batchSize {
-                    try sink.write(encoder.lines(of: batch, pieces: cores))
-                    batch.removeAll(keepingCapacity: true)
-                }
+            // Each block's records are encoded on the decoding threads by a copy of the encoder (copies
+            // share nothing mutable) and written in time order.
+            nonisolated(unsafe) let encoder = format.encoder(options, processStarts: try StoredProcessStarts.lookup(for: format, stores: opened))
+            let threads = ProcessInfo.processInfo.activeProcessorCount
+            try plan.batches(filter: filter, threads: threads).orderedMap({ batch, rows in
+                encoder.lines(of: batch.events(at: rows), pieces: 1)
+            }) { bytes in
+                try sink.write(bytes)
                 return true
             }
-            try sink.write(encoder.lines(of: batch, pieces: cores))
             try sink.close()
         }
     }
