@@ -55,10 +55,41 @@ public enum EventField: String, CaseIterable, Sendable, Hashable {
         uniqueKeysWithValues: allCases.map { ($0.rawValue.lowercased(), $0) })
 
     /// Position of the field in `allCases`, a small dense number for tables and encodings.
-    public var ordinal: Int { EventField.ordinals[self]! }
-
-    private static let ordinals: [EventField: Int] = Dictionary(
-        uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
+    public var ordinal: Int {
+        switch self {
+        case .timestamp: return 0
+        case .updatedTime: return 1
+        case .clusterName: return 2
+        case .hostName: return 3
+        case .namespaceName: return 4
+        case .podName: return 5
+        case .labels: return 6
+        case .containerID: return 7
+        case .containerName: return 8
+        case .containerImage: return 9
+        case .hostPPID: return 10
+        case .hostPID: return 11
+        case .ppid: return 12
+        case .pid: return 13
+        case .uid: return 14
+        case .parentProcessName: return 15
+        case .processName: return 16
+        case .policyName: return 17
+        case .severity: return 18
+        case .tags: return 19
+        case .message: return 20
+        case .type: return 21
+        case .source: return 22
+        case .operation: return 23
+        case .resource: return 24
+        case .data: return 25
+        case .enforcer: return 26
+        case .action: return 27
+        case .result: return 28
+        case .cwd: return 29
+        case .tty: return 30
+        }
+    }
 }
 
 /// The order and spelling of the keys of one input record, so that export reproduces it exactly.

@@ -18,10 +18,16 @@ public struct KubeArmorJSONWriter {
 
     /// Appends `event` as one JSON object, without a newline.
     public mutating func append(_ event: Event, to out: inout [UInt8]) {
-        if let layout = event.layout {
-            append(event, plan: plan(for: layout), to: &out)
+        append(event, plan: event.layout.map { plan(for: $0) }, to: &out)
+    }
+
+    /// Appends `record` as one JSON object, without a newline: with `plan`'s keys (an imported
+    /// record's layout), else in KubeArmor's own key order.
+    package mutating func append(_ record: some KubeArmorRecordSource, plan: LayoutPlan?, to out: inout [UInt8]) {
+        if let plan {
+            append(record, plan: plan, to: &out)
         } else {
-            appendInKubeArmorOrder(event, to: &out)
+            appendInKubeArmorOrder(record, to: &out)
         }
     }
 
@@ -35,14 +41,14 @@ public struct KubeArmorJSONWriter {
     // MARK: imported events
 
     /// The keys of a layout, each with its role and its `"key":` text.
-    private final class LayoutPlan {
+    package final class LayoutPlan {
         let keys: [String]
         var roles: [KeyRole] = []
         var texts: [Range<Int>] = []
         var textBytes: [UInt8] = []
         var extraKeys: Set<String> = []
 
-        init(_ layout: KeyLayout) {
+        package init(_ layout: KeyLayout) {
             keys = layout.keys
             for key in layout.keys {
                 if let field = EventField(key: key) {
@@ -72,23 +78,24 @@ public struct KubeArmorJSONWriter {
         return plans[lastPlan].plan
     }
 
-    private mutating func append(_ event: Event, plan: LayoutPlan, to out: inout [UInt8]) {
+    private mutating func append(_ record: some KubeArmorRecordSource, plan: LayoutPlan, to out: inout [UInt8]) {
         out.append(JSONBytes.openBrace)
         var first = true
         var nextExtra = 0
         var extrasInOrder = true
+        let extraCount = record.extraCount
         plan.textBytes.withUnsafeBufferPointer { textBytes in
             for step in plan.roles.indices {
                 let role = plan.roles[step]
                 var extraIndex = -1
                 if case .extra = role {
                     // Extras are in layout order; look further only if the event was changed since import.
-                    if nextExtra < event.extras.count, event.extras[nextExtra].key == plan.keys[step] {
+                    if nextExtra < extraCount, record.extraKey(nextExtra) == plan.keys[step] {
                         extraIndex = nextExtra
                         nextExtra += 1
                     } else {
                         extrasInOrder = false
-                        guard let found = event.extras.firstIndex(where: { $0.key == plan.keys[step] }) else { continue }
+                        guard let found = (0..<extraCount).first(where: { record.extraKey($0) == plan.keys[step] }) else { continue }
                         extraIndex = found
                     }
                 }
@@ -96,19 +103,20 @@ public struct KubeArmorJSONWriter {
                 first = false
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: textBytes[plan.texts[step]]))
                 switch role {
-                case .string(let field): GoJSON.appendQuoted(field, of: event, to: &out)
-                case .number(let field): GoJSON.appendInteger(event.number(field)!, to: &out)
-                case .updatedTime: appendUpdatedTime(event, to: &out)
-                case .extra: out.append(contentsOf: event.extras[extraIndex].json.utf8)
+                case .string(let field): record.appendQuoted(field, to: &out)
+                case .number(let field): GoJSON.appendInteger(record.number(field), to: &out)
+                case .updatedTime: appendUpdatedTime(record, to: &out)
+                case .extra: record.appendExtraJSON(extraIndex, to: &out)
                 }
             }
         }
         // Extras added after import (not in the layout) go last.
-        if !extrasInOrder || nextExtra < event.extras.count {
-            for extra in event.extras where !plan.extraKeys.contains(extra.key) {
+        if !extrasInOrder || nextExtra < extraCount {
+            for i in 0..<extraCount where !plan.extraKeys.contains(record.extraKey(i)) {
                 if !first { out.append(JSONBytes.comma) }
                 first = false
-                appendMember(extra.key, json: extra.json, to: &out)
+                appendKey(record.extraKey(i), to: &out)
+                record.appendExtraJSON(i, to: &out)
             }
         }
         out.append(JSONBytes.closeBrace)
@@ -116,40 +124,43 @@ public struct KubeArmorJSONWriter {
 
     // MARK: recorded events
 
-    private mutating func appendInKubeArmorOrder(_ event: Event, to out: inout [UInt8]) {
+    private mutating func appendInKubeArmorOrder(_ record: some KubeArmorRecordSource, to out: inout [UInt8]) {
         out.append(JSONBytes.openBrace)
         var first = true
         func separate(_ out: inout [UInt8]) {
             if !first { out.append(JSONBytes.comma) }
             first = false
         }
-        for slot in event.isAlert ? KubeArmorKeyOrder.alert : KubeArmorKeyOrder.log {
+        let extraCount = record.extraCount
+        for slot in record.isAlert ? KubeArmorKeyOrder.alert : KubeArmorKeyOrder.log {
             switch slot {
             case .field(let field) where field == .updatedTime:
-                guard event.updatedTimeAsGiven != "" else { continue }
+                guard !record.hasEmptyGivenUpdatedTime else { continue }
                 separate(&out)
                 out.append(contentsOf: #""UpdatedTime":"#.utf8)
-                appendUpdatedTime(event, to: &out)
+                appendUpdatedTime(record, to: &out)
             case .field(let field) where field.isNumeric:
-                let value = event.number(field)!
+                let value = record.number(field)
                 guard value != 0 || field == .ppid || field == .uid else { continue }
                 separate(&out)
                 appendKey(field.rawValue, to: &out)
                 GoJSON.appendInteger(value, to: &out)
             case .field(let field):
-                guard !event.string(field).isEmpty else { continue }
+                guard !record.isEmpty(field) else { continue }
                 separate(&out)
                 appendKey(field.rawValue, to: &out)
-                GoJSON.appendQuoted(field, of: event, to: &out)
+                record.appendQuoted(field, to: &out)
             case .extra(let key):
-                guard let extra = event.extras.first(where: { $0.key == key }) else { continue }
+                guard let i = (0..<extraCount).first(where: { record.extraKey($0) == key }) else { continue }
                 separate(&out)
-                appendMember(key, json: extra.json, to: &out)
+                appendKey(key, to: &out)
+                record.appendExtraJSON(i, to: &out)
             }
         }
-        for extra in event.extras where !KubeArmorKeyOrder.extraKeys.contains(extra.key) {
+        for i in 0..<extraCount where !KubeArmorKeyOrder.extraKeys.contains(record.extraKey(i)) {
             separate(&out)
-            appendMember(extra.key, json: extra.json, to: &out)
+            appendKey(record.extraKey(i), to: &out)
+            record.appendExtraJSON(i, to: &out)
         }
         out.append(JSONBytes.closeBrace)
     }
@@ -161,20 +172,49 @@ public struct KubeArmorJSONWriter {
         out.append(JSONBytes.colon)
     }
 
-    private func appendMember(_ key: String, json: String, to out: inout [UInt8]) {
-        appendKey(key, to: &out)
-        out.append(contentsOf: json.utf8)
-    }
-
-    private mutating func appendUpdatedTime(_ event: Event, to out: inout [UInt8]) {
-        if let given = event.updatedTimeAsGiven {
-            GoJSON.appendQuoted(given, to: &out)
-        } else {
+    private mutating func appendUpdatedTime(_ record: some KubeArmorRecordSource, to out: inout [UInt8]) {
+        if !record.appendGivenUpdatedTime(to: &out) {
             out.append(JSONBytes.quote)
-            time.appendRFC3339Micro(event.timeNs, to: &out)
+            time.appendRFC3339Micro(record.timeNs, to: &out)
             out.append(JSONBytes.quote)
         }
     }
+}
+
+/// What ``KubeArmorJSONWriter`` reads from a record: an ``Event``, or a row of a store's column batch
+/// (which writes its strings from a per-block cache of their JSON text).
+package protocol KubeArmorRecordSource {
+    var timeNs: Int64 { get }
+    var isAlert: Bool { get }
+    /// A numeric field's value.
+    func number(_ field: EventField) -> Int64
+    /// Whether a string field is empty.
+    func isEmpty(_ field: EventField) -> Bool
+    /// Appends a string field (not `UpdatedTime`) as a JSON string literal with Go's escapes.
+    func appendQuoted(_ field: EventField, to out: inout [UInt8])
+    /// Appends `UpdatedTime` as given, quoted, and returns true; false when it is derived from the time.
+    func appendGivenUpdatedTime(to out: inout [UInt8]) -> Bool
+    /// Whether `UpdatedTime` is given as the empty string (then the recorded order leaves it out).
+    var hasEmptyGivenUpdatedTime: Bool { get }
+    var extraCount: Int { get }
+    func extraKey(_ index: Int) -> String
+    /// Appends extra `index`'s value (compact JSON).
+    func appendExtraJSON(_ index: Int, to out: inout [UInt8])
+}
+
+extension Event: KubeArmorRecordSource {
+    package func number(_ field: EventField) -> Int64 { number(field) ?? 0 }
+    package func isEmpty(_ field: EventField) -> Bool { string(field).isEmpty }
+    package func appendQuoted(_ field: EventField, to out: inout [UInt8]) { GoJSON.appendQuoted(field, of: self, to: &out) }
+    package func appendGivenUpdatedTime(to out: inout [UInt8]) -> Bool {
+        guard let given = updatedTimeAsGiven else { return false }
+        GoJSON.appendQuoted(given, to: &out)
+        return true
+    }
+    package var hasEmptyGivenUpdatedTime: Bool { updatedTimeAsGiven == "" }
+    package var extraCount: Int { extras.count }
+    package func extraKey(_ index: Int) -> String { extras[index].key }
+    package func appendExtraJSON(_ index: Int, to out: inout [UInt8]) { out.append(contentsOf: extras[index].json.utf8) }
 }
 
 /// KubeArmor's key order: the fields of `pb.Alert` and `pb.Log` in their Go struct order.
@@ -209,10 +249,17 @@ enum KubeArmorKeyOrder {
 }
 
 /// String and number output exactly as Go's `encoding/json` writes it.
-enum GoJSON {
+package enum GoJSON {
     /// Bytes below 0x40 that need escaping: control characters, `"`, `&`, `<`, `>`.
     private static let lowEscapes: UInt64 = 0xFFFF_FFFF | 1 << 0x22 | 1 << 0x26 | 1 << 0x3C | 1 << 0x3E
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends UTF-8 bytes as a JSON string literal.
+    package static func appendQuoted(bytes s: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.append(JSONBytes.quote)
+        appendEscaped(s, to: &out)
+        out.append(JSONBytes.quote)
+    }
 
     static func appendQuoted(_ s: String, to out: inout [UInt8]) {
         out.append(JSONBytes.quote)
@@ -312,7 +359,7 @@ enum GoJSON {
         return found & highs != 0
     }
 
-    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+    package static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
         if value < 0 { out.append(0x2D) }
         var magnitude = value.magnitude
         if magnitude < 10 {

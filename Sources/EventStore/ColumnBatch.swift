@@ -45,10 +45,11 @@ public final class ColumnBatch: @unchecked Sendable {
     /// Key/value id pairs of each extras set; index 0 is the empty set.
     let extrasSets: [[Int32]]
 
-    private var strings: [String?]
-    private var templates: [Event?]
-    private var keyLayouts: [KeyLayout?]
-    private var extraFields: [[ExtraField]?]
+    // Caches filled by the one thread reading the batch: no exclusivity checks on the hot path.
+    @exclusivity(unchecked) private var strings: [String?]
+    @exclusivity(unchecked) private var templates: [Event?]
+    @exclusivity(unchecked) private var keyLayouts: [KeyLayout?]
+    @exclusivity(unchecked) private var extraFields: [[ExtraField]?]
 
     init(count: Int, firstSeq: UInt64, timeNs: [Int64], timestamps: [Int64], contextIDs: [Int32], verdictIDs: [Int32],
          resourceIDs: [Int32], dataIDs: [Int32], extrasIDs: [Int32], updatedIDs: [Int32], arena: [UInt8], offsets: [Int32],
@@ -161,6 +162,9 @@ public final class ColumnBatch: @unchecked Sendable {
         updatedIDs[row] > 0 ? string(updatedIDs[row] - 1) : UnixTime.rfc3339Micro(timeNs[row])
     }
 
+    /// Dictionary id of `UpdatedTime` at `row` when the record gives it other than derived from its time.
+    public func givenUpdatedTimeID(row: Int) -> Int32? { updatedIDs[row] > 0 ? updatedIDs[row] - 1 : nil }
+
     /// The (key id, value id) pairs of extras set `id`, in input order.
     public func extrasPairs(_ id: Int32) -> [Int32] { extrasSets[Int(id)] }
 
@@ -208,9 +212,15 @@ public final class ColumnBatch: @unchecked Sendable {
     /// The events at `rows`, in that order.
     public func events(at rows: some Sequence<Int32>) -> [Event] { rows.map { event(at: Int($0)) } }
 
+    /// Key layouts in the block, counting "none" (id 0).
+    public var layoutCount: Int { layouts.count }
+
+    /// The id of context `c`'s key layout (0: none, KubeArmor's own order).
+    public func layoutID(context c: Int) -> Int { Int(contexts[c * BlockCodec.contextWidth + BlockCodec.contextWidth - 1]) }
+
     /// The key layout of context `c`'s records (nil: KubeArmor's own order).
     public func layout(context c: Int) -> KeyLayout? {
-        let id = Int(contexts[c * BlockCodec.contextWidth + BlockCodec.contextWidth - 1])
+        let id = layoutID(context: c)
         guard id > 0 else { return nil }
         if let known = keyLayouts[id] { return known }
         let layout = KeyLayout(keys: layouts[id].map(string))

@@ -3,6 +3,7 @@ import EventModel
 import EventStore
 import Foundation
 import Investigation
+import Reports
 import SIEMExport
 
 /// `rearview export`: selected events out of the stores in the formats SIEMs and other tools read.
@@ -83,8 +84,14 @@ struct ExportCommand: ParsableCommand {
             // share nothing mutable) and written in time order.
             nonisolated(unsafe) let encoder = format.encoder(options, processStarts: try StoredProcessStarts.lookup(for: format, stores: opened))
             let threads = ProcessInfo.processInfo.activeProcessorCount
+            let fromColumns = format == .kubearmor
             try plan.batches(filter: filter, threads: threads).orderedMap({ batch, rows in
-                encoder.lines(of: batch.events(at: rows), pieces: 1)
+                guard fromColumns else { return encoder.lines(of: batch.events(at: rows), pieces: 1) }
+                // KubeArmor records are written from the columns, each string escaped once per block.
+                var lines = EventLineWriter(withStoreFields: false)
+                var bytes: [UInt8] = []
+                lines.append(batch, rows: rows, to: &bytes)
+                return bytes
             }) { bytes in
                 try sink.write(bytes)
                 return true

@@ -72,13 +72,48 @@ struct QueryCommand: ParsableCommand {
                                                 format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
             } else {
                 var printer = EventPrinter(format: output.format ?? .defaultForStdout, columns: output.columns.map(EventColumn.list))
-                out.write(printer.header())
-                matched = try Self.emit(plan: plan, filter: filter, limit: output.limit, reverse: reverse) { out.write(printer.render($0)) }
-                out.write(printer.finish())
+                if !reverse, let lines = printer.lineWriter {
+                    matched = try Self.emitLines(plan: plan, filter: filter, limit: output.limit, writer: lines) { out.write($0) }
+                } else {
+                    out.write(printer.header())
+                    matched = try Self.emit(plan: plan, filter: filter, limit: output.limit, reverse: reverse) { out.write(printer.render($0)) }
+                    out.write(printer.finish())
+                }
             }
             out.flush()
             if failEmpty && matched == 0 { throw ExitCode(1) }
         }
+    }
+
+    /// Writes matching events one JSON object per line in time order, each block's lines made on the
+    /// decoding threads by a copy of `writer`, honouring `limit`; returns how many.
+    static func emitLines(plan: QueryPlan, filter: EventFilter, limit: Int?, writer: EventLineWriter,
+                          _ write: ([UInt8]) -> Void) throws -> Int {
+        var n = 0
+        if limit == 0 { return 0 }
+        nonisolated(unsafe) let writer = writer
+        try plan.batches(filter: filter).orderedMap({ batch, rows in
+            var copy = writer
+            var bytes: [UInt8] = []
+            copy.append(batch, rows: rows.prefix(limit ?? rows.count), to: &bytes)
+            return (bytes, min(rows.count, limit ?? rows.count))
+        }) { (bytes: [UInt8], lines: Int) in
+            guard let limit, n + lines > limit else {
+                write(bytes)
+                n += lines
+                return limit.map { n < $0 } ?? true
+            }
+            // Only the first lines of this block are wanted.
+            var end = 0, kept = 0
+            while kept < limit - n {
+                end = bytes[end...].firstIndex(of: 10)! + 1
+                kept += 1
+            }
+            write(Array(bytes[..<end]))
+            n = limit
+            return false
+        }
+        return n
     }
 
     /// Hands matching events to `body` in time order (or reversed), honouring `limit`; returns how many.
@@ -122,14 +157,18 @@ struct EventPrinter {
     let format: EventFormat
     private var table: EventTable
     private let columns: [EventColumn]
-    private var writer = KubeArmorJSONWriter()
+    private var lines: EventLineWriter
     private var line: [UInt8] = []
 
     init(format: EventFormat, columns: [EventColumn]?) {
         self.format = format
         self.columns = columns ?? (format == .csv ? EventField.allCases.map(EventColumn.field) : EventColumn.tableDefault)
         table = EventTable(columns: self.columns)
+        lines = EventLineWriter(withStoreFields: format == .ndjson)
     }
+
+    /// The line writer when the format is one JSON object per line (written straight from batches).
+    var lineWriter: EventLineWriter? { format == .kubearmor || format == .ndjson ? lines : nil }
 
     func header() -> [UInt8] {
         format == .csv ? Array(EventCSV.header(columns).utf8) : []
@@ -141,20 +180,9 @@ struct EventPrinter {
             return Array(table.add(event).utf8)
         case .csv:
             return Array(EventCSV.row(event, columns).utf8)
-        case .kubearmor:
+        case .kubearmor, .ndjson:
             line.removeAll(keepingCapacity: true)
-            writer.append(event, to: &line)
-            line.append(10)
-            return line
-        case .ndjson:
-            // rearview's own fields first, then the KubeArmor record's.
-            line.removeAll(keepingCapacity: true)
-            line += Array("{\"TimeNs\":\(event.timeNs),\"Seq\":\(event.seq)".utf8)
-            var record: [UInt8] = []
-            writer.append(event, to: &record)
-            if record.count > 2 { line.append(44) }
-            line += record.dropFirst()
-            line.append(10)
+            lines.append(event, to: &line)
             return line
         }
     }
