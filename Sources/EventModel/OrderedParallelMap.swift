@@ -16,6 +16,7 @@ package enum OrderedParallelMap {
         jobs: Int, threads: Int, window: Int,
         makeState: @escaping @Sendable () -> State,
         work: @escaping @Sendable (inout State, Int) -> Result,
+        finish: (@Sendable (inout State) -> Void)? = nil,
         deliver: (Result) throws(E) -> Void
     ) throws(E) {
         let shared = Shared<Result>(jobs: jobs)
@@ -32,6 +33,7 @@ package enum OrderedParallelMap {
                     permits.wait()
                     guard let job = shared.claim() else {
                         permits.signal()
+                        finish?(&state)
                         return
                     }
                     shared.finish(job, work(&state, job))
@@ -41,6 +43,7 @@ package enum OrderedParallelMap {
         guard !workers.isEmpty else {
             // No thread could be started: do the work here.
             var state = makeState()
+            defer { finish?(&state) }
             for job in 0..<jobs { try deliver(work(&state, job)) }
             return
         }

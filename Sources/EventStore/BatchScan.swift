@@ -1,4 +1,5 @@
 import EventModel
+import Foundation
 
 /// A read of blocks of one or more stores as column batches: decoded and filtered on several threads,
 /// handed over in time order (or, for aggregations, per block).
@@ -29,24 +30,33 @@ public struct BatchScan: Sendable {
     /// aggregations, which need no time order across blocks. `combine` returns false to stop.
     public func map<T: Sendable>(_ work: @escaping @Sendable (ColumnBatch, [Int32]) -> T,
                                  _ combine: (T) throws -> Bool) throws {
+        _ = try map(state: {}, { (_: inout Void, batch, rows) in work(batch, rows) }, combine)
+    }
+
+    /// ``map(_:_:)`` with state that each decoding thread makes once and keeps (an evaluator and its
+    /// caches); returns every thread's state at the end.
+    public func map<State, T: Sendable>(state makeState: @escaping @Sendable () -> State,
+                                        _ work: @escaping @Sendable (inout State, ColumnBatch, [Int32]) -> T,
+                                        _ combine: (T) throws -> Bool) throws -> [State] {
         let sources = sources, columns = columns, select = select
-        guard !sources.isEmpty else { return }
+        guard !sources.isEmpty else { return [] }
+        let finished = FinishedStates<State>()
         do {
             try OrderedParallelMap.run(
                 jobs: sources.count, threads: min(max(1, threads), sources.count), window: max(1, threads) * 2,
-                makeState: {},
-                work: { (_: inout Void, job: Int) -> Result<T, StoreError> in
+                makeState: makeState,
+                work: { (state: inout State, job: Int) -> Result<T, StoreError> in
                     Result { () throws(StoreError) -> T in
                         let batch = try sources[job].store.batch(in: sources[job].block, columns: columns)
-                        return work(batch, select?(batch) ?? Array(0..<Int32(batch.count)))
+                        return work(&state, batch, select?(batch) ?? Array(0..<Int32(batch.count)))
                     }
                 },
+                finish: { finished.add($0) },
                 deliver: { (result: Result<T, StoreError>) throws -> Void in
                     if try !combine(try result.get()) { throw Stop() }
                 })
-        } catch is Stop {
-            return
-        }
+        } catch is Stop {}
+        return finished.states
     }
 
     /// A batch and its selected rows, handed from a decoding thread to the merging one.
@@ -82,11 +92,19 @@ public struct BatchScan: Sendable {
     /// follow one another), else per merged run on the calling thread. `combine` returns false to stop.
     public func orderedMap<T: Sendable>(_ work: @escaping @Sendable (ColumnBatch, ArraySlice<Int32>) -> T,
                                         _ combine: (T) throws -> Bool) throws {
+        _ = try orderedMap(state: {}, { (_: inout Void, batch, rows) in work(batch, rows) }, combine)
+    }
+
+    /// ``orderedMap(_:_:)`` with state made once per thread that runs `work`; returns every such state.
+    public func orderedMap<State, T: Sendable>(state makeState: @escaping @Sendable () -> State,
+                                               _ work: @escaping @Sendable (inout State, ColumnBatch, ArraySlice<Int32>) -> T,
+                                               _ combine: (T) throws -> Bool) throws -> [State] {
         if isDisjointInTime {
-            try map({ work($0, $1[...]) }, combine)
-        } else {
-            try ordered { batch, rows in try combine(work(batch, rows)) }
+            return try map(state: makeState, { work(&$0, $1, $2[...]) }, combine)
         }
+        var state = makeState()
+        try ordered { batch, rows in try combine(work(&state, batch, rows)) }
+        return [state]
     }
 
     /// Whether every block's rows come after all rows of the blocks before it, so that block order
@@ -109,6 +127,24 @@ public struct BatchScan: Sendable {
             }
         }
         return true
+    }
+}
+
+/// The states decoding threads leave when they finish.
+private final class FinishedStates<State>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected: [State] = []
+
+    func add(_ state: State) {
+        lock.lock()
+        collected.append(state)
+        lock.unlock()
+    }
+
+    var states: [State] {
+        lock.lock()
+        defer { lock.unlock() }
+        return collected
     }
 }
 

@@ -101,25 +101,36 @@ struct EvaluateCommand: ParsableCommand {
             let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened))
             let plan = try QueryPlan(stores: opened, filter: filter)
             let out = StandardOutput()
-            var evaluator = loaded.policySet.makeEvaluator()
-            let enforcer = loaded.policySet.options.enforcerName
+            let policySet = loaded.policySet
+            let enforcer = policySet.options.enforcerName
+            // Blocks are judged on the decoding threads, each thread with its own evaluator.
+            let scan = plan.batches(filter: filter)
+            let makeEvaluator: @Sendable () -> PolicyEvaluator = { policySet.makeEvaluator() }
+            var evaluators: [PolicyEvaluator] = []
             // Whether every selected event was judged (not so when --limit stopped the scan).
             var judgedAll = true
             if diff {
-                try runDiff(plan: plan, filter: filter, evaluator: &evaluator, policySet: loaded.policySet, out: out)
+                var evaluator = makeEvaluator()
+                try runDiff(plan: plan, filter: filter, evaluator: &evaluator, policySet: policySet, out: out)
+                evaluators = [evaluator]
             } else if output.count {
                 var n = 0
-                try plan.scan(filter: filter) { event in
-                    if evaluator.verdict(for: event) != nil { n += 1 }
-                    return true
-                }
+                evaluators = try scan.map(state: makeEvaluator, { evaluator, batch, rows in
+                    var alerts = 0
+                    evaluator.verdicts(for: batch.events(at: rows)) { _, _ in alerts += 1 }
+                    return alerts
+                }) { n += $0; return true }
                 out.line(String(n))
             } else if summary {
                 var counts: [[String]: Int] = [:]
-                try plan.scan(filter: filter) { event in
-                    if let verdict = evaluator.verdict(for: event) {
-                        counts[[verdict.policyName, verdict.rule, verdict.action], default: 0] += 1
+                evaluators = try scan.map(state: makeEvaluator, { evaluator, batch, rows in
+                    var block: [[String]: Int] = [:]
+                    evaluator.verdicts(for: batch.events(at: rows)) { _, verdict in
+                        block[[verdict.policyName, verdict.rule, verdict.action], default: 0] += 1
                     }
+                    return block
+                }) { block in
+                    counts.merge(block, uniquingKeysWith: +)
                     return true
                 }
                 try GroupedCounts.write(counts, fields: [.field(.policyName), .extra("Rule"), .field(.action)],
@@ -129,10 +140,16 @@ struct EvaluateCommand: ParsableCommand {
                 out.write(printer.header())
                 var printed = 0
                 if output.limit != 0 {
-                    try plan.scan(filter: filter) { event in
-                        guard let verdict = evaluator.verdict(for: event) else { return true }
-                        out.write(printer.render(verdict.alert(for: event, enforcer: enforcer)))
-                        printed += 1
+                    evaluators = try scan.orderedMap(state: makeEvaluator, { evaluator, batch, rows in
+                        let events = batch.events(at: rows)
+                        var alerts: [Event] = []
+                        evaluator.verdicts(for: events) { index, verdict in alerts.append(verdict.alert(for: events[index], enforcer: enforcer)) }
+                        return alerts
+                    }) { alerts in
+                        for alert in alerts.prefix(output.limit.map { $0 - printed } ?? alerts.count) {
+                            out.write(printer.render(alert))
+                            printed += 1
+                        }
                         judgedAll = output.limit.map { printed < $0 } ?? true
                         return judgedAll
                     }
@@ -140,7 +157,12 @@ struct EvaluateCommand: ParsableCommand {
                 out.write(printer.finish())
             }
             out.flush()
-            if judgedAll { PolicyOptions.reportScope(evaluator.statistics()) }
+            if judgedAll {
+                // Every policy listed, with 0 where no thread saw an operation in its scope.
+                var statistics = makeEvaluator().statistics()
+                for evaluator in evaluators { statistics.merge(evaluator.statistics()) }
+                PolicyOptions.reportScope(statistics)
+            }
             if loaded.rejected > 0 { throw ExitCode(2) }
         }
     }
