@@ -8,7 +8,7 @@ import Foundation
 /// and returns the rows to keep (nil keeps all). Rows come out ordered by (`TimeNs`, `Seq`) across
 /// blocks and stores, with ties between stores in the order the sources were given.
 public struct BatchScan: Sendable {
-    /// The blocks to read, in (first time, first Seq) order.
+    /// The blocks to read, in (first time, first Seq) order, or first-Seq order.
     public let sources: [BlockSource]
     public var threads: Int
     /// The optional columns to decode (see ``BatchColumns``).
@@ -16,8 +16,10 @@ public struct BatchScan: Sendable {
     /// Picks the rows of a batch to hand over, in ascending order; nil keeps every row.
     public var select: (@Sendable (ColumnBatch) -> [Int32]?)?
 
-    public init(_ sources: [BlockSource], threads: Int = 2) {
-        self.sources = sources.sorted {
+    /// A scan of `sources` in (first time, first Seq) order; with `inSeqOrder`, in first-Seq order
+    /// instead (for readers of one store that resume from a Seq, which ``map(_:_:)`` serves).
+    public init(_ sources: [BlockSource], threads: Int = 2, inSeqOrder: Bool = false) {
+        self.sources = inSeqOrder ? sources.sorted { $0.block.location.firstSeq < $1.block.location.firstSeq } : sources.sorted {
             ($0.block.location.minTimeNs, $0.block.location.firstSeq) < ($1.block.location.minTimeNs, $1.block.location.firstSeq)
         }
         self.threads = threads

@@ -359,30 +359,19 @@ struct SelectedEvents {
     /// Hands matching events with Seq > `after` to `body` in Seq order; returns the Seq through which
     /// every block was looked at.
     func events(after: UInt64, _ body: (Event) throws -> Bool) throws -> UInt64 {
-        var next = candidates.partitionPoint { Self.lastSeq($0) <= after }
-        while next < candidates.count {
-            // Decode a few blocks at a time on two threads, then hand them over in Seq order.
-            let group = Array(candidates[next..<min(candidates.count, next + 4)])
-            next += group.count
-            for events in try decode(group) {
-                for event in events where event.seq > after && filter.matches(event) {
-                    guard try body(event) else { return after }
-                }
+        let first = candidates.partitionPoint { Self.lastSeq($0) <= after }
+        let store = store, filter = filter
+        var scan = BatchScan(candidates[first...].map { BlockSource(store: store, block: $0) }, inSeqOrder: true)
+        scan.select = { batch in filter.select(in: batch).filter { batch.firstSeq &+ UInt64($0) > after } }
+        var stopped = false
+        try scan.map({ batch, rows in batch.events(at: rows) }) { events in
+            for event in events where try !body(event) {
+                stopped = true
+                return false
             }
+            return true
         }
-        return max(after, knownThrough)
-    }
-
-    private func decode(_ blocks: [IndexedBlock]) throws -> [[Event]] {
-        let store = store
-        nonisolated(unsafe) var decoded = [Result<[Event], StoreError>](repeating: .success([]), count: blocks.count)
-        decoded.withUnsafeMutableBufferPointer { results in
-            nonisolated(unsafe) let results = results
-            DispatchQueue.concurrentPerform(iterations: blocks.count) { n in
-                results[n] = Result { () throws(StoreError) in try store.events(in: blocks[n]) }
-            }
-        }
-        return try decoded.map { try $0.get() }
+        return stopped ? after : max(after, knownThrough)
     }
 }
 
