@@ -70,6 +70,7 @@ func shellOutput(_ command: String) -> String {
 func report(_ name: String, _ value: String, _ baseline: String, _ ratio: String, _ target: String) {
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
     print(pad(name, 34) + pad(value, 20) + pad(baseline, 26) + pad(ratio, 18) + target)
+    fflush(nil)  // each row as it is measured, into a file too
 }
 
 let usage = "usage: RearviewBench [--rearview PATH] [--events N] [--scale N] [--only store|recorder|scale[,…]]"
