@@ -6,8 +6,11 @@ RELEASE_BIN := .build/release/rearview
 DEMO_STORE := demo-out/store
 APT_PACKAGES := liblz4-dev libpcre2-dev libbpf-dev libelf-dev zlib1g-dev libssl-dev openssl bpftool jq zstd ripgrep lz4 python3 sqlite3 \
   chromium rsyslog rsyslog-openssl python3-jsonschema
-# Baselines the recorder benchmark runs against (issue 4).
-BENCH_PACKAGES := auditd bpftrace
+# Baselines the recorder benchmark runs against (issue 4); GNU time for the scale part's peak RSS and
+# pip for DuckDB, the store's columnar baseline (issue 14).
+BENCH_PACKAGES := auditd bpftrace time python3-pip
+# Events of the scale part (issue 14): `make bench BENCH_SCALE=0` skips it.
+BENCH_SCALE ?= 10000000
 
 .PHONY: deps install-packages build test stress fuzz demo bench man mounts clean
 
@@ -102,9 +105,10 @@ demo: build mounts
 
 bench: deps mounts
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
+	@python3 -c 'import duckdb' 2>/dev/null || PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q duckdb
 	$(SWIFT) build -c release --product rearview
 	$(SWIFT) build -c release --product RearviewBench
-	.build/release/RearviewBench --rearview $(RELEASE_BIN)
+	.build/release/RearviewBench --rearview $(RELEASE_BIN) --scale $(BENCH_SCALE)
 
 man:
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --date 2026-11-26 --output-directory man
