@@ -9,15 +9,16 @@ protocol StreamDecoder: AnyObject {
     func finish() throws(InputError)
 }
 
-/// Output room added per decoder call: the decoders write straight into the output array.
-private let outputStep = 1 << 18
+/// Where a decoder writes before its output is appended to the caller's array.
+private final class OutputScratch {
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1 << 18)
 
-/// Runs `fill` on `room` new bytes at the end of `output` and keeps as many as it reports written.
-private func appending(room: Int, to output: inout [UInt8], _ fill: (UnsafeMutablePointer<UInt8>, Int) -> Int) {
-    let start = output.count
-    output.append(contentsOf: repeatElement(0, count: room))
-    let written = output.withUnsafeMutableBufferPointer { fill($0.baseAddress! + start, room) }
-    output.removeLast(room - written)
+    deinit { buffer.deallocate() }
+
+    /// Appends the first `count` bytes of the buffer to `output`.
+    func append(_ count: Int, to output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
+    }
 }
 
 /// Decodes gzip data (RFC 1952) with zlib's `inflate`, member after member, as `gzip -d` does.
@@ -29,6 +30,7 @@ final class GzipStreamDecoder: StreamDecoder {
     private var consumed = 0
     /// True between members: after one ended and before the next one's first byte.
     private var betweenMembers = false
+    private let scratch = OutputScratch()
 
     init(origin: String) throws(InputError) {
         self.origin = origin
@@ -50,11 +52,11 @@ final class GzipStreamDecoder: StreamDecoder {
 
     func decode(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) throws(InputError) {
         var taken = 0
-        while taken < input.count {
+        while true {
             if betweenMembers {
+                guard taken < input.count else { return }
                 // Another member may follow; anything else after a member is damage.
-                let left = input.count - taken
-                guard input[taken] == 0x1f, left < 2 || input[taken + 1] == 0x8b else {
+                guard input[taken] == 0x1f, input.count - taken < 2 || input[taken + 1] == 0x8b else {
                     throw corrupt("unexpected data after a gzip member at byte \(consumed)")
                 }
                 inflateReset(stream)
@@ -62,39 +64,24 @@ final class GzipStreamDecoder: StreamDecoder {
             }
             // zlib counts in 32 bits: feed at most 1 GiB at a time.
             let feed = min(input.count - taken, 1 << 30)
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + taken)
+            stream.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0 + taken) }
             stream.pointee.avail_in = uInt(feed)
-            var status = Z_OK
-            appending(room: max(outputStep, feed * 4), to: &output) { out, room in
-                stream.pointee.next_out = out
-                stream.pointee.avail_out = uInt(room)
-                status = inflate(stream, Z_NO_FLUSH)
-                return room - Int(stream.pointee.avail_out)
-            }
+            stream.pointee.next_out = scratch.buffer.baseAddress
+            stream.pointee.avail_out = uInt(scratch.buffer.count)
+            let status = inflate(stream, Z_NO_FLUSH)
+            scratch.append(scratch.buffer.count - Int(stream.pointee.avail_out), to: &output)
             let used = feed - Int(stream.pointee.avail_in)
             taken += used
             consumed += used
             switch status {
             case Z_STREAM_END: betweenMembers = true
-            case Z_OK, Z_BUF_ERROR: continue
+            case Z_OK, Z_BUF_ERROR:
+                // Out of input with room to spare: the rest of the member comes with the next input.
+                if taken == input.count, stream.pointee.avail_out > 0 { return }
             default:
                 let message = stream.pointee.msg.map { String(cString: $0) } ?? "inflate error \(status)"
                 throw corrupt("\(message) near byte \(consumed)")
             }
-        }
-        // Output zlib still holds back for want of room comes out before more input goes in.
-        while !betweenMembers, stream.pointee.avail_out == 0 {
-            var status = Z_OK
-            appending(room: outputStep, to: &output) { out, room in
-                stream.pointee.next_in = nil
-                stream.pointee.avail_in = 0
-                stream.pointee.next_out = out
-                stream.pointee.avail_out = uInt(room)
-                status = inflate(stream, Z_NO_FLUSH)
-                return room - Int(stream.pointee.avail_out)
-            }
-            if status == Z_STREAM_END { betweenMembers = true }
-            else if status != Z_OK, status != Z_BUF_ERROR { throw corrupt("inflate error \(status) near byte \(consumed)") }
         }
     }
 
@@ -111,6 +98,7 @@ final class LZ4FrameStreamDecoder: StreamDecoder {
     private var consumed = 0
     /// liblz4's hint: 0 once the last frame begun is complete.
     private var expectsMore = 0
+    private let scratch = OutputScratch()
 
     init(origin: String) throws(InputError) {
         self.origin = origin
@@ -128,25 +116,19 @@ final class LZ4FrameStreamDecoder: StreamDecoder {
     func decode(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) throws(InputError) {
         var taken = 0
         while true {
-            var hint = 0
-            var sourceSize = 0
-            var full = false
-            appending(room: max(outputStep, (input.count - taken) * 4), to: &output) { out, room in
-                sourceSize = input.count - taken
-                var destinationSize = room
-                hint = LZ4F_decompress(context, out, &destinationSize, input.baseAddress.map { $0 + taken }, &sourceSize, nil)
-                if LZ4F_isError(hint) != 0 { return 0 }
-                full = destinationSize == room
-                return destinationSize
-            }
+            var sourceSize = input.count - taken
+            var destinationSize = scratch.buffer.count
+            let hint = LZ4F_decompress(context, scratch.buffer.baseAddress, &destinationSize,
+                                       input.baseAddress.map { $0 + taken }, &sourceSize, nil)
             if LZ4F_isError(hint) != 0 {
                 throw corrupt("\(String(cString: LZ4F_getErrorName(hint))) near byte \(consumed)")
             }
+            scratch.append(destinationSize, to: &output)
             taken += sourceSize
             consumed += sourceSize
             expectsMore = hint
             // Done when all input is taken and the output had room to spare (nothing held back).
-            if taken == input.count, !full { return }
+            if taken == input.count, destinationSize < scratch.buffer.count { return }
         }
     }
 

@@ -15,8 +15,6 @@ public final class InputByteStream {
     public let origin: String
     /// Bytes read from the file so far (compressed bytes for a compressed input).
     public private(set) var bytesRead = 0
-    /// Raw bytes read per `read(2)` round.
-    static let readBytes = 1 << 20
 
     private let fd: Int32
     private var decoder: (any StreamDecoder)?
@@ -28,10 +26,10 @@ public final class InputByteStream {
     private var carry: [UInt8] = []
     private var readBuffer: [UInt8]
 
-    /// Opens `path` (`-` is stdin).
-    public init(path: String) throws(InputError) {
+    /// Opens `path` (`-` is stdin), to be read `readBytes` raw bytes at a time.
+    public init(path: String, readBytes: Int = 1 << 20) throws(InputError) {
         origin = path
-        readBuffer = [UInt8](repeating: 0, count: Self.readBytes)
+        readBuffer = [UInt8](repeating: 0, count: max(1, readBytes))
         if path == "-" {
             fd = STDIN_FILENO
             return
