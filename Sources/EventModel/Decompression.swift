@@ -1,110 +1,138 @@
 import CLZ4
 import CZlib
 
+/// A decompressor fed its input piece by piece: what ``InputByteStream`` reads compressed inputs with.
+protocol StreamDecoder: AnyObject {
+    /// Decompresses the next `input` bytes of the stream, appending what they give to `output`.
+    func decode(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) throws(InputError)
+    /// Checks that the stream ended where it may end (after a complete member or frame).
+    func finish() throws(InputError)
+}
+
+/// Where a decoder writes before its output is appended to the caller's array.
+private final class OutputScratch {
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1 << 18)
+
+    deinit { buffer.deallocate() }
+
+    /// Appends the first `count` bytes of the buffer to `output`.
+    func append(_ count: Int, to output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
+    }
+}
+
 /// Decodes gzip data (RFC 1952) with zlib's `inflate`, member after member, as `gzip -d` does.
-enum GzipDecoder {
-    static func decode(_ input: [UInt8], origin: String) throws(InputError) -> [UInt8] {
-        func corrupt(_ detail: String) -> InputError { InputError(origin: origin, reason: .corruptGzip(detail: detail)) }
-        var stream = z_stream()
+final class GzipStreamDecoder: StreamDecoder {
+    private let origin: String
+    /// zlib keeps a pointer to its stream: it lives at a fixed address.
+    private let stream: UnsafeMutablePointer<z_stream>
+    /// Compressed bytes taken so far (for messages).
+    private var consumed = 0
+    /// True between members: after one ended and before the next one's first byte.
+    private var betweenMembers = false
+    private let scratch = OutputScratch()
+
+    init(origin: String) throws(InputError) {
+        self.origin = origin
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
         // inflateInit2 is a C macro; 16 + MAX_WBITS asks for a gzip header and the largest window.
-        guard inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw corrupt("zlib could not start")
+        guard inflateInit2_(stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            stream.deallocate()
+            throw InputError(origin: origin, reason: .corruptGzip(detail: "zlib could not start"))
         }
-        defer { inflateEnd(&stream) }
-        var output = [UInt8]()
-        var outputSize = 0
-        var consumed = 0
-        var failure: InputError?
-        input.withUnsafeBufferPointer { source in
-            var capacity = max(input.count * 4, 1 << 16)
-            while true {
-                if outputSize == output.count {
-                    output.append(contentsOf: repeatElement(0, count: capacity - output.count))
-                    capacity *= 2
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deallocate()
+    }
+
+    private func corrupt(_ detail: String) -> InputError { InputError(origin: origin, reason: .corruptGzip(detail: detail)) }
+
+    func decode(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) throws(InputError) {
+        var taken = 0
+        while true {
+            if betweenMembers {
+                guard taken < input.count else { return }
+                // Another member may follow; anything else after a member is damage.
+                guard input[taken] == 0x1f, input.count - taken < 2 || input[taken + 1] == 0x8b else {
+                    throw corrupt("unexpected data after a gzip member at byte \(consumed)")
                 }
-                // zlib counts in 32 bits: feed and fill at most 1 GiB at a time.
-                let feed = min(source.count - consumed, 1 << 30)
-                let room = min(output.count - outputSize, 1 << 30)
-                stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress! + consumed)
-                stream.avail_in = uInt(feed)
-                let status: Int32 = output.withUnsafeMutableBufferPointer { out in
-                    stream.next_out = out.baseAddress! + outputSize
-                    stream.avail_out = uInt(room)
-                    return inflate(&stream, Z_NO_FLUSH)
-                }
-                consumed += feed - Int(stream.avail_in)
-                outputSize += room - Int(stream.avail_out)
-                switch status {
-                case Z_STREAM_END:
-                    if consumed == source.count { return }
-                    // Another member may follow; anything else after a member is damage.
-                    guard source.count - consumed >= 2, source[consumed] == 0x1f, source[consumed + 1] == 0x8b else {
-                        failure = corrupt("unexpected data after a gzip member at byte \(consumed)")
-                        return
-                    }
-                    inflateReset(&stream)
-                case Z_OK, Z_BUF_ERROR:
-                    // Stuck with room to spare and nothing left to feed: the member never ended.
-                    if stream.avail_out > 0, consumed == source.count {
-                        failure = corrupt("the stream is cut short")
-                        return
-                    }
-                default:
-                    let message = stream.msg.map { String(cString: $0) } ?? "inflate error \(status)"
-                    failure = corrupt("\(message) near byte \(consumed)")
-                    return
-                }
+                inflateReset(stream)
+                betweenMembers = false
+            }
+            // zlib counts in 32 bits: feed at most 1 GiB at a time.
+            let feed = min(input.count - taken, 1 << 30)
+            stream.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0 + taken) }
+            stream.pointee.avail_in = uInt(feed)
+            stream.pointee.next_out = scratch.buffer.baseAddress
+            stream.pointee.avail_out = uInt(scratch.buffer.count)
+            let status = inflate(stream, Z_NO_FLUSH)
+            scratch.append(scratch.buffer.count - Int(stream.pointee.avail_out), to: &output)
+            let used = feed - Int(stream.pointee.avail_in)
+            taken += used
+            consumed += used
+            switch status {
+            case Z_STREAM_END: betweenMembers = true
+            case Z_OK, Z_BUF_ERROR:
+                // Out of input with room to spare: the rest of the member comes with the next input.
+                if taken == input.count, stream.pointee.avail_out > 0 { return }
+            default:
+                let message = stream.pointee.msg.map { String(cString: $0) } ?? "inflate error \(status)"
+                throw corrupt("\(message) near byte \(consumed)")
             }
         }
-        if let failure { throw failure }
-        output.removeLast(output.count - outputSize)
-        return output
+    }
+
+    func finish() throws(InputError) {
+        if !betweenMembers { throw corrupt("the stream is cut short") }
     }
 }
 
 /// Decodes LZ4 frames (the `lz4` command's format) with liblz4's frame API, frame after frame.
-enum LZ4FrameDecoder {
-    static func decode(_ input: [UInt8], origin: String) throws(InputError) -> [UInt8] {
-        func corrupt(_ detail: String) -> InputError { InputError(origin: origin, reason: .corruptLZ4(detail: detail)) }
+final class LZ4FrameStreamDecoder: StreamDecoder {
+    private let origin: String
+    private let context: OpaquePointer
+    /// Compressed bytes taken so far (for messages).
+    private var consumed = 0
+    /// liblz4's hint: 0 once the last frame begun is complete.
+    private var expectsMore = 0
+    private let scratch = OutputScratch()
+
+    init(origin: String) throws(InputError) {
+        self.origin = origin
         var context: OpaquePointer?
         guard LZ4F_isError(LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))) == 0, let context else {
-            throw corrupt("liblz4 could not start")
+            throw InputError(origin: origin, reason: .corruptLZ4(detail: "liblz4 could not start"))
         }
-        defer { LZ4F_freeDecompressionContext(context) }
-        var output = [UInt8]()
-        var outputSize = 0
-        var consumed = 0
-        var expectsMore = 0
-        var failure: InputError?
-        input.withUnsafeBufferPointer { source in
-            var capacity = max(input.count * 4, 1 << 16)
-            while true {
-                if outputSize == output.count {
-                    output.append(contentsOf: repeatElement(0, count: capacity - output.count))
-                    capacity *= 2
-                }
-                let room = output.count - outputSize
-                var sourceSize = source.count - consumed
-                var destinationSize = room
-                let hint = output.withUnsafeMutableBufferPointer { out in
-                    LZ4F_decompress(context, out.baseAddress! + outputSize, &destinationSize,
-                                    source.baseAddress! + consumed, &sourceSize, nil)
-                }
-                if LZ4F_isError(hint) != 0 {
-                    failure = corrupt("\(String(cString: LZ4F_getErrorName(hint))) near byte \(consumed)")
-                    return
-                }
-                consumed += sourceSize
-                outputSize += destinationSize
-                expectsMore = hint
-                // Done when all input is taken and the output had room to spare (nothing held back).
-                if consumed == source.count, destinationSize < room { return }
+        self.context = context
+    }
+
+    deinit { LZ4F_freeDecompressionContext(context) }
+
+    private func corrupt(_ detail: String) -> InputError { InputError(origin: origin, reason: .corruptLZ4(detail: detail)) }
+
+    func decode(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) throws(InputError) {
+        var taken = 0
+        while true {
+            var sourceSize = input.count - taken
+            var destinationSize = scratch.buffer.count
+            let hint = LZ4F_decompress(context, scratch.buffer.baseAddress, &destinationSize,
+                                       input.baseAddress.map { $0 + taken }, &sourceSize, nil)
+            if LZ4F_isError(hint) != 0 {
+                throw corrupt("\(String(cString: LZ4F_getErrorName(hint))) near byte \(consumed)")
             }
+            scratch.append(destinationSize, to: &output)
+            taken += sourceSize
+            consumed += sourceSize
+            expectsMore = hint
+            // Done when all input is taken and the output had room to spare (nothing held back).
+            if taken == input.count, destinationSize < scratch.buffer.count { return }
         }
-        if let failure { throw failure }
-        // A hint of 0 means the last frame is complete.
+    }
+
+    func finish() throws(InputError) {
         if expectsMore != 0 { throw corrupt("the frame is cut short") }
-        output.removeLast(output.count - outputSize)
-        return output
     }
 }

@@ -45,6 +45,9 @@ public struct KubeArmorJSONReader: Sendable {
     public let form: Form
     /// Where the content starts (after a UTF-8 byte order mark, if any).
     private let contentStart: Int
+    /// Where `bytes` start in the whole input: lines and bytes before them (0 unless they are a later
+    /// chunk of one-object-per-line input), so that rejections name the input's line and offset.
+    private let linesBefore: Int, bytesBefore: Int
 
     public init(bytes: [UInt8], origin: String) {
         self.bytes = bytes
@@ -53,6 +56,19 @@ public struct KubeArmorJSONReader: Sendable {
         form = bytes.withUnsafeBufferPointer { [contentStart] in
             KubeArmorJSONReader.detectForm($0.baseAddress, from: contentStart, end: $0.count)
         }
+        linesBefore = 0
+        bytesBefore = 0
+    }
+
+    /// A later chunk of one-object-per-line input that holds whole lines, `linesBefore` lines and
+    /// `bytesBefore` bytes after the input's start.
+    init(continuing bytes: [UInt8], origin: String, linesBefore: Int, bytesBefore: Int) {
+        self.bytes = bytes
+        self.origin = origin
+        form = .lines
+        contentStart = 0
+        self.linesBefore = linesBefore
+        self.bytesBefore = bytesBefore
     }
 
     /// Reads every record and returns them in input order.
@@ -78,11 +94,11 @@ public struct KubeArmorJSONReader: Sendable {
 
     /// Hands all outcomes to `body` in batches; returns how many there were.
     @discardableResult
-    private func deliver<E: Error>(threads: Int, _ body: ([Outcome]) throws(E) -> Void) throws(E) -> Int {
+    func deliver<E: Error>(threads: Int, _ body: ([Outcome]) throws(E) -> Void) throws(E) -> Int {
         switch form {
         case .lines:
             let pieces = linePieces()
-            var lineBase = 0
+            var lineBase = linesBefore
             var delivered = 0
             func hand(_ piece: consuming ParsedPiece) throws(E) {
                 var piece = piece
@@ -161,7 +177,7 @@ public struct KubeArmorJSONReader: Sendable {
         bytes.withUnsafeBufferPointer { buffer in
             var parsed = ParsedPiece()
             parsed.outcomes.reserveCapacity(piece.count / 512)
-            var records = LineRecords(buffer.baseAddress!, piece, origin: origin, parser: parser)
+            var records = LineRecords(buffer.baseAddress!, piece, origin: origin, bytesBefore: bytesBefore, parser: parser)
             while let outcome = records.next() {
                 if case .failure = outcome { parsed.rejections.append(parsed.outcomes.count) }
                 parsed.outcomes.append(outcome)
@@ -228,23 +244,25 @@ public struct KubeArmorJSONReader: Sendable {
 private struct Rejections {
     let p: UnsafePointer<UInt8>
     let origin: String
+    /// Bytes of the input before `p` (offsets are reported from the input's start).
+    var bytesBefore = 0
 
     func make(_ failure: RecordFailure, line: Int, raw: Range<Int>) -> RejectedRecord {
         let column = failure.offset - lineStart(of: failure.offset) + 1
         let reason: String
         switch failure.kind {
         case .syntax: reason = "invalid JSON at column \(column): \(failure.message)"
-        case .invalidUTF8: reason = "invalid UTF-8 at byte offset \(failure.offset) (column \(column))"
+        case .invalidUTF8: reason = "invalid UTF-8 at byte offset \(bytesBefore + failure.offset) (column \(column))"
         case .record: reason = failure.message
         }
-        return RejectedRecord(origin: origin, line: line, byteOffset: failure.offset, reason: reason,
+        return RejectedRecord(origin: origin, line: line, byteOffset: bytesBefore + failure.offset, reason: reason,
                               raw: Array(UnsafeBufferPointer(start: p + raw.lowerBound, count: raw.count)))
     }
 
     func tooLarge(at offset: Int, size: Int?, line: Int, raw: Range<Int>) -> RejectedRecord {
         let limit = "the \(KubeArmorJSONReader.maxRecordBytes >> 20) MiB limit"
         let reason = size.map { "record is larger than \(limit) (\($0) bytes)" } ?? "record is larger than \(limit)"
-        return RejectedRecord(origin: origin, line: line, byteOffset: offset, reason: reason,
+        return RejectedRecord(origin: origin, line: line, byteOffset: bytesBefore + offset, reason: reason,
                               raw: Array(UnsafeBufferPointer(start: p + raw.lowerBound, count: raw.count)))
     }
 
@@ -267,12 +285,12 @@ private struct LineRecords {
     /// Lines read so far, counted from the start of the range.
     private(set) var line = 0
 
-    init(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, origin: String, parser: KubeArmorRecordParser) {
+    init(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, origin: String, bytesBefore: Int, parser: KubeArmorRecordParser) {
         self.p = p
         position = range.lowerBound
         end = range.upperBound
         self.parser = parser
-        rejections = Rejections(p: p, origin: origin)
+        rejections = Rejections(p: p, origin: origin, bytesBefore: bytesBefore)
     }
 
     mutating func next() -> KubeArmorJSONReader.Outcome? {

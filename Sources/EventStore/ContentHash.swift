@@ -26,28 +26,57 @@ extension Event {
 public enum DuplicateFilter {
     /// Returns the events to add (in their original order) and how many were already stored.
     public static func removeStored(from events: [Event], store: Store) throws(StoreError) -> (kept: [Event], duplicates: Int) {
-        guard !events.isEmpty else { return (events, 0) }
+        var stored = StoredCopies(store: store, storedBefore: .max)
+        return try stored.remove(from: events)
+    }
+}
+
+/// Removes from an import's events, window after window of time, the copies the store held before
+/// the import, as a multiset (see ``DuplicateFilter``).
+///
+/// A window is compared with the stored events whose time falls inside it, so windows must not share
+/// a time (a record and its copies then fall in one window). Blocks this import wrote (`Seq` from
+/// ``storedBefore`` on) never count; blocks that reach past a window are kept, hashed, for the next.
+struct StoredCopies {
+    let store: Store
+    /// The first `Seq` this import wrote.
+    let storedBefore: UInt64
+    /// Times and hashes of the events of blocks that reach past the last window, by block id.
+    private var carried: [Int64: [(time: Int64, hash: UInt64)]] = [:]
+
+    init(store: Store, storedBefore: UInt64) {
+        self.store = store
+        self.storedBefore = storedBefore
+    }
+
+    /// Returns the events of `window` to add (in their order) and how many were already stored.
+    mutating func remove(from window: [Event]) throws(StoreError) -> (kept: [Event], duplicates: Int) {
+        guard !window.isEmpty else { return (window, 0) }
         var first = Int64.max, last = Int64.min
-        for i in events.indices {
-            first = min(first, events[i].timeNs)
-            last = max(last, events[i].timeNs)
+        for i in window.indices {
+            first = min(first, window[i].timeNs)
+            last = max(last, window[i].timeNs)
         }
-        let overlapping = try store.blocks(from: first, through: last)
-        guard !overlapping.isEmpty else { return (events, 0) }
-        let incoming = events.map(\.contentHash)
+        let overlapping = try store.blocks(from: first, through: last).filter { $0.location.firstSeq < storedBefore }
+        var reaching: [Int64: [(time: Int64, hash: UInt64)]] = [:]
+        defer { carried = reaching }
+        guard !overlapping.isEmpty else { return (window, 0) }
+        let incoming = window.map(\.contentHash)
         let wanted = Set(incoming)
         var stored: [UInt64: Int] = [:]
         for block in overlapping {
-            for e in try store.events(in: block) {
-                let h = e.contentHash
-                if wanted.contains(h) { stored[h, default: 0] += 1 }
+            var hashed = carried[block.id] ?? []
+            if hashed.isEmpty { hashed = try store.events(in: block).map { (time: $0.timeNs, hash: $0.contentHash) } }
+            if block.location.maxTimeNs > last { reaching[block.id] = hashed }
+            for entry in hashed where entry.time >= first && entry.time <= last && wanted.contains(entry.hash) {
+                stored[entry.hash, default: 0] += 1
             }
         }
-        guard !stored.isEmpty else { return (events, 0) }
+        guard !stored.isEmpty else { return (window, 0) }
         var kept: [Event] = []
-        kept.reserveCapacity(events.count)
+        kept.reserveCapacity(window.count)
         var duplicates = 0
-        for (event, hash) in zip(events, incoming) {
+        for (event, hash) in zip(window, incoming) {
             if let n = stored[hash], n > 0 {
                 stored[hash] = n - 1
                 duplicates += 1

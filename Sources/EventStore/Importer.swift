@@ -21,6 +21,9 @@ public struct ImportReport: Sendable {
     /// Where rejected records were kept verbatim, one file per input that had any.
     public var rejectFiles: [String] = []
     public var recovery = RecoveryReport()
+    /// Sorted runs spilled to disk because the input held more than ``Importer/spillEvents`` events
+    /// (0 when it fit in memory).
+    public var spilledRuns = 0
 
     public var rejected: Int { files.reduce(0) { $0 + $1.rejected.count } }
     public var failedFiles: Int { files.filter { $0.failure != nil }.count }
@@ -30,78 +33,93 @@ public struct ImportReport: Sendable {
 
 /// Imports KubeArmor JSON files into a store: parse, order by time, drop what the store already
 /// holds (as a multiset), append, seal. Malformed records are kept verbatim under `store/rejects/`.
+///
+/// Memory stays bounded however large the input: files (and stdin) are read and decompressed in
+/// chunks (``KubeArmorInputReader``), at most ``spillEvents`` parsed events are held for ordering
+/// (beyond, sorted runs are spilled to `STORE/tmp-import-<pid>/` and merged at the end), and the store
+/// is checked for copies one window of time at a time. The store that results is the same as if all
+/// input had been sorted and appended at once.
 public struct Importer {
     public var storePath: String
     public var options = WriterOptions()
     /// Parser threads per file.
     public var threads = 2
+    /// Decompressed bytes parsed at a time (of one-object-per-line input; other forms are read whole).
+    public var chunkBytes = 32 << 20
+    /// Parsed events held in memory for ordering before a sorted run is spilled to disk.
+    public var spillEvents = 1_000_000
+    /// Events compared with the store at a time (a window holds at least this many, and ends only
+    /// between different times).
+    public var windowEvents = 1 << 16
     /// Called with a short status line as work progresses (for a terminal's progress display).
     public var progress: ((String) -> Void)?
     /// Called once the new events are written and indexed, with the writer (still holding the
-    /// store's lock) and those events in the order they were stored: for keeping derived tables
-    /// (the process table) up to date without reading the blocks back. It keeps its own failures:
-    /// the import has succeeded by then.
-    public var afterAppend: ((StoreWriter, [Event]) -> Void)?
+    /// store's lock): for keeping derived tables (the process table) up to date from the new blocks.
+    /// It keeps its own failures: the import has succeeded by then.
+    public var afterAppend: ((StoreWriter) -> Void)?
 
     public init(storePath: String) { self.storePath = storePath }
 
     public func run(files: [String]) throws(StoreError) -> ImportReport {
         var report = ImportReport()
-        var events: [Event] = []
-        for path in files {
-            progress?("reading \(path)")
-            var file = ImportedFile(path: path, records: 0, rejected: [], failure: nil)
-            do {
-                let bytes = try InputBytes.load(path: path)
-                progress?("parsing \(path) (\(bytes.count / 1_000_000) MB)")
-                let origin = path == "-" ? "<stdin>" : path
-                let reader = KubeArmorJSONReader(bytes: bytes, origin: origin)
-                try reader.read(threads: threads) { outcomes in
-                    file.records += outcomes.count
-                    for outcome in outcomes {
-                        switch outcome {
-                        case .success(let event): events.append(event)
-                        case .failure(let rejection): file.rejected.append(rejection)
-                        }
-                    }
-                }
-            } catch let error as InputError {
-                file.failure = error
-            } catch {
-                file.failure = InputError(origin: path, reason: .unreadable(detail: "\(error)"))
-            }
-            report.files.append(file)
-        }
-        progress?("ordering \(events.count) events")
-        events = Self.timeOrdered(events)
-
         let writer = try StoreWriter(path: storePath, options: options)
         report.recovery = writer.recovery
-        progress?("checking for records already stored")
-        let (kept, duplicates) = try DuplicateFilter.removeStored(from: events, store: writer.store)
-        events = []
-        report.duplicates = duplicates
-        progress?("writing \(kept.count) events")
-        try writer.append(kept)
+        // The writer's lock is held: any spill directory left in the store is a killed import's.
+        ImportSpillDirectory.removeLeftovers(store: storePath)
+        let spill = ImportSpillDirectory(store: storePath)
+        defer { spill.remove() }
+        var sorter = SpillingEventSorter(spillEvents: spillEvents, directory: spill, blockEvents: options.blockEvents,
+                                         threads: threads)
+        for path in files { report.files.append(try read(path, into: &sorter)) }
+        report.spilledRuns = sorter.runs.count
+        let total = sorter.count
+        progress?(sorter.runs.isEmpty ? "ordering \(total) events" : "merging \(total) events from \(sorter.runs.count) sorted runs")
+        var appender = ImportAppender(writer: writer, windowEvents: windowEvents)
+        var merged = 0
+        try sorter.drain { (batch) throws(StoreError) in
+            try appender.add(batch)
+            merged += batch.count
+            if merged % (1 << 20) < batch.count { progress?("writing: \(merged) of \(total) events checked and stored") }
+        }
+        try appender.finish()
         try writer.flush()
-        afterAppend?(writer, kept)
+        spill.remove()
+        afterAppend?(writer)
         try writer.close()
-        report.imported = kept.count
+        report.imported = appender.appended
+        report.duplicates = appender.duplicates
         report.rejectFiles = try keepRejects(report.files)
         return report
     }
 
-    /// Stable time order: records that arrive out of order (karmor pushes them concurrently) are sorted;
-    /// records with equal times keep their input order.
-    static func timeOrdered(_ events: [Event]) -> [Event] {
-        var sorted = true
-        for i in events.indices.dropFirst() where events[i].timeNs < events[i - 1].timeNs {
-            sorted = false
-            break
+    /// Reads one input into `sorter`. A file that fails part way (damaged compression, a read error)
+    /// keeps the records read before the damage, and reports the failure.
+    private func read(_ path: String, into sorter: inout SpillingEventSorter) throws(StoreError) -> ImportedFile {
+        var file = ImportedFile(path: path, records: 0, rejected: [], failure: nil)
+        var reader = KubeArmorInputReader(path: path)
+        reader.chunkBytes = chunkBytes
+        reader.threads = threads
+        progress?("reading \(path)")
+        do {
+            try reader.read(progress: { bytes, records in
+                progress?("reading \(path): \(bytes / 1_000_000) MB, \(records) records")
+            }) { outcomes in
+                file.records += outcomes.count
+                for outcome in outcomes {
+                    switch outcome {
+                    case .success(let event): try sorter.add(event)
+                    case .failure(let rejection): file.rejected.append(rejection)
+                    }
+                }
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as InputError {
+            file.failure = error
+        } catch {
+            file.failure = InputError(origin: path, reason: .unreadable(detail: "\(error)"))
         }
-        if sorted { return events }
-        let order = events.indices.map { (time: events[$0].timeNs, index: $0) }.sorted { ($0.time, $0.index) < ($1.time, $1.index) }
-        return order.map { events[$0.index] }
+        return file
     }
 
     /// Writes each file's rejected records verbatim (one per line) to `rejects/<time>-<name>`, with the

@@ -47,9 +47,10 @@ struct ImportCommand: ParsableCommand {
             importer.options.signer = try signing.signer()
             importer.progress = { Terminal.progress($0) }
             var processes: Result<ProcessTableUpdate, any Error>?
-            importer.afterAppend = { writer, events in
+            importer.afterAppend = { writer in
                 Terminal.progress("updating the process table")
-                processes = Result { try StoredProcessTable.update(writer, appended: events) }
+                // Read back from the new blocks: the import does not hold its events.
+                processes = Result { try StoredProcessTable.update(writer) }
             }
             let report = try importer.run(files: files)
             Terminal.endProgress()

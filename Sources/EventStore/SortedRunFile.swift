@@ -1,0 +1,112 @@
+import Dispatch
+import EventModel
+import Foundation
+import Glibc
+
+/// The directory an import spills its sorted runs into, `STORE/tmp-import-<pid>/`, made when the
+/// first run is spilled and removed when the import ends.
+///
+/// Only the import holding the store's lock uses it, so any other `tmp-import-*` directory is what
+/// a killed import left behind: ``removeLeftovers(store:)`` clears them. Readers never look there.
+struct ImportSpillDirectory {
+    static let prefix = "tmp-import-"
+    let path: String
+
+    init(store: String) { path = "\(store)/\(Self.prefix)\(getpid())" }
+
+    /// Removes every spill directory in `store` (call while holding the store's lock).
+    static func removeLeftovers(store: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []
+        for name in names where name.hasPrefix(prefix) {
+            try? FileManager.default.removeItem(atPath: "\(store)/\(name)")
+        }
+    }
+
+    /// The path of run `number`, making the directory when needed.
+    func runPath(_ number: Int) throws(StoreError) -> String {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(.io, path: path, "cannot make the import's spill directory: \(error.localizedDescription)")
+        }
+        return "\(path)/run-\(number)"
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A run of time-ordered events spilled to a file: blocks in the store's block format
+/// (``BlockCodec``), one after another, each numbered from 1 (the run's order is the file's order).
+enum SortedRunFile {
+    /// Writes `events` in the order `order` gives (indices into `events`) to a new file at `path`,
+    /// encoding blocks of `blockEvents` on `threads` threads.
+    static func write(_ events: [Event], order: [Int], to path: String, blockEvents: Int, threads: Int) throws(StoreError) {
+        let file = try PosixFile(path: path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        var offset = 0
+        let ranges = stride(from: 0, to: order.count, by: blockEvents).map { $0..<min($0 + blockEvents, order.count) }
+        let group = max(1, threads) * 2
+        for first in stride(from: 0, to: ranges.count, by: group) {
+            let batch = Array(ranges[first..<min(first + group, ranges.count)])
+            for bytes in encode(events, order: order, batch, threads: threads) {
+                try file.write(bytes, at: offset)
+                offset += bytes.count
+            }
+        }
+    }
+
+    /// The blocks of `ranges` of `order`, each as header and payload bytes.
+    private static func encode(_ events: [Event], order: [Int], _ ranges: [Range<Int>], threads: Int) -> [[UInt8]] {
+        nonisolated(unsafe) var blocks = [[UInt8]](repeating: [], count: ranges.count)
+        let work = { @Sendable (i: Int) -> [UInt8] in
+            var block = ranges[i].map { events[order[$0]] }
+            for j in block.indices { block[j].seq = UInt64(j + 1) }
+            let encoded = BlockCodec.encode(block[...])
+            return encoded.header.encoded() + encoded.payload
+        }
+        if threads <= 1 || ranges.count == 1 {
+            for i in ranges.indices { blocks[i] = work(i) }
+        } else {
+            blocks.withUnsafeMutableBufferPointer { out in
+                nonisolated(unsafe) let out = out
+                DispatchQueue.concurrentPerform(iterations: ranges.count) { out[$0] = work($0) }
+            }
+        }
+        return blocks
+    }
+}
+
+/// Reads a ``SortedRunFile`` back one block at a time.
+final class SortedRunReader {
+    private let file: PosixFile
+    private let size: Int
+    private var offset = 0
+
+    init(path: String) throws(StoreError) {
+        file = try PosixFile(path: path, flags: O_RDONLY)
+        size = try file.size()
+    }
+
+    /// The next block's events in run order, or nil after the last.
+    func nextBlock() throws(StoreError) -> [Event]? {
+        guard offset < size else { return nil }
+        let headerBytes = try file.read(count: BlockHeader.size, at: offset)
+        let header = try damaged { () throws(DecodeFailure) in
+            try headerBytes.decoding { (raw) throws(DecodeFailure) in try BlockHeader.decode(raw) }
+        }
+        let payload = try file.read(count: header.compressedLength, at: offset + BlockHeader.size)
+        let events = try damaged { () throws(DecodeFailure) in
+            try payload.decoding { (raw) throws(DecodeFailure) in try BlockCodec.decode(header: header, payload: raw) }
+        }
+        offset += BlockHeader.size + header.compressedLength
+        return events
+    }
+
+    /// Runs a decoder, reporting its failure as damage at the current block.
+    private func damaged<R>(_ decode: () throws(DecodeFailure) -> R) throws(StoreError) -> R {
+        do {
+            return try decode()
+        } catch {
+            throw StoreError(.damaged, path: file.path, offset: offset + error.offset, "spilled run unreadable: \(error.reason)")
+        }
+    }
+}
