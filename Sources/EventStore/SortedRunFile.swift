@@ -95,7 +95,7 @@ final class SortedRunReader {
         }
         let payload = try file.read(count: header.compressedLength, at: offset + BlockHeader.size)
         let events = try damaged { () throws(DecodeFailure) in
-            try payload.decoding { (raw) throws(DecodeFailure) in try BlockCodec.decode(header: header, payload: raw) }
+            try payload.decoding { (raw) throws(DecodeFailure) in try BlockCodec.decode(header: header, payload: raw).events() }
         }
         offset += BlockHeader.size + header.compressedLength
         return events
