@@ -121,13 +121,18 @@ public struct StoredProcessTable: Sendable {
             catchUp = .rebuild("the stored table cannot be resumed")
         }
         guard case .rebuild(let reason) = catchUp else { return .upToDate }
-        var builder = ProcessInstanceBuilder(options: options)
-        try feed(&builder, blocks)
-        // A fresh builder hands out every instance, in id order.
-        let instances = builder.takeChangedInstances()
-        try writer.storeProcessRows(instances.map(ProcessInstanceRow.init), replacingAll: true,
-                                    watermark: ProcessTableWatermark(consumed: blocks))
-        return .rebuilt(reason: reason, instances: instances.count, events: builder.statistics.events)
+        // A fresh builder hands out every instance, in id order. The builder, then the instances, are
+        // let go as soon as the next form exists: at 10 M events each copy is hundreds of MB.
+        let (rows, events) = try { () throws -> ([ProcessInstanceRow], Int) in
+            var builder = ProcessInstanceBuilder(options: options)
+            try feed(&builder, blocks)
+            let events = builder.statistics.events
+            let instances = builder.takeChangedInstances()
+            builder = ProcessInstanceBuilder(options: options)
+            return (instances.map(ProcessInstanceRow.init), events)
+        }()
+        try writer.storeProcessRows(rows, replacingAll: true, watermark: ProcessTableWatermark(consumed: blocks))
+        return .rebuilt(reason: reason, instances: rows.count, events: events)
     }
 
     /// Opens the store at `path` for writing just long enough to bring its table up to date.
