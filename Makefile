@@ -74,6 +74,9 @@ demo: build mounts
 	$(BIN) import --store $(DEMO_STORE) samples/demo-incident.ndjson samples/logs/accuknox-alerts-as-shown.txt
 	@echo "== what the store holds"
 	$(BIN) info --store $(DEMO_STORE)
+	@echo "== the same incident gzip-compressed on stdin: read in chunks, memory bounded; the busiest processes, counted on the columns"
+	gzip -c samples/demo-incident.ndjson | $(BIN) import --store demo-out/streamed -
+	$(BIN) query --store demo-out/streamed --group-by ProcessName --limit 5 --format table
 	@echo "== the discovery hunt: who ran ps or pgrep?"
 	$(BIN) query --store $(DEMO_STORE) 'Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep)' \
 	  --columns Time,HostName,PodName,HostPID,ParentProcessName,Resource --format table --limit 8
