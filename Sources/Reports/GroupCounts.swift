@@ -34,19 +34,32 @@ public struct GroupCounts: Sendable {
         // then the rows' code tuples numbered densely, one dictionary step per column.
         var group = [Int32](repeating: 0, count: rows.count)
         var representative: [Int32] = [rows[0]]
-        for column in columns {
+        for (n, column) in columns.enumerated() {
             let codes = Self.codes(column, batch, rows)
-            var numbering: [GroupStep: Int32] = [:]
             var nextRepresentative: [Int32] = []
-            for i in rows.indices {
-                let key = GroupStep(group: group[i], code: codes[i])
-                if let known = numbering[key] {
-                    group[i] = known
-                } else {
-                    let id = Int32(nextRepresentative.count)
-                    numbering[key] = id
-                    nextRepresentative.append(rows[i])
-                    group[i] = id
+            if n == 0, let domain = Self.dictionaryDomain(column, batch) {
+                // The first column's codes are dictionary ids: number them through an array.
+                var numbering = [Int32](repeating: -1, count: domain)
+                for i in rows.indices {
+                    let code = Int(codes[i])
+                    if numbering[code] < 0 {
+                        numbering[code] = Int32(nextRepresentative.count)
+                        nextRepresentative.append(rows[i])
+                    }
+                    group[i] = numbering[code]
+                }
+            } else {
+                var numbering: [GroupStep: Int32] = [:]
+                for i in rows.indices {
+                    let key = GroupStep(group: group[i], code: codes[i])
+                    if let known = numbering[key] {
+                        group[i] = known
+                    } else {
+                        let id = Int32(nextRepresentative.count)
+                        numbering[key] = id
+                        nextRepresentative.append(rows[i])
+                        group[i] = id
+                    }
                 }
             }
             representative = nextRepresentative
@@ -82,6 +95,15 @@ public struct GroupCounts: Sendable {
     private struct GroupStep: Hashable {
         var group: Int32
         var code: Int64
+    }
+
+    /// How many codes there can be when `column`'s codes are dictionary ids of the batch; nil otherwise.
+    private static func dictionaryDomain(_ column: EventColumn, _ batch: ColumnBatch) -> Int? {
+        guard case .field(let field) = column else { return nil }
+        switch ColumnBatch.place(of: field) {
+        case .contextString, .verdictString, .rowString: return batch.stringCount
+        case .contextNumber, .timestamp, .updatedTime: return nil
+        }
     }
 
     /// A code per row for `column`: a dictionary id, a number, or the row itself where values are per row.
