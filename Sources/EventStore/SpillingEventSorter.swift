@@ -26,11 +26,12 @@ struct SpillingEventSorter {
     }
 
     mutating func add(_ event: Event) throws(StoreError) {
+        // Spilled only when one more arrives, so an input of exactly `spillEvents` is never written twice.
+        if gathered.count >= spillEvents { try spill() }
         // Reserved whole: untouched capacity costs no memory, and growing by copying would double it.
         if gathered.isEmpty { gathered.reserveCapacity(spillEvents) }
         gathered.append(event)
         count += 1
-        if gathered.count >= spillEvents { try spill() }
     }
 
     private mutating func spill() throws(StoreError) {
