@@ -74,6 +74,7 @@ final class StoreIndex {
                 """)
         }
         m.registerMigration("v2-processes", migrate: StoreIndex.createProcessTable)
+        m.registerMigration("v3-process-chunks", migrate: StoreIndex.createProcessChunks)
         return m
     }()
 
