@@ -25,13 +25,10 @@ enum ProcessChunks {
         case zlib = 2
     }
 
-    static var codec: Codec {
-        ProcessInfo.processInfo.environment["REARVIEW_PTABLE_CODEC"] == "lz4" ? .lz4 : .zlib
-    }
-
-    static func pack(_ raw: [UInt8]) -> Data {
+    /// Compresses `raw`: zlib (level 9) by default, a quarter smaller than LZ4-HC on these columns
+    /// and strings (LZ4-HC inflates faster, and readers take either).
+    static func pack(_ raw: [UInt8], codec: Codec = .zlib) -> Data {
         var out = ByteWriter(capacity: raw.count / 3 + 16)
-        let codec = Self.codec
         out.bytes.append(codec.rawValue)
         out.varint(raw.count)
         switch codec {
@@ -96,9 +93,15 @@ enum ProcessChunks {
         var lastChunk: Int64 = -1
 
         var count: Int { ids.count }
+        /// Whether the ids are consecutive (then a position is an offset from the first).
+        var dense = false
 
         /// The position of `id`, if present.
         func position(of id: Int64) -> Int? {
+            if dense {
+                guard let first = ids.first, id >= first, id - first < Int64(ids.count) else { return nil }
+                return Int(id - first)
+            }
             var low = 0, high = ids.count
             while low < high {
                 let mid = (low + high) / 2
@@ -128,9 +131,40 @@ enum ProcessChunks {
         return w.bytes
     }
 
+    /// Keys as read under a generation (a value in `meta` every write of the table changes).
+    final class KeysCache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var cached: (generation: String, keys: Keys)?
+
+        func keys(_ db: Database) throws -> Keys {
+            guard let generation = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [generationKey]) else {
+                return try loadKeys(db)
+            }
+            if let hit = lock.withLock({ cached }), hit.generation == generation { return hit.keys }
+            let keys = try loadKeys(db)
+            lock.withLock { cached = (generation, keys) }
+            return keys
+        }
+    }
+
+    static let generationKey = "process_chunks_generation"
+
+    /// Marks the table as changed (in the writing transaction).
+    static func bumpGeneration(_ db: Database) throws {
+        let previous = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [generationKey]).flatMap { Int($0) } ?? 0
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [generationKey, String(previous + 1)])
+    }
+
     /// Reads every chunk's keys.
     static func loadKeys(_ db: Database) throws -> Keys {
         var all = Keys()
+        let total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(rows), 0) FROM process_chunks") ?? 0
+        all.ids.reserveCapacity(total)
+        all.hosts.reserveCapacity(total)
+        all.hostPIDs.reserveCapacity(total)
+        all.parents.reserveCapacity(total)
+        all.chunks.reserveCapacity(total)
+        all.slots.reserveCapacity(total)
         var ordered = true
         let cursor = try Row.fetchCursor(db, sql: "SELECT chunk, keys FROM process_chunks ORDER BY chunk")
         while let row = try cursor.next() {
@@ -172,7 +206,10 @@ enum ProcessChunks {
             all.chunkCount += 1
             all.lastChunk = chunk
         }
-        guard !ordered || !zip(all.ids, all.ids.dropFirst()).allSatisfy({ $0 < $1 }) else { return all }
+        if ordered {
+            all.dense = all.ids.last.map { $0 &- all.ids[0] == Int64(all.ids.count - 1) } ?? true
+            return all
+        }
         // Later chunks supersede: keep each id's last version, sorted by id.
         let order = all.ids.indices.sorted { (all.ids[$0], $0) < (all.ids[$1], $1) }
         var live = Keys()
@@ -187,6 +224,7 @@ enum ProcessChunks {
             live.chunks.append(all.chunks[i])
             live.slots.append(all.slots[i])
         }
+        live.dense = live.ids.last.map { $0 &- live.ids[0] == Int64(live.ids.count - 1) } ?? true
         return live
     }
 
@@ -236,41 +274,62 @@ enum ProcessChunks {
         return w.bytes
     }
 
-    /// A chunk's rows with their strings still numbers (the keys come from its `keys` blob).
+    /// Some rows of a chunk, their strings still numbers (the keys come from its `keys` blob):
+    /// every column is walked, only the wanted rows are kept.
     struct Details {
-        var flags: [UInt64], pid: [Int64], start: [Int64], exit: [Int64?], last: [Int64], code: [Int64?], uid: [Int64?]
+        /// The row kept for each slot of the chunk (-1: not wanted).
+        var index: [Int]
+        var pid: [Int64], start: [Int64], exit: [Int64?], last: [Int64], code: [Int64?], uid: [Int64?]
         /// Exit signal, images, command, failed execs, container, pod, origin.
         var strings: [[Int64]]
         var reaper: [Int64?]
         var counts: [[Int64]]
 
-        init(_ bytes: UnsafeRawBufferPointer, ids: [Int64], hostPIDs: [Int64]) throws(DecodeFailure) {
-            let n = ids.count
+        init(_ bytes: UnsafeRawBufferPointer, ids: [Int64], hostPIDs: [Int64], slots: [Int]) throws(DecodeFailure) {
+            let n = ids.count, m = slots.count
+            var want = [Int](repeating: -1, count: n)
+            for (k, slot) in slots.enumerated() where slot < n { want[slot] = k }
             var r = ByteReader(bytes)
             func zz(_ v: UInt64) -> Int64 { Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1))) }
             let unit = Int64(bitPattern: try r.varint())
             let flags = try r.column(count: n) { (_, v) throws(DecodeFailure) in v }
-            let pid = try r.column(count: n) { (i, v) throws(DecodeFailure) in hostPIDs[i] &+ zz(v) }
-            var prev: Int64 = 0
-            let start = try r.column(count: n) { (_, v) throws(DecodeFailure) in prev = prev &+ zz(v) &* unit; return prev }
-            func optional(_ bit: UInt64, _ r: inout ByteReader, _ make: (Int, Int64) -> Int64) throws(DecodeFailure) -> [Int64?] {
-                var out = [Int64?](repeating: nil, count: n)
-                for i in 0..<n where flags[i] & bit != 0 { out[i] = make(i, zz(try r.varint())) }
+            func plain(_ r: inout ByteReader, _ make: (Int, Int64) -> Int64) throws(DecodeFailure) -> [Int64] {
+                var out = [Int64](repeating: 0, count: m)
+                for i in 0..<n {
+                    let v = try r.varint()
+                    if want[i] >= 0 { out[want[i]] = make(i, zz(v)) }
+                }
                 return out
             }
-            let exit = try optional(1, &r) { start[$0] &+ $1 &* unit }
-            let last = try r.column(count: n) { (i, v) throws(DecodeFailure) in start[i] &+ zz(v) &* unit }
+            func deltas(_ r: inout ByteReader, _ scale: Int64) throws(DecodeFailure) -> [Int64] {
+                var out = [Int64](repeating: 0, count: m)
+                var acc: Int64 = 0
+                for i in 0..<n {
+                    acc = acc &+ zz(try r.varint()) &* scale
+                    if want[i] >= 0 { out[want[i]] = acc }
+                }
+                return out
+            }
+            func optional(_ bit: UInt64, _ r: inout ByteReader, _ make: (Int, Int64) -> Int64) throws(DecodeFailure) -> [Int64?] {
+                var out = [Int64?](repeating: nil, count: m)
+                for i in 0..<n where flags[i] & bit != 0 {
+                    let v = try r.varint()
+                    if want[i] >= 0 { out[want[i]] = make(i, zz(v)) }
+                }
+                return out
+            }
+            let pid = try plain(&r) { hostPIDs[$0] &+ $1 }
+            let start = try deltas(&r, unit)
+            let exit = try optional(1, &r) { start[want[$0]] &+ $1 &* unit }
+            let last = try plain(&r) { start[want[$0]] &+ $1 &* unit }
             let code = try optional(2, &r) { $1 }
             let uid = try optional(4, &r) { $1 }
             var strings: [[Int64]] = []
-            for _ in 0..<7 {
-                prev = 0
-                strings.append(try r.column(count: n) { (_, v) throws(DecodeFailure) in prev = prev &+ zz(v); return prev })
-            }
+            for _ in 0..<7 { strings.append(try deltas(&r, 1)) }
             let reaper = try optional(8, &r) { ids[$0] &- $1 }
             var counts: [[Int64]] = []
-            for _ in 0..<6 { counts.append(try r.column(count: n) { (_, v) throws(DecodeFailure) in zz(v) }) }
-            (self.flags, self.pid, self.start, self.exit, self.last, self.code, self.uid) = (flags, pid, start, exit, last, code, uid)
+            for _ in 0..<6 { counts.append(try plain(&r) { $1 }) }
+            (index, self.pid, self.start, self.exit, self.last, self.code, self.uid) = (want, pid, start, exit, last, code, uid)
             (self.strings, self.reaper, self.counts) = (strings, reaper, counts)
             guard r.remaining == 0 else { throw DecodeFailure(offset: r.offset, reason: "\(r.remaining) bytes after the columns") }
         }
@@ -281,7 +340,9 @@ enum ProcessChunks {
     /// The rows at `positions` of `keys` (sorted by id), decoding the details of just their chunks.
     static func rows(_ db: Database, _ keys: Keys, positions: [Int], path: String) throws -> [ProcessInstanceRow] {
         guard !positions.isEmpty else { return [] }
-        let wanted = Set(positions.map { keys.chunks[$0] })
+        var slotsByChunk: [Int64: [Int]] = [:]
+        for p in positions { slotsByChunk[keys.chunks[p], default: []].append(Int(keys.slots[p])) }
+        let wanted = slotsByChunk.keys
         // Each chunk's own key columns (ids, HostPIDs, in stored order) are needed to decode its details.
         var chunkKeys: [Int64: (ids: [Int64], pids: [Int64])] = [:]
         let sql = "SELECT chunk, keys, details FROM process_chunks WHERE chunk IN (SELECT value FROM json_each(?))"
@@ -310,7 +371,9 @@ enum ProcessChunks {
                 }
                 chunkKeys[chunk] = (ids, pids)
                 let raw = try unpack(detailData)
-                details[chunk] = try raw.decoding { bytes throws(DecodeFailure) in try Details(bytes, ids: ids, hostPIDs: pids) }
+                details[chunk] = try raw.decoding { bytes throws(DecodeFailure) in
+                    try Details(bytes, ids: ids, hostPIDs: pids, slots: slotsByChunk[chunk] ?? [])
+                }
             } catch {
                 throw StoreError(.damaged, path: path, "process chunk \(chunk): \(error)")
             }
@@ -318,13 +381,13 @@ enum ProcessChunks {
         var stringIDs = Set<Int64>()
         for p in positions {
             guard let d = details[keys.chunks[p]] else { throw StoreError(.damaged, path: path, "process chunk \(keys.chunks[p]) is missing") }
-            let slot = Int(keys.slots[p])
+            let slot = d.index[Int(keys.slots[p])]
             stringIDs.insert(keys.hosts[p])
             for column in d.strings { stringIDs.insert(column[slot]) }
         }
         let text = try ProcessStringTable.resolve(db, ids: stringIDs, path: path)
         return positions.map { p in
-            let d = details[keys.chunks[p]]!, s = Int(keys.slots[p])
+            let d = details[keys.chunks[p]]!, s = d.index[Int(keys.slots[p])]
             return ProcessInstanceRow(
                 id: keys.ids[p], hostName: text[keys.hosts[p]]!, hostPID: keys.hostPIDs[p], pid: d.pid[s], startNs: d.start[s],
                 exitNs: d.exit[s], lastActivityNs: d.last[s], exitCode: d.code[s], exitSignal: text[d.strings[0][s]]!,

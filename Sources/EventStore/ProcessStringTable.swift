@@ -2,16 +2,17 @@ import Foundation
 import GRDB
 
 /// The strings of the `processes` table (host names, exec chains, command lines, container IDs, …),
-/// each stored once and referred to by number, in LZ4-compressed chunks of ``chunkSize`` strings:
+/// each stored once and referred to by number, in compressed chunks of ``chunkSize(_:)`` strings:
 /// the `process_texts` table (zlib, see ``ProcessChunks/pack(_:)``; before migration
 /// `v3-process-chunks`, `process_strings`, LZ4, read by ``Layout/legacy``).
 ///
 /// Command lines are most of a process table's bytes and repeat heavily, so a table of plain TEXT
 /// columns would make the index several times larger than the segments it describes.
-/// String *n* is item `n % chunkSize` of chunk `n / chunkSize`; a chunk is the LZ4 block of its
+/// String *n* is item `n % size` of chunk `n / size`; a chunk is the compressed block of its
 /// strings, each a varint length and UTF-8 bytes.
 struct ProcessStringTable {
-    static let chunkSize = 512
+    /// Strings per chunk (both layouts).
+    static func chunkSize(_ layout: Layout) -> Int { 512 }
 
     /// Where the strings are kept.
     enum Layout {
@@ -37,7 +38,7 @@ struct ProcessStringTable {
         }
         ids.reserveCapacity(strings.count)
         for (id, text) in strings.enumerated() { ids[text] = Int64(id) }
-        firstChangedChunk = strings.count / Self.chunkSize
+        firstChangedChunk = strings.count / Self.chunkSize(.current)
     }
 
     /// The number of `text`, adding it when new.
@@ -57,8 +58,9 @@ struct ProcessStringTable {
             ? "INSERT OR REPLACE INTO process_texts(chunk, strings, data) VALUES (?, ?, ?)"
             : "INSERT OR REPLACE INTO process_strings(chunk, strings, raw_length, data) VALUES (?, ?, ?, ?)")
         var chunk = firstChangedChunk
-        while chunk * Self.chunkSize < strings.count {
-            let items = strings[(chunk * Self.chunkSize)..<min(strings.count, (chunk + 1) * Self.chunkSize)]
+        let size = Self.chunkSize(layout)
+        while chunk * size < strings.count {
+            let items = strings[(chunk * size)..<min(strings.count, (chunk + 1) * size)]
             var writer = ByteWriter(capacity: items.reduce(0) { $0 + $1.utf8.count + 2 })
             for item in items {
                 writer.varint(item.utf8.count)
@@ -75,7 +77,7 @@ struct ProcessStringTable {
 
     /// The strings with these numbers (reading only their chunks); a number the table lacks throws.
     static func resolve(_ db: Database, ids: Set<Int64>, layout: Layout = .current, path: String) throws -> [Int64: String] {
-        let chunks = Set(ids.map { $0 / Int64(chunkSize) })
+        let chunks = Set(ids.map { $0 / Int64(chunkSize(layout)) })
         let found = try read(db, chunks: chunks, layout: layout, path: path)
         for id in ids where found[id] == nil {
             throw StoreError(.damaged, path: path, "process string \(id) is missing")
@@ -108,7 +110,7 @@ struct ProcessStringTable {
                     var reader = ByteReader(bytes)
                     for item in 0..<count {
                         let length = try reader.int()
-                        found[chunk * Int64(chunkSize) + Int64(item)] = String(decoding: try reader.bytes(length), as: UTF8.self)
+                        found[chunk * Int64(chunkSize(layout)) + Int64(item)] = String(decoding: try reader.bytes(length), as: UTF8.self)
                     }
                 }
             } catch {

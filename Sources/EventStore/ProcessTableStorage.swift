@@ -236,7 +236,7 @@ extension StoreIndex {
         try wrap("reading processes") {
             try db.read { db in
                 if try Self.hasChunks(db) {
-                    let keys = try ProcessChunks.loadKeys(db)
+                    let keys = try self.processKeys.keys(db)
                     switch selection {
                     case .all:
                         return try ProcessChunks.rows(db, keys, positions: Array(0..<keys.count), path: self.path)
@@ -267,7 +267,7 @@ extension StoreIndex {
         return try wrap("reading process trees") {
             try db.read { db in
                 if try Self.hasChunks(db) {
-                    let keys = try ProcessChunks.loadKeys(db)
+                    let keys = try self.processKeys.keys(db)
                     let positions = ProcessChunks.positions(around: ids, in: keys, ancestors: ancestors, descendants: descendants, limit: limit)
                     return try ProcessChunks.rows(db, keys, positions: positions, path: self.path)
                 }
@@ -379,6 +379,7 @@ extension StoreIndex {
         let sorted = zip(rows, rows.dropFirst()).allSatisfy({ $0.id < $1.id }) ? rows : rows.sorted { $0.id < $1.id }
         try ProcessChunks.write(db, sorted, firstChunk: 0, &strings)
         try strings.write(db, replacingAll: true)
+        try ProcessChunks.bumpGeneration(db)
     }
 
     /// Writes rows and the watermark in one transaction: with `replacingAll` the table becomes exactly
@@ -408,6 +409,7 @@ extension StoreIndex {
                         var strings = try ProcessStringTable(loading: db, path: self.path)
                         try ProcessChunks.write(db, changed, firstChunk: keys.lastChunk + 1, &strings)
                         try strings.write(db, replacingAll: false)
+                        try ProcessChunks.bumpGeneration(db)
                     }
                 }
                 let mark = "\(watermark.lastBlockID) \(watermark.blocks) \(watermark.events) \(watermark.latestTimeNs)"
