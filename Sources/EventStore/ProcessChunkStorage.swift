@@ -27,13 +27,13 @@ enum ProcessChunks {
 
     /// Compresses `raw`: zlib (level 9) by default, a quarter smaller than LZ4-HC on these columns
     /// and strings (LZ4-HC inflates faster, and readers take either).
-    static func pack(_ raw: [UInt8], codec: Codec = .zlib) -> Data {
+    static func pack(_ raw: [UInt8], codec: Codec = .zlib, level: Int32 = 9) -> Data {
         var out = ByteWriter(capacity: raw.count / 3 + 16)
         out.bytes.append(codec.rawValue)
         out.varint(raw.count)
         switch codec {
         case .lz4: out.raw(BlockCompression.compressMax(raw))
-        case .zlib: out.raw(BlockCompression.deflate(raw))
+        case .zlib: out.raw(BlockCompression.deflate(raw, level: level))
         }
         return Data(out.bytes)
     }
@@ -457,7 +457,7 @@ enum ProcessChunks {
             let end = min(rows.count, start + rowsPerChunk)
             let keys = encodeKeys(rows[start..<end], &strings)
             let details = encodeDetails(rows[start..<end], &strings)
-            try insert.execute(arguments: [chunk, end - start, pack(keys), pack(details)])
+            try insert.execute(arguments: [chunk, end - start, pack(keys, level: 6), pack(details, level: 6)])
             chunk += 1
             start = end
         }

@@ -374,7 +374,17 @@ extension StoreIndex {
             }
         }
         var strings = ProcessStringTable()
-        for text in texts.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) { _ = strings.id(text) }
+        let unique = Array(texts), bytes = unique.map { Array($0.utf8) }
+        let order = unique.indices.sorted { a, b in
+            bytes[a].withUnsafeBufferPointer { x in
+                bytes[b].withUnsafeBufferPointer { y in
+                    let common = memcmp(x.baseAddress ?? UnsafePointer(bitPattern: 1)!, y.baseAddress ?? UnsafePointer(bitPattern: 1)!,
+                                        min(x.count, y.count))
+                    return common != 0 ? common < 0 : x.count < y.count
+                }
+            }
+        }
+        for i in order { _ = strings.id(unique[i]) }
         try db.execute(sql: "DELETE FROM process_chunks")
         let sorted = zip(rows, rows.dropFirst()).allSatisfy({ $0.id < $1.id }) ? rows : rows.sorted { $0.id < $1.id }
         try ProcessChunks.write(db, sorted, firstChunk: 0, &strings)
