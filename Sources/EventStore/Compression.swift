@@ -34,6 +34,51 @@ enum BlockCompression {
         return output
     }
 
+    /// zlib (deflate) compression at `level` (column chunks that are written once and read often).
+    static func deflate(_ input: [UInt8], level: Int32 = 9) -> [UInt8] {
+        var bound = CZlib.compressBound(UInt(input.count))
+        var output = [UInt8](repeating: 0, count: Int(bound))
+        let status = input.withUnsafeBufferPointer { src in
+            output.withUnsafeMutableBufferPointer { dst in
+                CZlib.compress2(dst.baseAddress, &bound, src.baseAddress, UInt(input.count), level)
+            }
+        }
+        precondition(status == Z_OK, "zlib compression cannot fail with a bound-sized buffer")
+        output.removeSubrange(Int(bound)...)
+        return output
+    }
+
+    /// Inflates into exactly `rawLength` bytes; damaged input throws.
+    static func inflate(_ input: UnsafeRawBufferPointer, rawLength: Int) throws(DecodeFailure) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: rawLength)
+        var length = UInt(rawLength)
+        let status = output.withUnsafeMutableBufferPointer { dst in
+            CZlib.uncompress(dst.baseAddress, &length, input.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt(input.count))
+        }
+        guard status == Z_OK, length == UInt(rawLength) else {
+            throw DecodeFailure(offset: 0, reason: "zlib payload does not inflate to \(rawLength) bytes")
+        }
+        return output
+    }
+
+    /// LZ4-HC at its highest level.
+    static func compressMax(_ input: [UInt8]) -> [UInt8] {
+        let bound = Int(LZ4_compressBound(Int32(input.count)))
+        var output = [UInt8](repeating: 0, count: bound)
+        let written = input.withUnsafeBufferPointer { src in
+            output.withUnsafeMutableBufferPointer { dst in
+                src.withMemoryRebound(to: CChar.self) { s in
+                    dst.withMemoryRebound(to: CChar.self) { d in
+                        LZ4_compress_HC(s.baseAddress, d.baseAddress, Int32(input.count), Int32(bound), 12)
+                    }
+                }
+            }
+        }
+        precondition(written > 0, "LZ4 compression cannot fail with a bound-sized buffer")
+        output.removeSubrange(Int(written)...)
+        return output
+    }
+
     static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         UInt32(CZlib.crc32_z(0, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count))
     }

@@ -2,15 +2,25 @@ import Foundation
 import GRDB
 
 /// The strings of the `processes` table (host names, exec chains, command lines, container IDs, …),
-/// each stored once and referred to by number, in LZ4-compressed chunks of ``chunkSize`` strings:
-/// the `process_strings` table.
+/// each stored once and referred to by number, in compressed chunks of ``chunkSize(_:)`` strings:
+/// the `process_texts` table (zlib, see ``ProcessChunks/pack(_:)``; before migration
+/// `v3-process-chunks`, `process_strings`, LZ4, read by ``Layout/legacy``).
 ///
 /// Command lines are most of a process table's bytes and repeat heavily, so a table of plain TEXT
 /// columns would make the index several times larger than the segments it describes.
-/// String *n* is item `n % chunkSize` of chunk `n / chunkSize`; a chunk is the LZ4 block of its
+/// String *n* is item `n % size` of chunk `n / size`; a chunk is the compressed block of its
 /// strings, each a varint length and UTF-8 bytes.
 struct ProcessStringTable {
-    static let chunkSize = 512
+    /// Strings per chunk (both layouts).
+    static func chunkSize(_ layout: Layout) -> Int { 512 }
+
+    /// Where the strings are kept.
+    enum Layout {
+        /// `process_texts`: chunks packed by ``ProcessChunks/pack(_:)``.
+        case current
+        /// `process_strings(chunk, strings, raw_length, data)`: LZ4 chunks.
+        case legacy
+    }
 
     private(set) var strings: [String] = []
     private var ids: [String: Int64] = [:]
@@ -22,13 +32,13 @@ struct ProcessStringTable {
 
     /// Every stored string, for adding to.
     init(loading db: Database, path: String) throws {
-        strings = try Self.read(db, chunks: nil, path: path).sorted { $0.key < $1.key }.map(\.value)
-        guard strings.count == (strings.isEmpty ? 0 : Int(try Self.storedCount(db))) else {
+        strings = try Self.read(db, chunks: nil, layout: .current, path: path).sorted { $0.key < $1.key }.map(\.value)
+        guard strings.count == (strings.isEmpty ? 0 : Int(try Self.storedCount(db, layout: .current))) else {
             throw StoreError(.damaged, path: path, "process strings are not numbered 0..<n")
         }
         ids.reserveCapacity(strings.count)
         for (id, text) in strings.enumerated() { ids[text] = Int64(id) }
-        firstChangedChunk = strings.count / Self.chunkSize
+        firstChangedChunk = strings.count / Self.chunkSize(.current)
     }
 
     /// The number of `text`, adding it when new.
@@ -41,40 +51,48 @@ struct ProcessStringTable {
     }
 
     /// Writes the chunks that changed (all of them after ``init()``, replacing any stored).
-    func write(_ db: Database, replacingAll: Bool) throws {
-        if replacingAll { try db.execute(sql: "DELETE FROM process_strings") }
-        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO process_strings(chunk, strings, raw_length, data) VALUES (?, ?, ?, ?)")
+    func write(_ db: Database, replacingAll: Bool, layout: Layout = .current) throws {
+        let table = layout == .current ? "process_texts" : "process_strings"
+        if replacingAll { try db.execute(sql: "DELETE FROM \(table)") }
+        let insert = try db.cachedStatement(sql: layout == .current
+            ? "INSERT OR REPLACE INTO process_texts(chunk, strings, data) VALUES (?, ?, ?)"
+            : "INSERT OR REPLACE INTO process_strings(chunk, strings, raw_length, data) VALUES (?, ?, ?, ?)")
         var chunk = firstChangedChunk
-        while chunk * Self.chunkSize < strings.count {
-            let items = strings[(chunk * Self.chunkSize)..<min(strings.count, (chunk + 1) * Self.chunkSize)]
+        let size = Self.chunkSize(layout)
+        while chunk * size < strings.count {
+            let items = strings[(chunk * size)..<min(strings.count, (chunk + 1) * size)]
             var writer = ByteWriter(capacity: items.reduce(0) { $0 + $1.utf8.count + 2 })
             for item in items {
                 writer.varint(item.utf8.count)
                 writer.raw(item.utf8)
             }
-            let compressed = BlockCompression.compress(writer.bytes)
-            try insert.execute(arguments: [chunk, items.count, writer.bytes.count, Data(compressed)])
+            if layout == .current {
+                try insert.execute(arguments: [chunk, items.count, ProcessChunks.pack(writer.bytes)])
+            } else {
+                try insert.execute(arguments: [chunk, items.count, writer.bytes.count, Data(BlockCompression.compress(writer.bytes))])
+            }
             chunk += 1
         }
     }
 
     /// The strings with these numbers (reading only their chunks); a number the table lacks throws.
-    static func resolve(_ db: Database, ids: Set<Int64>, path: String) throws -> [Int64: String] {
-        let chunks = Set(ids.map { $0 / Int64(chunkSize) })
-        let found = try read(db, chunks: chunks, path: path)
+    static func resolve(_ db: Database, ids: Set<Int64>, layout: Layout = .current, path: String) throws -> [Int64: String] {
+        let chunks = Set(ids.map { $0 / Int64(chunkSize(layout)) })
+        let found = try read(db, chunks: chunks, layout: layout, path: path)
         for id in ids where found[id] == nil {
             throw StoreError(.damaged, path: path, "process string \(id) is missing")
         }
         return found
     }
 
-    private static func storedCount(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(strings), 0) FROM process_strings") ?? 0
+    private static func storedCount(_ db: Database, layout: Layout) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(strings), 0) FROM \(layout == .current ? "process_texts" : "process_strings")") ?? 0
     }
 
     /// The strings of `chunks` (all when nil), by number.
-    private static func read(_ db: Database, chunks: Set<Int64>?, path: String) throws -> [Int64: String] {
-        let sql = "SELECT chunk, strings, raw_length, data FROM process_strings"
+    private static func read(_ db: Database, chunks: Set<Int64>?, layout: Layout, path: String) throws -> [Int64: String] {
+        let sql = layout == .current ? "SELECT chunk, strings, 0, data FROM process_texts"
+            : "SELECT chunk, strings, raw_length, data FROM process_strings"
         let rows = if let chunks {
             try Row.fetchCursor(db, sql: sql + " WHERE chunk IN (SELECT value FROM json_each(?))",
                                 arguments: ["[" + chunks.map(String.init).joined(separator: ",") + "]"])
@@ -86,12 +104,13 @@ struct ProcessStringTable {
             let chunk: Int64 = row[0], count: Int = row[1], rawLength: Int = row[2]
             let data: Data = row[3]
             do {
-                let raw = try data.withUnsafeBytes { try BlockCompression.decompress($0, rawLength: rawLength) }
+                let raw = layout == .current ? try ProcessChunks.unpack(data)
+                    : try data.withUnsafeBytes { try BlockCompression.decompress($0, rawLength: rawLength) }
                 try raw.decoding { bytes throws(DecodeFailure) in
                     var reader = ByteReader(bytes)
                     for item in 0..<count {
                         let length = try reader.int()
-                        found[chunk * Int64(chunkSize) + Int64(item)] = String(decoding: try reader.bytes(length), as: UTF8.self)
+                        found[chunk * Int64(chunkSize(layout)) + Int64(item)] = String(decoding: try reader.bytes(length), as: UTF8.self)
                     }
                 }
             } catch {

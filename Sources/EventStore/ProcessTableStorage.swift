@@ -124,15 +124,10 @@ public enum ProcessRowSelection: Sendable, Equatable {
 private enum StoredProcessRow {
     static let columns = "id, host, host_pid, parent_id, details"
 
-    /// `INSERT OR REPLACE` of `rows` rows at once (one statement per row costs more than the row).
-    static func insert(rows: Int) -> String {
-        "INSERT OR REPLACE INTO processes(\(columns)) VALUES " + Array(repeating: "(?,?,?,?,?)", count: rows).joined(separator: ",")
-    }
-
-    /// Appends the values of `r` in column order.
-    static func append(_ r: ProcessInstanceRow, to values: inout [DatabaseValue], _ strings: inout ProcessStringTable,
-                       _ details: inout ByteWriter) {
-        details.bytes.removeAll(keepingCapacity: true)
+    /// Appends the values of `r` in column order (the layout before `v3-process-chunks`; tests make
+    /// old stores with it).
+    static func append(_ r: ProcessInstanceRow, to values: inout [DatabaseValue], _ strings: inout ProcessStringTable) {
+        var details = ByteWriter(capacity: 64)
         let flags = (r.exitNs == nil ? 0 : 1) | (r.exitCode == nil ? 0 : 2) | (r.uid == nil ? 0 : 4) | (r.reaperID == nil ? 0 : 8)
         details.varint(flags)
         details.zigzag(r.pid)
@@ -218,18 +213,11 @@ extension StoreIndex {
             CREATE TABLE process_strings(
                 chunk INTEGER PRIMARY KEY, strings INTEGER NOT NULL, raw_length INTEGER NOT NULL, data BLOB NOT NULL);
             """)
-        try db.execute(sql: processIndexes)
+        try db.execute(sql: """
+            CREATE INDEX processes_by_host_pid ON processes(host_pid, host);
+            CREATE INDEX processes_by_parent ON processes(parent_id);
+            """)
     }
-
-    /// The indexes of `processes` (dropped while the whole table is written, made again after: faster).
-    private static let processIndexes = """
-        CREATE INDEX processes_by_host_pid ON processes(host_pid, host);
-        CREATE INDEX processes_by_parent ON processes(parent_id);
-        """
-    private static let dropProcessIndexes = "DROP INDEX processes_by_host_pid; DROP INDEX processes_by_parent;"
-
-    /// Rows written per statement.
-    private static let rowsPerInsert = 64
 
     private static let watermarkKey = "processes_watermark"
 
@@ -240,16 +228,31 @@ extension StoreIndex {
         return ProcessTableWatermark(lastBlockID: parts[0], blocks: Int(parts[1]), events: Int(parts[2]), latestTimeNs: parts[3])
     }
 
+    /// Whether the index keeps the table in `process_chunks` (else in the `processes` rows of a
+    /// store written before migration `v3-process-chunks`, opened read-only).
+    private static func hasChunks(_ db: Database) throws -> Bool { try db.tableExists("process_chunks") }
+
     func processRows(_ selection: ProcessRowSelection) throws(StoreError) -> [ProcessInstanceRow] {
-        let select = "SELECT \(StoredProcessRow.columns) FROM processes"
-        return try wrap("reading processes") {
+        try wrap("reading processes") {
             try db.read { db in
+                if try Self.hasChunks(db) {
+                    let keys = try self.processKeys.keys(db)
+                    switch selection {
+                    case .all:
+                        return try ProcessChunks.rows(db, keys, positions: Array(0..<keys.count), path: self.path)
+                    case .hostPID(let pid, let host):
+                        let positions = keys.hostPIDs.indices.filter { keys.hostPIDs[$0] == Int64(pid) }
+                        let rows = try ProcessChunks.rows(db, keys, positions: positions, path: self.path)
+                        return host.map { host in rows.filter { $0.hostName == host } } ?? rows
+                    }
+                }
                 guard try db.tableExists("processes") else { return [] }
+                let select = "SELECT \(StoredProcessRow.columns) FROM processes"
                 switch selection {
                 case .all:
-                    return try self.rows(db, select + " ORDER BY id")
+                    return try Self.legacyRows(db, select + " ORDER BY id", path: self.path)
                 case .hostPID(let pid, let host):
-                    let rows = try self.rows(db, select + " WHERE host_pid = ? ORDER BY id", [Int64(pid)])
+                    let rows = try Self.legacyRows(db, select + " WHERE host_pid = ? ORDER BY id", [Int64(pid)], path: self.path)
                     return host.map { host in rows.filter { $0.hostName == host } } ?? rows
                 }
             }
@@ -257,14 +260,19 @@ extension StoreIndex {
     }
 
     /// The rows of `ids`, with their ancestors (by `parent_id`) and/or descendants up to `depth`
-    /// levels away, in one recursive query. Levels are capped at ``maxLevels``, so a damaged table
-    /// whose parent links form a cycle cannot make the query run away.
+    /// levels away. Levels are capped at ``maxLevels``, so a damaged table whose parent links form a
+    /// cycle cannot make the walk run away.
     func processRows(around ids: [Int64], ancestors: Bool, descendants: Bool, depth: Int?) throws(StoreError) -> [ProcessInstanceRow] {
         let limit = min(depth ?? Self.maxLevels, Self.maxLevels)
         return try wrap("reading process trees") {
             try db.read { db in
+                if try Self.hasChunks(db) {
+                    let keys = try self.processKeys.keys(db)
+                    let positions = ProcessChunks.positions(around: ids, in: keys, ancestors: ancestors, descendants: descendants, limit: limit)
+                    return try ProcessChunks.rows(db, keys, positions: positions, path: self.path)
+                }
                 guard try db.tableExists("processes") else { return [] }
-                return try self.rows(db, """
+                return try Self.legacyRows(db, """
                     WITH RECURSIVE
                       seed(id) AS (SELECT value FROM json_each(:ids)),
                       up(id, level) AS (
@@ -277,15 +285,18 @@ extension StoreIndex {
                           WHERE :descendants AND down.level < :limit)
                     SELECT \(StoredProcessRow.columns) FROM processes
                     WHERE id IN (SELECT id FROM up UNION SELECT id FROM down) ORDER BY id
-                    """, ["ids": Self.jsonArray(ids), "ancestors": ancestors, "descendants": descendants, "limit": limit])
+                    """, ["ids": Self.jsonArray(ids), "ancestors": ancestors, "descendants": descendants, "limit": limit],
+                    path: self.path)
             }
         }
     }
 
-    /// Deepest walk of the recursive tree query.
+    /// Deepest walk of a tree read.
     static let maxLevels = 4096
 
-    private func rows(_ db: Database, _ sql: String, _ arguments: StatementArguments = []) throws -> [ProcessInstanceRow] {
+    /// Rows of the `processes` table (the layout before `v3-process-chunks`).
+    private static func legacyRows(_ db: Database, _ sql: String, _ arguments: StatementArguments = [],
+                                   path: String) throws -> [ProcessInstanceRow] {
         var decoded: [StoredProcessRow.Decoded] = []
         var ids = Set<Int64>()
         let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
@@ -300,7 +311,7 @@ extension StoreIndex {
             ids.formUnion(stored.strings)
             decoded.append(stored)
         }
-        let strings = try ProcessStringTable.resolve(db, ids: ids, path: path)
+        let strings = try ProcessStringTable.resolve(db, ids: ids, layout: .legacy, path: path)
         return decoded.map { $0.row(strings) }
     }
 
@@ -308,28 +319,109 @@ extension StoreIndex {
         "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 
+    /// Migration `v3-process-chunks`: the table moves from `processes` rows (and their two indexes)
+    /// to `process_chunks`, its rows carried over (the watermark stays valid).
+    static func createProcessChunks(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE process_chunks(
+                chunk INTEGER PRIMARY KEY, rows INTEGER NOT NULL, keys BLOB NOT NULL, details BLOB NOT NULL);
+            CREATE TABLE process_texts(chunk INTEGER PRIMARY KEY, strings INTEGER NOT NULL, data BLOB NOT NULL);
+            """)
+        let rows = try legacyRows(db, "SELECT \(StoredProcessRow.columns) FROM processes ORDER BY id", path: "index.sqlite")
+        try db.execute(sql: "DROP TABLE processes; DROP TABLE process_strings")
+        try writeAll(db, rows)
+    }
+
+    /// Puts the table in the layout before `v3-process-chunks` (`processes` rows, v3 not applied):
+    /// how tests make a store as an older rearview wrote it.
+    static func writeLegacyLayout(_ db: Database, _ rows: [ProcessInstanceRow]) throws {
+        try db.execute(sql: "DROP TABLE process_chunks; DROP TABLE process_texts; DELETE FROM grdb_migrations WHERE identifier = 'v3-process-chunks'")
+        try db.execute(sql: """
+            CREATE TABLE process_strings(
+                chunk INTEGER PRIMARY KEY, strings INTEGER NOT NULL, raw_length INTEGER NOT NULL, data BLOB NOT NULL);
+            CREATE TABLE processes(
+                id INTEGER PRIMARY KEY, host INTEGER NOT NULL, host_pid INTEGER NOT NULL, parent_id INTEGER,
+                details BLOB NOT NULL);
+            CREATE INDEX processes_by_host_pid ON processes(host_pid, host);
+            CREATE INDEX processes_by_parent ON processes(parent_id);
+            """)
+        var strings = ProcessStringTable()
+        for row in rows {
+            var values: [DatabaseValue] = []
+            StoredProcessRow.append(row, to: &values, &strings)
+            try db.execute(sql: "INSERT INTO processes(\(StoredProcessRow.columns)) VALUES (?,?,?,?,?)", arguments: StatementArguments(values))
+        }
+        try strings.write(db, replacingAll: true, layout: .legacy)
+    }
+
+    /// ``writeLegacyLayout(_:_:)`` in a transaction of its own.
+    func writeLegacyLayout(_ rows: [ProcessInstanceRow]) throws {
+        try db.write { db in try Self.writeLegacyLayout(db, rows) }
+    }
+
+    func tableExists(_ name: String) throws -> Bool {
+        try db.read { db in try db.tableExists(name) }
+    }
+
+    /// Replaces the stored table (chunks and strings) with `rows`.
+    private static func writeAll(_ db: Database, _ rows: [ProcessInstanceRow]) throws {
+        // Strings numbered in sorted order: similar command lines (same binary, same container) end up
+        // in the same chunk, which compresses them a quarter smaller than numbering them as met.
+        var texts = Set<String>()
+        for r in rows {
+            for text in [r.hostName, r.exitSignal, r.images, r.command, r.failedExecs, r.containerID, r.podName, r.origin] {
+                texts.insert(text)
+            }
+        }
+        var strings = ProcessStringTable()
+        let unique = Array(texts), bytes = unique.map { Array($0.utf8) }
+        let order = unique.indices.sorted { a, b in
+            bytes[a].withUnsafeBufferPointer { x in
+                bytes[b].withUnsafeBufferPointer { y in
+                    let common = memcmp(x.baseAddress ?? UnsafePointer(bitPattern: 1)!, y.baseAddress ?? UnsafePointer(bitPattern: 1)!,
+                                        min(x.count, y.count))
+                    return common != 0 ? common < 0 : x.count < y.count
+                }
+            }
+        }
+        for i in order { _ = strings.id(unique[i]) }
+        try db.execute(sql: "DELETE FROM process_chunks")
+        let sorted = zip(rows, rows.dropFirst()).allSatisfy({ $0.id < $1.id }) ? rows : rows.sorted { $0.id < $1.id }
+        try ProcessChunks.write(db, sorted, firstChunk: 0, &strings)
+        try strings.write(db, replacingAll: true)
+        try ProcessChunks.bumpGeneration(db)
+    }
+
     /// Writes rows and the watermark in one transaction: with `replacingAll` the table becomes exactly
-    /// `rows`, otherwise `rows` are inserted or replace the rows with their ids.
+    /// `rows`, otherwise `rows` are added or replace the rows with their ids — appended as chunks
+    /// of their own, or, once superseded rows would be more than a third of those stored, by
+    /// writing the whole table again (as a full build would).
     func storeProcessRows(_ rows: [ProcessInstanceRow], replacingAll: Bool, watermark: ProcessTableWatermark) throws(StoreError) {
         try wrap("writing processes") {
             try db.write { db in
-                var strings = replacingAll ? ProcessStringTable() : try ProcessStringTable(loading: db, path: self.path)
-                if replacingAll { try db.execute(sql: "DELETE FROM processes; " + Self.dropProcessIndexes) }
-                var values: [DatabaseValue] = []
-                values.reserveCapacity(Self.rowsPerInsert * 5)
-                var details = ByteWriter(capacity: 64)
-                var start = 0
-                while start < rows.count {
-                    let end = min(rows.count, start + Self.rowsPerInsert)
-                    values.removeAll(keepingCapacity: true)
-                    for row in rows[start..<end] { StoredProcessRow.append(row, to: &values, &strings, &details) }
-                    let insert = try db.cachedStatement(sql: StoredProcessRow.insert(rows: end - start))
-                    insert.setUncheckedArguments(StatementArguments(values))
-                    try insert.execute()
-                    start = end
+                if replacingAll {
+                    try Self.writeAll(db, rows)
+                } else if !rows.isEmpty {
+                    let keys = try ProcessChunks.loadKeys(db)
+                    let changed = rows.sorted { $0.id < $1.id }
+                    let replaced = changed.reduce(0) { $0 + (keys.position(of: $1.id) == nil ? 0 : 1) }
+                    let live = keys.count + changed.count - replaced
+                    let stored = keys.storedRows + changed.count
+                    let chunks = keys.chunkCount + (changed.count + ProcessChunks.rowsPerChunk - 1) / ProcessChunks.rowsPerChunk
+                    if stored - live > live / 3 || chunks > live / ProcessChunks.rowsPerChunk * 2 + 16 {
+                        var all = try ProcessChunks.rows(db, keys, positions: Array(0..<keys.count), path: self.path)
+                        var byID = Dictionary(uniqueKeysWithValues: changed.map { ($0.id, $0) })
+                        for i in all.indices { if let new = byID.removeValue(forKey: all[i].id) { all[i] = new } }
+                        all += byID.values
+                        all.sort { $0.id < $1.id }
+                        try Self.writeAll(db, all)
+                    } else {
+                        var strings = try ProcessStringTable(loading: db, path: self.path)
+                        try ProcessChunks.write(db, changed, firstChunk: keys.lastChunk + 1, &strings)
+                        try strings.write(db, replacingAll: false)
+                        try ProcessChunks.bumpGeneration(db)
+                    }
                 }
-                if replacingAll { try db.execute(sql: Self.processIndexes) }
-                try strings.write(db, replacingAll: replacingAll)
                 let mark = "\(watermark.lastBlockID) \(watermark.blocks) \(watermark.events) \(watermark.latestTimeNs)"
                 try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [Self.watermarkKey, mark])
             }

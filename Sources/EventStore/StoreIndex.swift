@@ -31,6 +31,8 @@ public struct IndexedSegment: Hashable, Sendable {
 final class StoreIndex {
     let db: DatabasePool
     let path: String
+    /// The process table's key columns as last read (tree queries read them twice).
+    let processKeys = ProcessChunks.KeysCache()
     /// Term ids, loaded on the first write (only one writer holds the store at a time).
     private var termIDs: [TermKey: Int64]?
 
@@ -74,6 +76,7 @@ final class StoreIndex {
                 """)
         }
         m.registerMigration("v2-processes", migrate: StoreIndex.createProcessTable)
+        m.registerMigration("v3-process-chunks", migrate: StoreIndex.createProcessChunks)
         return m
     }()
 
