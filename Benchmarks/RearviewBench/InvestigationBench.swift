@@ -28,7 +28,8 @@ func processTableBenchmarks(_ bench: Bench, store: String) {
 
 /// The HostPID `tree --pid` benchmarks ask for: the 80,001st process of the store's table, or its last in a smaller store.
 func sampleProcessPID(store: String) -> String {
-    shellOutput("sqlite3 \(store)/index.sqlite 'SELECT host_pid FROM processes LIMIT 1 OFFSET min(80000, (SELECT count(*) - 1 FROM processes))'")
+    let rows = try! Store.open(store).processRows(.all)
+    return String(rows[min(80_000, rows.count - 1)].hostPID)
 }
 
 func evaluateBenchmarks(_ bench: Bench, store: String, events: Int) {

@@ -9,14 +9,7 @@ extension Bench {
     /// resident set in bytes (fails loudly on a non-zero exit).
     func measure(_ command: String) -> (seconds: Double, peakRSS: Int) {
         let rssFile = "\(work)/time-rss.txt"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        p.arguments = ["-f", "%M", "-o", rssFile, "/bin/bash", "-c", command]
-        let started = Date()
-        try! p.run()
-        p.waitUntilExit()
-        let seconds = Date().timeIntervalSince(started)
-        guard p.terminationStatus == 0 else { fatalError("benchmark command failed (\(p.terminationStatus)): \(command)") }
+        let seconds = run(["/usr/bin/time", "-f", "%M", "-o", rssFile, "/bin/bash", "-c", command], describing: command)
         let kilobytes = Int((try? String(contentsOfFile: rssFile, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
         return (seconds, kilobytes * 1024)

@@ -374,17 +374,12 @@ extension StoreIndex {
             }
         }
         var strings = ProcessStringTable()
-        let unique = Array(texts), bytes = unique.map { Array($0.utf8) }
-        let order = unique.indices.sorted { a, b in
-            bytes[a].withUnsafeBufferPointer { x in
-                bytes[b].withUnsafeBufferPointer { y in
-                    let common = memcmp(x.baseAddress ?? UnsafePointer(bitPattern: 1)!, y.baseAddress ?? UnsafePointer(bitPattern: 1)!,
-                                        min(x.count, y.count))
-                    return common != 0 ? common < 0 : x.count < y.count
-                }
-            }
-        }
-        for i in order { _ = strings.id(unique[i]) }
+        // Sorted by their bytes in place, without copies: at 10 M events there are millions of them.
+        var unique = Array(texts)
+        texts = []
+        unique.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for text in unique { _ = strings.id(text) }
+        unique = []
         try db.execute(sql: "DELETE FROM process_chunks")
         let sorted = zip(rows, rows.dropFirst()).allSatisfy({ $0.id < $1.id }) ? rows : rows.sorted { $0.id < $1.id }
         try ProcessChunks.write(db, sorted, firstChunk: 0, &strings)

@@ -29,17 +29,9 @@ public struct EventFilter: Sendable {
         predicate = EventFilter.predicate(compiled)
     }
 
-    /// Whether `event` satisfies the filter. For events in an array, ``forEachMatch(in:_:)`` is faster:
-    /// passing an array element by value makes the caller copy the whole event.
+    /// Whether `event` satisfies the filter (for records; scans evaluate batches: ``select(in:)``).
     public func matches(_ event: borrowing Event) -> Bool {
         withUnsafePointer(to: event) { predicate($0) }
-    }
-
-    /// Calls `body` with the index of each event of `events` that satisfies the filter, in order.
-    /// Evaluates the events where they are, without copying them: the fast path for scanning a block.
-    public func forEachMatch(in events: UnsafeBufferPointer<Event>, _ body: (Int) throws -> Void) rethrows {
-        guard let base = events.baseAddress else { return }
-        for i in 0..<events.count where predicate(base + i) { try body(i) }
     }
 
     // MARK: compilation

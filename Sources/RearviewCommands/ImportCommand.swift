@@ -15,6 +15,10 @@ struct ImportCommand: ParsableCommand {
             Records are ordered by time. Importing a file again, or one that overlaps an earlier import, adds \
             no copies; a record that occurs k times in one input is kept k times. Malformed records are \
             reported as FILE:LINE: reason, kept verbatim under STORE/rejects/, and counted. \
+            Inputs stream: files, stdin and compressed input are read in chunks, and beyond a million parsed \
+            records sorted runs are spilled to STORE/tmp-import-PID/ (removed afterwards) and merged, so memory \
+            does not grow with the input. A file damaged part way (a cut gzip stream) keeps every record before \
+            the damage and is reported. \
             Exit 0 when every record was imported, 2 when some were rejected.
             """)
 
