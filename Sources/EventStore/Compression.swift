@@ -3,14 +3,15 @@ import CZlib
 
 /// LZ4 block compression and CRC-32 for segment blocks; the C calls stay in this file.
 enum BlockCompression {
-    static func compress(_ input: [UInt8]) -> [UInt8] {
+    /// LZ4-HC at `level` (4: blocks, fast to write; 12, the highest: data written once and kept).
+    static func compress(_ input: [UInt8], level: Int32 = 4) -> [UInt8] {
         let bound = Int(LZ4_compressBound(Int32(input.count)))
         var output = [UInt8](repeating: 0, count: bound)
         let written = input.withUnsafeBufferPointer { src in
             output.withUnsafeMutableBufferPointer { dst in
                 src.withMemoryRebound(to: CChar.self) { s in
                     dst.withMemoryRebound(to: CChar.self) { d in
-                        LZ4_compress_HC(s.baseAddress, d.baseAddress, Int32(input.count), Int32(bound), 4)
+                        LZ4_compress_HC(s.baseAddress, d.baseAddress, Int32(input.count), Int32(bound), level)
                     }
                 }
             }
@@ -58,24 +59,6 @@ enum BlockCompression {
         guard status == Z_OK, length == UInt(rawLength) else {
             throw DecodeFailure(offset: 0, reason: "zlib payload does not inflate to \(rawLength) bytes")
         }
-        return output
-    }
-
-    /// LZ4-HC at its highest level.
-    static func compressMax(_ input: [UInt8]) -> [UInt8] {
-        let bound = Int(LZ4_compressBound(Int32(input.count)))
-        var output = [UInt8](repeating: 0, count: bound)
-        let written = input.withUnsafeBufferPointer { src in
-            output.withUnsafeMutableBufferPointer { dst in
-                src.withMemoryRebound(to: CChar.self) { s in
-                    dst.withMemoryRebound(to: CChar.self) { d in
-                        LZ4_compress_HC(s.baseAddress, d.baseAddress, Int32(input.count), Int32(bound), 12)
-                    }
-                }
-            }
-        }
-        precondition(written > 0, "LZ4 compression cannot fail with a bound-sized buffer")
-        output.removeSubrange(Int(written)...)
         return output
     }
 

@@ -32,7 +32,7 @@ enum ProcessChunks {
         out.bytes.append(codec.rawValue)
         out.varint(raw.count)
         switch codec {
-        case .lz4: out.raw(BlockCompression.compressMax(raw))
+        case .lz4: out.raw(BlockCompression.compress(raw, level: 12))
         case .zlib: out.raw(BlockCompression.deflate(raw, level: level))
         }
         return Data(out.bytes)
@@ -150,6 +150,23 @@ enum ProcessChunks {
     static let generationKey = "process_chunks_generation"
 
     /// Marks the table as changed (in the writing transaction).
+    /// The first three key columns of a chunk: ids (deltas), hosts, HostPIDs (deltas per host).
+    static func keyColumns(_ r: inout ByteReader) throws(DecodeFailure) -> (ids: [Int64], hosts: [Int64], pids: [Int64]) {
+        let n = try r.count()
+        var prev: Int64 = 0
+        let ids = try r.column(count: n) { (_, v) throws(DecodeFailure) in
+            prev = prev &+ Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1))); return prev
+        }
+        let hosts = try r.column(count: n) { (_, v) throws(DecodeFailure) in Int64(bitPattern: v) }
+        var previous = HostValues()
+        let pids = try r.column(count: n) { (i, v) throws(DecodeFailure) in
+            let pid = previous.value(hosts[i]) &+ Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
+            _ = previous.swap(hosts[i], pid)
+            return pid
+        }
+        return (ids, hosts, pids)
+    }
+
     static func bumpGeneration(_ db: Database) throws {
         let previous = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [generationKey]).flatMap { Int($0) } ?? 0
         try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [generationKey, String(previous + 1)])
@@ -174,18 +191,8 @@ enum ProcessChunks {
                 let raw = try unpack(data)
                 try raw.decoding { bytes throws(DecodeFailure) in
                     var r = ByteReader(bytes)
-                    let n = try r.count()
-                    var prev: Int64 = 0
-                    let ids = try r.column(count: n) { (_, v) throws(DecodeFailure) in
-                        prev = prev &+ Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1))); return prev
-                    }
-                    let hosts = try r.column(count: n) { (_, v) throws(DecodeFailure) in Int64(bitPattern: v) }
-                    var previous = HostValues()
-                    let pids = try r.column(count: n) { (i, v) throws(DecodeFailure) in
-                        let pid = previous.value(hosts[i]) &+ Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
-                        _ = previous.swap(hosts[i], pid)
-                        return pid
-                    }
+                    let (ids, hosts, pids) = try keyColumns(&r)
+                    let n = ids.count
                     let parents = try r.column(count: n) { (i, v) throws(DecodeFailure) in
                         guard v != 0 else { return Int64.min }
                         let z = v &- 1
@@ -355,18 +362,7 @@ enum ProcessChunks {
                 let rawKeys = try unpack(keyData)
                 let (ids, pids) = try rawKeys.decoding { bytes throws(DecodeFailure) in
                     var r = ByteReader(bytes)
-                    let n = try r.count()
-                    var prev: Int64 = 0
-                    let ids = try r.column(count: n) { (_, v) throws(DecodeFailure) in
-                        prev = prev &+ Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1))); return prev
-                    }
-                    let hosts = try r.column(count: n) { (_, v) throws(DecodeFailure) in Int64(bitPattern: v) }
-                    var previous = HostValues()
-                    let pids = try r.column(count: n) { (i, v) throws(DecodeFailure) in
-                        let pid = previous.value(hosts[i]) &+ Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
-                        _ = previous.swap(hosts[i], pid)
-                        return pid
-                    }
+                    let (ids, _, pids) = try keyColumns(&r)
                     return (ids, pids)
                 }
                 chunkKeys[chunk] = (ids, pids)
