@@ -1,4 +1,3 @@
-import Dispatch
 import EventModel
 import Foundation
 import Glibc

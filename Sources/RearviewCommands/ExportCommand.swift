@@ -86,7 +86,7 @@ struct ExportCommand: ParsableCommand {
             let threads = ProcessInfo.processInfo.activeProcessorCount
             let fromColumns = format == .kubearmor
             try plan.batches(filter: filter, threads: threads).orderedMap({ batch, rows in
-                guard fromColumns else { return encoder.lines(of: batch.events(at: rows), pieces: 1) }
+                guard fromColumns else { return encoder.lines(of: batch.events(at: rows)) }
                 // KubeArmor records are written from the columns, each string escaped once per block.
                 var lines = EventLineWriter(withStoreFields: false)
                 var bytes: [UInt8] = []
