@@ -134,7 +134,7 @@ extension BlockCodec {
         let extrasIDs = try column(extrasSets.count, "extras", columns.contains(.extras))
         let updatedIDs = try column(stringCount + 1, "UpdatedTime", columns.contains(.updatedTime))
         guard r.remaining == 0 else { throw DecodeFailure(offset: r.offset, reason: "\(r.remaining) stray bytes after the last column") }
-        return ColumnBatch(count: n, firstSeq: header.firstSeq, timeNs: times, timestamps: timestamps,
+        return ColumnBatch(count: n, columns: columns, firstSeq: header.firstSeq, timeNs: times, timestamps: timestamps,
                            contextIDs: contextIDs, verdictIDs: verdictIDs, resourceIDs: resourceIDs, dataIDs: dataIDs,
                            extrasIDs: extrasIDs, updatedIDs: updatedIDs, arena: arena, offsets: offsets,
                            contexts: contexts, verdicts: verdicts, layouts: layouts, extrasSets: extrasSets)

@@ -13,6 +13,8 @@ import EventModel
 public final class ColumnBatch: @unchecked Sendable {
     /// Events in the batch (rows `0..<count`, in time order).
     public let count: Int
+    /// The optional columns decoded; the others read as empty (their id arrays are all 0).
+    public let columns: BatchColumns
     /// `Seq` of row 0; row `i` has `firstSeq + i`.
     public let firstSeq: UInt64
     /// `TimeNs` per row.
@@ -51,10 +53,11 @@ public final class ColumnBatch: @unchecked Sendable {
     @exclusivity(unchecked) private var keyLayouts: [KeyLayout?]
     @exclusivity(unchecked) private var extraFields: [[ExtraField]?]
 
-    init(count: Int, firstSeq: UInt64, timeNs: [Int64], timestamps: [Int64], contextIDs: [Int32], verdictIDs: [Int32],
+    init(count: Int, columns: BatchColumns, firstSeq: UInt64, timeNs: [Int64], timestamps: [Int64], contextIDs: [Int32], verdictIDs: [Int32],
          resourceIDs: [Int32], dataIDs: [Int32], extrasIDs: [Int32], updatedIDs: [Int32], arena: [UInt8], offsets: [Int32],
          contexts: [Int32], verdicts: [Int32], layouts: [[Int32]], extrasSets: [[Int32]]) {
         self.count = count
+        self.columns = columns
         self.firstSeq = firstSeq
         self.timeNs = timeNs
         self.timestamps = timestamps
@@ -199,8 +202,8 @@ public final class ColumnBatch: @unchecked Sendable {
         e.timeNs = timeNs[row]
         e.timestamp = timestamps[row]
         e.seq = firstSeq &+ UInt64(row)
-        e.resource = string(resourceIDs[row])
-        e.data = string(dataIDs[row])
+        if columns.contains(.resource) { e.resource = string(resourceIDs[row]) }
+        if columns.contains(.data) { e.data = string(dataIDs[row]) }
         if extrasIDs[row] > 0 { e.extras = extras(extrasIDs[row]) }
         if updatedIDs[row] > 0 { e.updatedTimeAsGiven = string(updatedIDs[row] - 1) }
         return e

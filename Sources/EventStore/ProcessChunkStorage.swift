@@ -115,14 +115,14 @@ enum ProcessChunks {
         var w = ByteWriter(capacity: rows.count * 8)
         w.varint(rows.count)
         var prev: Int64 = 0
-        for r in rows { w.zigzag(r.id &- prev); prev = r.id }
-        let hosts = rows.map { strings.id($0.hostName) }
+        for i in rows.indices { w.zigzag(rows[i].id &- prev); prev = rows[i].id }
+        let hosts = rows.indices.map { strings.id(rows[$0].hostName) }
         for host in hosts { w.varint(UInt64(host)) }
         var previous = HostValues()
-        for (host, r) in zip(hosts, rows) { w.zigzag(r.hostPID &- previous.swap(host, r.hostPID)) }
-        for r in rows {
-            if let parent = r.parentID {
-                let d = r.id &- parent
+        for (host, i) in zip(hosts, rows.indices) { w.zigzag(rows[i].hostPID &- previous.swap(host, rows[i].hostPID)) }
+        for i in rows.indices {
+            if let parent = rows[i].parentID {
+                let d = rows[i].id &- parent
                 w.varint(UInt64(bitPattern: (d << 1) ^ (d >> 63)) &+ 1)
             } else {
                 w.varint(0)
@@ -237,6 +237,32 @@ enum ProcessChunks {
 
     // MARK: details
 
+    /// The text columns of the details, in their stored order: exit signal, images, command,
+    /// failed execs, container, pod, origin. (A switch, not key paths: no row is copied.)
+    static func detailText(_ column: Int, of r: borrowing ProcessInstanceRow) -> String {
+        switch column {
+        case 0: r.exitSignal
+        case 1: r.images
+        case 2: r.command
+        case 3: r.failedExecs
+        case 4: r.containerID
+        case 5: r.podName
+        default: r.origin
+        }
+    }
+
+    /// The event counts of the details, in their stored order.
+    private static func detailCount(_ column: Int, of r: borrowing ProcessInstanceRow) -> Int64 {
+        switch column {
+        case 0: r.processEvents
+        case 1: r.fileEvents
+        case 2: r.networkEvents
+        case 3: r.capabilitiesEvents
+        case 4: r.syscallEvents
+        default: r.otherEvents
+        }
+    }
+
     static func encodeDetails(_ rows: ArraySlice<ProcessInstanceRow>, _ strings: inout ProcessStringTable) -> [UInt8] {
         var w = ByteWriter(capacity: rows.count * 24)
         // Times are kept in units of the largest step dividing them all (KubeArmor logs microseconds).
@@ -244,39 +270,36 @@ enum ProcessChunks {
         func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
         var previous: Int64 = 0
         func size(_ x: Int64) -> Int64 { x == .min ? 1 : abs(x) }
-        for r in rows {
-            unit = gcd(unit, size(r.startNs &- previous))
-            previous = r.startNs
-            if let exit = r.exitNs { unit = gcd(unit, size(exit &- r.startNs)) }
-            unit = gcd(unit, size(r.lastActivityNs &- r.startNs))
+        for i in rows.indices {
+            unit = gcd(unit, size(rows[i].startNs &- previous))
+            previous = rows[i].startNs
+            if let exit = rows[i].exitNs { unit = gcd(unit, size(exit &- rows[i].startNs)) }
+            unit = gcd(unit, size(rows[i].lastActivityNs &- rows[i].startNs))
             if unit == 1 { break }
         }
         if unit <= 0 { unit = 1 }
         w.varint(UInt64(unit))
-        for r in rows {
-            w.varint((r.exitNs == nil ? 0 : 1) | (r.exitCode == nil ? 0 : 2) | (r.uid == nil ? 0 : 4) | (r.reaperID == nil ? 0 : 8))
+        for i in rows.indices {
+            w.varint((rows[i].exitNs == nil ? 0 : 1) | (rows[i].exitCode == nil ? 0 : 2) | (rows[i].uid == nil ? 0 : 4) | (rows[i].reaperID == nil ? 0 : 8))
         }
-        for r in rows { w.zigzag(r.pid &- r.hostPID) }
+        for i in rows.indices { w.zigzag(rows[i].pid &- rows[i].hostPID) }
         var prev: Int64 = 0
-        for r in rows { w.zigzag((r.startNs &- prev) / unit); prev = r.startNs }
-        for r in rows { if let exit = r.exitNs { w.zigzag((exit &- r.startNs) / unit) } }
-        for r in rows { w.zigzag((r.lastActivityNs &- r.startNs) / unit) }
-        for r in rows { if let code = r.exitCode { w.zigzag(code) } }
-        for r in rows { if let uid = r.uid { w.zigzag(uid) } }
-        let texts: [KeyPath<ProcessInstanceRow, String>] = [\.exitSignal, \.images, \.command, \.failedExecs, \.containerID, \.podName, \.origin]
-        for text in texts {
+        for i in rows.indices { w.zigzag((rows[i].startNs &- prev) / unit); prev = rows[i].startNs }
+        for i in rows.indices { if let exit = rows[i].exitNs { w.zigzag((exit &- rows[i].startNs) / unit) } }
+        for i in rows.indices { w.zigzag((rows[i].lastActivityNs &- rows[i].startNs) / unit) }
+        for i in rows.indices { if let code = rows[i].exitCode { w.zigzag(code) } }
+        for i in rows.indices { if let uid = rows[i].uid { w.zigzag(uid) } }
+        for column in 0..<7 {
             prev = 0
-            for r in rows {
-                let id = strings.id(r[keyPath: text])
+            for i in rows.indices {
+                let id = strings.id(detailText(column, of: rows[i]))
                 w.zigzag(id &- prev)
                 prev = id
             }
         }
-        for r in rows { if let reaper = r.reaperID { w.zigzag(r.id &- reaper) } }
-        let counts: [KeyPath<ProcessInstanceRow, Int64>] = [\.processEvents, \.fileEvents, \.networkEvents, \.capabilitiesEvents,
-                                                            \.syscallEvents, \.otherEvents]
-        for count in counts {
-            for r in rows { w.zigzag(r[keyPath: count]) }
+        for i in rows.indices { if let reaper = rows[i].reaperID { w.zigzag(rows[i].id &- reaper) } }
+        for column in 0..<6 {
+            for i in rows.indices { w.zigzag(detailCount(column, of: rows[i])) }
         }
         return w.bytes
     }
@@ -446,16 +469,16 @@ enum ProcessChunks {
 
     /// Writes `rows` (sorted by id) as chunks numbered from `firstChunk`.
     static func write(_ db: Database, _ rows: [ProcessInstanceRow], firstChunk: Int64, _ strings: inout ProcessStringTable) throws {
+        // Strings are numbered as met, in row order, so the columns are encoded in turn; compression,
+        // most of the work, runs on every core.
+        let ranges = stride(from: 0, to: rows.count, by: rowsPerChunk).map { $0..<min(rows.count, $0 + rowsPerChunk) }
+        let columns = ranges.map { (keys: encodeKeys(rows[$0], &strings), details: encodeDetails(rows[$0], &strings)) }
+        let packed = [(keys: Data, details: Data)](count: columns.count) {
+            (pack(columns[$0].keys, level: 6), pack(columns[$0].details, level: 6))
+        }
         let insert = try db.cachedStatement(sql: "INSERT INTO process_chunks(chunk, rows, keys, details) VALUES (?, ?, ?, ?)")
-        var chunk = firstChunk
-        var start = 0
-        while start < rows.count {
-            let end = min(rows.count, start + rowsPerChunk)
-            let keys = encodeKeys(rows[start..<end], &strings)
-            let details = encodeDetails(rows[start..<end], &strings)
-            try insert.execute(arguments: [chunk, end - start, pack(keys, level: 6), pack(details, level: 6)])
-            chunk += 1
-            start = end
+        for (i, chunk) in packed.enumerated() {
+            try insert.execute(arguments: [firstChunk + Int64(i), ranges[i].count, chunk.keys, chunk.details])
         }
     }
 }

@@ -41,6 +41,19 @@ struct ProcessStringTable {
         firstChangedChunk = strings.count / Self.chunkSize(.current)
     }
 
+    /// Byte order of UTF-8, a total order that does not depend on Unicode normalisation (the order
+    /// strings are numbered in when a table is written whole).
+    static func bytesPrecede(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard let p = x.baseAddress, let q = y.baseAddress else { return x.count < y.count }
+                let common = memcmp(p, q, min(x.count, y.count))
+                return common < 0 || (common == 0 && x.count < y.count)
+            }
+        }
+    }
+
     /// The number of `text`, adding it when new.
     mutating func id(_ text: String) -> Int64 {
         if let known = ids[text] { return known }
@@ -57,21 +70,21 @@ struct ProcessStringTable {
         let insert = try db.cachedStatement(sql: layout == .current
             ? "INSERT OR REPLACE INTO process_texts(chunk, strings, data) VALUES (?, ?, ?)"
             : "INSERT OR REPLACE INTO process_strings(chunk, strings, raw_length, data) VALUES (?, ?, ?, ?)")
-        var chunk = firstChangedChunk
-        let size = Self.chunkSize(layout)
-        while chunk * size < strings.count {
-            let items = strings[(chunk * size)..<min(strings.count, (chunk + 1) * size)]
+        let size = Self.chunkSize(layout), strings = strings
+        let ranges = stride(from: firstChangedChunk * size, to: strings.count, by: size).map { $0..<min(strings.count, $0 + size) }
+        let packed = [(raw: Int, data: Data)](count: ranges.count) { i in
+            let items = strings[ranges[i]]
             var writer = ByteWriter(capacity: items.reduce(0) { $0 + $1.utf8.count + 2 })
             for item in items {
                 writer.varint(item.utf8.count)
                 writer.raw(item.utf8)
             }
-            if layout == .current {
-                try insert.execute(arguments: [chunk, items.count, ProcessChunks.pack(writer.bytes)])
-            } else {
-                try insert.execute(arguments: [chunk, items.count, writer.bytes.count, Data(BlockCompression.compress(writer.bytes))])
-            }
-            chunk += 1
+            return (writer.bytes.count, layout == .current ? ProcessChunks.pack(writer.bytes) : Data(BlockCompression.compress(writer.bytes)))
+        }
+        for (i, chunk) in packed.enumerated() {
+            let number = firstChangedChunk + i
+            try insert.execute(arguments: layout == .current ? [number, ranges[i].count, chunk.data]
+                                                             : [number, ranges[i].count, chunk.raw, chunk.data])
         }
     }
 

@@ -368,16 +368,15 @@ extension StoreIndex {
         // Strings numbered in sorted order: similar command lines (same binary, same container) end up
         // in the same chunk, which compresses them a quarter smaller than numbering them as met.
         var texts = Set<String>()
-        for r in rows {
-            for text in [r.hostName, r.exitSignal, r.images, r.command, r.failedExecs, r.containerID, r.podName, r.origin] {
-                texts.insert(text)
-            }
+        for i in rows.indices {
+            texts.insert(rows[i].hostName)
+            for column in 0..<7 { texts.insert(ProcessChunks.detailText(column, of: rows[i])) }
         }
         var strings = ProcessStringTable()
         // Sorted by their bytes in place, without copies: at 10 M events there are millions of them.
         var unique = Array(texts)
         texts = []
-        unique.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        unique.sort(by: ProcessStringTable.bytesPrecede)
         for text in unique { _ = strings.id(text) }
         unique = []
         try db.execute(sql: "DELETE FROM process_chunks")

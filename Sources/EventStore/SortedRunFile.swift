@@ -56,22 +56,12 @@ enum SortedRunFile {
 
     /// The blocks of `ranges` of `order`, each as header and payload bytes.
     private static func encode(_ events: [Event], order: [Int], _ ranges: [Range<Int>], threads: Int) -> [[UInt8]] {
-        nonisolated(unsafe) var blocks = [[UInt8]](repeating: [], count: ranges.count)
-        let work = { @Sendable (i: Int) -> [UInt8] in
+        [[UInt8]](count: ranges.count, parallel: threads > 1) { i in
             var block = ranges[i].map { events[order[$0]] }
             for j in block.indices { block[j].seq = UInt64(j + 1) }
             let encoded = BlockCodec.encode(block[...])
             return encoded.header.encoded() + encoded.payload
         }
-        if threads <= 1 || ranges.count == 1 {
-            for i in ranges.indices { blocks[i] = work(i) }
-        } else {
-            blocks.withUnsafeMutableBufferPointer { out in
-                nonisolated(unsafe) let out = out
-                DispatchQueue.concurrentPerform(iterations: ranges.count) { out[$0] = work($0) }
-            }
-        }
-        return blocks
     }
 }
 

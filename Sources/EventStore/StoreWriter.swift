@@ -271,15 +271,9 @@ public final class StoreWriter {
     }
 
     private func encodeParallel(_ events: [Event], _ ranges: [Range<Int>]) -> [EncodedBlock] {
-        if ranges.count == 1 || options.threads <= 1 { return ranges.map { BlockCodec.encode(events[$0]) } }
-        nonisolated(unsafe) let out = UnsafeMutableBufferPointer<EncodedBlock>.allocate(capacity: ranges.count)
-        defer { out.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: ranges.count) { i in
-            (out.baseAddress! + i).initialize(to: BlockCodec.encode(events[ranges[i]]))
-        }
-        defer { _ = out.baseAddress!.deinitialize(count: ranges.count) }
-        return Array(out)
+        [EncodedBlock](count: ranges.count, parallel: options.threads > 1) { BlockCodec.encode(events[ranges[$0]]) }
     }
+
 
     private func openRow(_ s: OpenSegment) -> IndexedSegment {
         IndexedSegment(number: s.number, sealed: false, hash: nil, previousHash: s.header.previousHash,

@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// Builds the process-instance table from events fed in time order, and says which instance each
 /// event belongs to.
@@ -132,6 +133,17 @@ public struct ProcessInstanceBuilder: Sendable {
         withUnsafePointer(to: event) { add(at: $0) }
     }
 
+    /// Consumes the rows of a batch in order (in time order per host, as ``add(_:)-(Event)``),
+    /// reading only the fields it needs: the batch may be decoded with just `Resource` and `Data`.
+    public mutating func add(_ batch: ColumnBatch, rows: some Sequence<Int32>) {
+        for row in rows {
+            _ = withUnsafePointer(to: BatchRow(batch, row: Int(row))) { add(at: $0) }
+        }
+    }
+
+    /// The optional columns ``add(_:rows:)`` reads.
+    public static let columns: BatchColumns = [.resource, .data]
+
     /// Consumes events in order and returns the instance id of each.
     public mutating func add(_ events: [Event]) -> [Int64] {
         var ids: [Int64] = []
@@ -147,7 +159,7 @@ public struct ProcessInstanceBuilder: Sendable {
 
     /// The work of the public `add`s, reading the event where it is: passing an `Event` (thirty-odd
     /// strings) by value to a mutating method would copy it.
-    private mutating func add(at event: UnsafePointer<Event>) -> Int64 {
+    private mutating func add<E: ProcessEventFields>(at event: UnsafePointer<E>) -> Int64 {
         statistics.events += 1
         let host = hostNumber(event.pointee.hostName)
         if event.pointee.timeNs < hosts[Int(host)].lastTimeNs {
@@ -176,7 +188,7 @@ public struct ProcessInstanceBuilder: Sendable {
 
     // MARK: which instance
 
-    private mutating func instance(for event: UnsafePointer<Event>, _ lifecycle: ProcessLifecycleEvent, host: UInt32) -> Int32 {
+    private mutating func instance<E: ProcessEventFields>(for event: UnsafePointer<E>, _ lifecycle: ProcessLifecycleEvent, host: UInt32) -> Int32 {
         let key = Self.key(host, event.pointee.hostPID)
         let known = current[key]
         switch lifecycle {
@@ -211,7 +223,7 @@ public struct ProcessInstanceBuilder: Sendable {
     private static let snapshotClockSlackNs: Int64 = 20_000_000
 
     /// Why `event` cannot belong to the known instance `index` (so the PID was reused), or nil.
-    private func contradiction(_ event: UnsafePointer<Event>, _ lifecycle: ProcessLifecycleEvent, instance index: Int32) -> ProcessInstance.Origin? {
+    private func contradiction<E: ProcessEventFields>(_ event: UnsafePointer<E>, _ lifecycle: ProcessLifecycleEvent, instance index: Int32) -> ProcessInstance.Origin? {
         let i = Int(index)
         if instances[i].origin.isRecorded || hosts[Int(states[i].host)].isRecorded { return nil }
         let idle = event.pointee.timeNs - instances[i].lastActivityNs
@@ -232,7 +244,7 @@ public struct ProcessInstanceBuilder: Sendable {
 
     /// Whether `event`'s parent can be one the kernel handed instance `index` to: PID 1, the
     /// container's init (namespace PPID 1), or an ancestor of its present parent (a subreaper).
-    private func isPlausibleReaper(_ event: UnsafePointer<Event>, of index: Int32) -> Bool {
+    private func isPlausibleReaper<E: ProcessEventFields>(_ event: UnsafePointer<E>, of index: Int32) -> Bool {
         if event.pointee.hostPPID == 1 || (event.pointee.ppid == 1 && !event.pointee.containerID.isEmpty) { return true }
         guard let reaper = current[Self.key(states[Int(index)].host, event.pointee.hostPPID)] else { return false }
         var ancestor = states[Int(index)].referencedParent
@@ -251,12 +263,12 @@ public struct ProcessInstanceBuilder: Sendable {
     /// The image an instance first seen in logs ran before its event: a process whose first event is
     /// an exec was forked from its parent and so ran the parent's image (the exec's own image is added
     /// when the event is recorded).
-    private func inferredImages(_ event: UnsafePointer<Event>, _ lifecycle: ProcessLifecycleEvent) -> [String] {
+    private func inferredImages<E: ProcessEventFields>(_ event: UnsafePointer<E>, _ lifecycle: ProcessLifecycleEvent) -> [String] {
         let image = lifecycle.isExec ? event.pointee.parentProcessName : event.pointee.processName
         return image.isEmpty ? [] : [image]
     }
 
-    private mutating func start(_ event: UnsafePointer<Event>, host: UInt32, key: UInt64, origin: ProcessInstance.Origin,
+    private mutating func start<E: ProcessEventFields>(_ event: UnsafePointer<E>, host: UInt32, key: UInt64, origin: ProcessInstance.Origin,
                                 images: [String]) -> Int32 {
         let index = Int32(instances.count)
         instances.append(ProcessInstance(
@@ -270,7 +282,7 @@ public struct ProcessInstanceBuilder: Sendable {
 
     // MARK: what the event adds
 
-    private mutating func record(_ event: UnsafePointer<Event>, _ lifecycle: ProcessLifecycleEvent, in index: Int32) {
+    private mutating func record<E: ProcessEventFields>(_ event: UnsafePointer<E>, _ lifecycle: ProcessLifecycleEvent, in index: Int32) {
         let i = Int(index)
         markChanged(index)
         instances[i].events.count(event.pointee.operation)
@@ -314,7 +326,7 @@ public struct ProcessInstanceBuilder: Sendable {
     }
 
     /// Links the instance to the parent its event names, or notes the parent alive.
-    private mutating func followParent(_ event: UnsafePointer<Event>, of index: Int32) {
+    private mutating func followParent<E: ProcessEventFields>(_ event: UnsafePointer<E>, of index: Int32) {
         let i = Int(index)
         let hostPPID = event.pointee.hostPPID
         if hostPPID == states[i].hostPPID {
@@ -350,7 +362,7 @@ public struct ProcessInstanceBuilder: Sendable {
 
     /// The instance `hostPPID` stands for at the time of `event`: the live one, unless logs name it
     /// with another image (then the PID was reused and a placeholder stands for the new one).
-    private mutating func parentInstance(named name: String, hostPPID: Int32, for event: UnsafePointer<Event>, host: UInt32) -> Int32 {
+    private mutating func parentInstance<E: ProcessEventFields>(named name: String, hostPPID: Int32, for event: UnsafePointer<E>, host: UInt32) -> Int32 {
         let key = Self.key(host, hostPPID)
         if let known = current[key] {
             let k = Int(known)

@@ -14,7 +14,7 @@ enum ProcessLifecycleEvent: Equatable {
     /// Any other event: it only shows the process alive.
     case activity
 
-    init(_ event: UnsafePointer<Event>) {
+    init<E: ProcessEventFields>(_ event: UnsafePointer<E>) {
         guard event.pointee.operation == "Process" else {
             self = .activity
             return

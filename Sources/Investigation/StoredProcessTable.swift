@@ -158,8 +158,10 @@ public struct StoredProcessTable: Sendable {
     /// Feeds every event of `blocks` to the builder in time order.
     static func feed(_ builder: inout ProcessInstanceBuilder, store: Store, blocks: [IndexedBlock]) throws {
         guard !blocks.isEmpty else { return }
-        try store.scan(blocks) { event in
-            builder.add(event)
+        var scan = BatchScan(blocks.map { BlockSource(store: store, block: $0) })
+        scan.columns = ProcessInstanceBuilder.columns
+        try scan.ordered { batch, rows in
+            builder.add(batch, rows: rows)
             return true
         }
     }

@@ -122,7 +122,7 @@ import Testing
         try prepare(store)
         let leftover = store + "/tmp-import-999999999"
         try FileManager.default.createDirectory(atPath: leftover, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: leftover + "/run-1", contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: leftover + "/run-1", contents: Data([1, 2, 3]))
         var importer = streamingImporter(store)
         var sawMerge = false
         importer.progress = { if $0.hasPrefix("merging") { sawMerge = true } }
