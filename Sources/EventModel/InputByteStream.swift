@@ -57,6 +57,8 @@ public final class InputByteStream {
     public func nextLines(atLeast size: Int) throws(InputError) -> [UInt8]? {
         var chunk: [UInt8] = []
         swap(&chunk, &carry)
+        // Room for the whole chunk at once: growing by doubling would copy it several times.
+        chunk.reserveCapacity(size + readBuffer.count)
         var searchedTo = 0
         while true {
             if atEnd { return chunk.isEmpty ? nil : chunk }

@@ -40,13 +40,18 @@ public struct KubeArmorInputReader {
             reader = KubeArmorJSONReader(bytes: first + (try stream.readToEnd()), origin: origin)
         }
         first = []
+        // Each chunk is read (and decompressed) while the one before it is parsed.
+        var readSoFar = stream.bytesRead
+        var ahead = ChunkReadAhead(stream, atLeast: chunkBytes)
         var delivered = try reader.deliver(threads: threads, body)
-        progress?(stream.bytesRead, delivered)
+        progress?(readSoFar, delivered)
         var lines = Self.newlines(in: reader.bytes), bytes = reader.bytes.count
-        while let chunk = try stream.nextLines(atLeast: chunkBytes) {
+        while let chunk = try ahead.take() {
+            readSoFar = stream.bytesRead
+            ahead = ChunkReadAhead(stream, atLeast: chunkBytes)
             reader = KubeArmorJSONReader(continuing: chunk, origin: origin, linesBefore: lines, bytesBefore: bytes)
             delivered += try reader.deliver(threads: threads, body)
-            progress?(stream.bytesRead, delivered)
+            progress?(readSoFar, delivered)
             lines += Self.newlines(in: chunk)
             bytes += chunk.count
         }
@@ -70,5 +75,34 @@ public struct KubeArmorInputReader {
             }
             return count
         }
+    }
+}
+
+/// The next chunk of a stream, read on a thread of its own meanwhile. The stream is not touched by
+/// anyone else until ``take()`` has returned.
+private final class ChunkReadAhead: @unchecked Sendable {
+    private let stream: InputByteStream
+    private let size: Int
+    private var result: Result<[UInt8]?, InputError> = .success(nil)
+    private var thread: DedicatedThread?
+
+    init(_ stream: InputByteStream, atLeast size: Int) {
+        self.stream = stream
+        self.size = size
+        thread = DedicatedThread { [self] in read() }
+        if thread == nil { read() }
+    }
+
+    deinit { thread?.join() }
+
+    private func read() {
+        result = Result { () throws(InputError) in try stream.nextLines(atLeast: size) }
+    }
+
+    /// The chunk (nil at the end of the input), once read.
+    func take() throws(InputError) -> [UInt8]? {
+        thread?.join()
+        thread = nil
+        return try result.get()
     }
 }

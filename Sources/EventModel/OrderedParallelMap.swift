@@ -27,7 +27,7 @@ package enum OrderedParallelMap {
         // Dedicated threads rather than a shared pool: the caller may itself be running on one, and
         // it blocks until the workers deliver.
         let workers = (0..<threads).compactMap { _ in
-            WorkerThread {
+            DedicatedThread {
                 var state = makeState()
                 while true {
                     permits.wait()
@@ -56,32 +56,6 @@ package enum OrderedParallelMap {
             let result = shared.take(job)
             permits.signal()
             try deliver(result)
-        }
-    }
-
-    /// A POSIX thread running one closure; `join` waits for it to return.
-    private final class WorkerThread {
-        private var thread = pthread_t()
-
-        /// Starts `body` on a new thread, or returns nil when the system refuses one.
-        init?(_ body: @escaping @Sendable () -> Void) {
-            let box = Unmanaged.passRetained(Box(body)).toOpaque()
-            let status = pthread_create(&thread, nil, { argument in
-                let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
-                box.body()
-                return nil
-            }, box)
-            if status != 0 {
-                Unmanaged<Box>.fromOpaque(box).release()
-                return nil
-            }
-        }
-
-        func join() { pthread_join(thread, nil) }
-
-        private final class Box {
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
         }
     }
 
@@ -123,5 +97,32 @@ package enum OrderedParallelMap {
         }
 
         func cancel() { state.withLock { $0.cancelled = true } }
+    }
+}
+
+/// A thread of its own running one closure (not one of a shared pool, whose threads may all be
+/// blocked waiting for it); `join` waits for it to return.
+package final class DedicatedThread {
+    private var thread = pthread_t()
+
+    /// Starts `body` on a new thread, or returns nil when the system refuses one.
+    package init?(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let status = pthread_create(&thread, nil, { argument in
+            let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        if status != 0 {
+            Unmanaged<Box>.fromOpaque(box).release()
+            return nil
+        }
+    }
+
+    package func join() { pthread_join(thread, nil) }
+
+    private final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 }

@@ -53,6 +53,9 @@ public struct Importer {
     public var windowEvents = 1 << 16
     /// Called with a short status line as work progresses (for a terminal's progress display).
     public var progress: ((String) -> Void)?
+    /// Called with the writer before the first event is appended: for following what it writes
+    /// (``StoreWriter/didWrite``).
+    public var beforeAppend: ((StoreWriter) -> Void)?
     /// Called once the new events are written and indexed, with the writer (still holding the
     /// store's lock): for keeping derived tables (the process table) up to date from the new blocks.
     /// It keeps its own failures: the import has succeeded by then.
@@ -74,6 +77,7 @@ public struct Importer {
         report.spilledRuns = sorter.runs.count
         let total = sorter.count
         progress?(sorter.runs.isEmpty ? "ordering \(total) events" : "merging \(total) events from \(sorter.runs.count) sorted runs")
+        beforeAppend?(writer)
         var appender = ImportAppender(writer: writer, windowEvents: windowEvents)
         var merged = 0
         try sorter.drain { (batch) throws(StoreError) in

@@ -56,6 +56,9 @@ public final class StoreWriter {
     public private(set) var nextSeq: UInt64
     /// Metadata JSON written into the footer of each segment this writer seals (e.g. drop counters).
     public var segmentMetadata: () -> String = { "{}" }
+    /// Called with each run of events once it is written and indexed, in `Seq` order (`seq` set):
+    /// for keeping derived state, such as the process table, up to date while events are stored.
+    public var didWrite: (([Event]) -> Void)?
 
     private let lockFD: Int32
     private let storeID: [UInt8]
@@ -259,6 +262,7 @@ public final class StoreWriter {
             try store.index.add(blocks: indexed, segment: openRow(current))
             current.markFlushed()
         }
+        didWrite?(slice)
     }
 
     private func isSorted(_ events: [Event]) -> Bool {

@@ -7,7 +7,7 @@ import EventStore
 /// The index holds the table with a ``ProcessTableWatermark`` saying which blocks it was built from.
 /// Blocks indexed later (a live recording, an import since) are folded in: the builder resumes from
 /// the stored table when the new blocks hold no event older than the table's latest, and builds
-/// again from every block otherwise. Writers store the result (``update(_:appended:options:)``); readers open
+/// again from every block otherwise. Writers store the result (``update(_:options:)``); readers open
 /// the index read-only, so they fold in memory (``init(store:options:)``).
 ///
 /// When the stored table is current, nothing is loaded up front: ``rows(hostPID:hostName:)`` and
@@ -92,22 +92,13 @@ public struct StoredProcessTable: Sendable {
 
     /// Brings the table in `writer`'s store up to date and stores it: extends it with the blocks
     /// after its watermark, or builds it again from every block. The writer's lock keeps other
-    /// writers out meanwhile.
-    ///
-    /// `appended` are the events the writer just stored, in store order (what an import wrote):
-    /// when they are exactly the events the table has to take in, they are used instead of
-    /// decoding the blocks again.
+    /// writers out meanwhile. (An import keeps it up to date as it writes: ``ProcessTableFollower``.)
     @discardableResult
-    public static func update(_ writer: StoreWriter, appended: [Event]? = nil,
-                              options: ProcessInstanceBuilder.Options = .init()) throws -> ProcessTableUpdate {
+    public static func update(_ writer: StoreWriter, options: ProcessInstanceBuilder.Options = .init()) throws -> ProcessTableUpdate {
         let store = writer.store
         let blocks = try store.blocks()
         func feed(_ builder: inout ProcessInstanceBuilder, _ blocks: [IndexedBlock]) throws {
-            if let appended, appended.count == blocks.reduce(0, { $0 + $1.location.eventCount }) {
-                _ = builder.add(appended)
-            } else {
-                try Self.feed(&builder, store: store, blocks: blocks)
-            }
+            try Self.feed(&builder, store: store, blocks: blocks)
         }
         var catchUp = CatchUp(watermark: try store.processTableWatermark(), blocks: blocks)
         if case .extend(let later) = catchUp {
@@ -147,7 +138,7 @@ public struct StoredProcessTable: Sendable {
 
     /// A builder continuing from the stored table, or nil when the rows cannot be resumed (then the
     /// table is built again).
-    private static func resumed(_ store: Store, options: ProcessInstanceBuilder.Options) throws -> ProcessInstanceBuilder? {
+    static func resumed(_ store: Store, options: ProcessInstanceBuilder.Options) throws -> ProcessInstanceBuilder? {
         do {
             return try ProcessInstanceBuilder(resuming: ProcessInstanceTable(rows: store.processRows(.all)), options: options)
         } catch is ProcessTableError {
@@ -175,7 +166,7 @@ public struct StoredProcessTable: Sendable {
     }
 }
 
-/// What ``StoredProcessTable/update(_:appended:options:)`` did.
+/// What ``StoredProcessTable/update(_:options:)`` did.
 public enum ProcessTableUpdate: Sendable, Equatable, CustomStringConvertible {
     /// The stored table already covered every block.
     case upToDate

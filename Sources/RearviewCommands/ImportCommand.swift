@@ -51,10 +51,11 @@ struct ImportCommand: ParsableCommand {
             importer.options.signer = try signing.signer()
             importer.progress = { Terminal.progress($0) }
             var processes: Result<ProcessTableUpdate, any Error>?
+            var follower: ProcessTableFollower?
+            importer.beforeAppend = { follower = ProcessTableFollower($0) }
             importer.afterAppend = { writer in
                 Terminal.progress("updating the process table")
-                // Read back from the new blocks: the import does not hold its events.
-                processes = Result { try StoredProcessTable.update(writer) }
+                processes = Result { try follower.map { try $0.finish() } ?? StoredProcessTable.update(writer) }
             }
             let report = try importer.run(files: files)
             Terminal.endProgress()

@@ -55,6 +55,55 @@ import Testing
         #expect(table.instances.contains { $0.hostPID == 9939 && $0.containerID.hasPrefix("14a0f9e77f1b") })
     }
 
+    /// Appends `events` a few at a time while a follower keeps the table, as `import` does.
+    static func appendFollowing(_ events: [Event], to path: String) throws -> ProcessTableUpdate {
+        var options = WriterOptions()
+        options.blockEvents = 16
+        options.threads = 1
+        let writer = try StoreWriter(path: path, options: options)
+        let follower = ProcessTableFollower(writer)
+        for start in stride(from: 0, to: events.count, by: 40) {
+            try writer.append(Array(events[start..<min(events.count, start + 40)]))
+        }
+        try writer.flush()
+        let outcome = try follower.finish()
+        try writer.close()
+        return outcome
+    }
+
+    @Test func followerBuildsTheTableWhileEventsAreWritten() throws {
+        let directory = TemporaryStore()
+        let half = Self.demo.count / 2
+        guard case .rebuilt(let reason, _, let events) = try Self.appendFollowing(Array(Self.demo[..<half]), to: directory.path) else {
+            Issue.record("expected a first build")
+            return
+        }
+        #expect(reason == "the index holds no process table")
+        #expect(events == half)
+        guard case .extended(_, let later, _) = try Self.appendFollowing(Array(Self.demo[half...]), to: directory.path) else {
+            Issue.record("expected an extension")
+            return
+        }
+        #expect(later == Self.demo.count - half)
+        let (view, table) = try Self.storedTable(directory.path)
+        #expect(view.isStoredTableCurrent)
+        #expect(table.instances == Self.built(Self.demo).instances)
+    }
+
+    @Test func followerFallsBackWhenTheNewEventsAreOlder() throws {
+        let directory = TemporaryStore()
+        let half = Self.demo.count / 2
+        _ = try Self.appendFollowing(Array(Self.demo[half...]), to: directory.path)
+        let outcome = try Self.appendFollowing(Array(Self.demo[..<half]), to: directory.path)
+        guard case .rebuilt(let reason, _, let events) = outcome else {
+            Issue.record("expected a rebuild, got \(outcome)")
+            return
+        }
+        #expect(reason.hasPrefix("new blocks hold events older"))
+        #expect(events == Self.demo.count)
+        #expect(try Self.storedTable(directory.path).table.instances == Self.built(Self.demo).instances)
+    }
+
     @Test func laterBlocksExtendTheStoredTable() throws {
         let directory = TemporaryStore()
         let half = Self.demo.count / 2
