@@ -111,8 +111,10 @@ struct SealSignature: Equatable {
     static func message(segmentHash: [UInt8]) -> [UInt8] { domain + segmentHash }
 
     static func path(store: String, segment: UInt64) -> String {
-        Store.segmentsPath(store) + "/" + SegmentFile.name(number: segment, sealed: true) + suffix
+        Store.segmentsPath(store) + "/" + name(segment: segment)
     }
+
+    static func name(segment: UInt64) -> String { SegmentFile.name(number: segment, sealed: true) + suffix }
 
     func encoded() -> [UInt8] { Self.magic + publicKey + segmentHash + signature }
 
@@ -125,22 +127,16 @@ struct SealSignature: Equatable {
     }
 
     /// Reads the signature of a segment; nil when the segment has none.
-    static func read(store: String, segment: UInt64) throws(StoreError) -> SealSignature? {
-        let path = path(store: store, segment: segment)
-        guard access(path, F_OK) == 0 else { return nil }
-        let file = try PosixFile(path: path, flags: O_RDONLY)
-        return try decode(try file.read(count: min(try file.size(), size + 1), at: 0), path: path)
+    static func read(store: Store, segment: UInt64) throws(StoreError) -> SealSignature? {
+        let name = name(segment: segment)
+        guard try store.segmentsDirectory.status(name) != nil else { return nil }
+        let file = try store.segmentsDirectory.open(name)
+        return try decode(try file.read(count: min(try file.size(), size + 1), at: 0), path: file.path)
     }
 
     /// Writes the signature durably (temporary file, fsync, rename, directory fsync), replacing an older one.
-    func write(store: String, segment: UInt64) throws(StoreError) {
-        let final = Self.path(store: store, segment: segment)
-        let temporary = final + ".tmp"
-        let file = try PosixFile(path: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        try file.write(encoded(), at: 0)
-        try file.sync()
-        guard rename(temporary, final) == 0 else { throw StoreError.system("rename", path: temporary) }
-        try PosixFile.syncDirectory(Store.segmentsPath(store))
+    func write(store: Store, segment: UInt64) throws(StoreError) {
+        try store.segmentsDirectory.replaceFile(Self.name(segment: segment), with: encoded())
     }
 }
 
