@@ -15,14 +15,7 @@ public struct SegmentSigner: Sendable {
 
     /// Loads a private key file; refuses one that other users can read.
     public init(privateKeyFile path: String) throws(StoreError) {
-        let file = try PosixFile(path: path, flags: O_RDONLY | O_NOFOLLOW)
-        var st = stat()
-        guard fstat(file.fd, &st) == 0 else { throw StoreError.system("fstat", path: path) }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw StoreError(.invalidRequest, path: path, "the private key is not a regular file") }
-        guard st.st_mode & 0o077 == 0 else {
-            throw StoreError(.invalidRequest, path: path, "the private key is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
-        }
-        let seed = try KeyFileFormat.decode(try file.read(count: min(try file.size(), 4096), at: 0), kind: .privateKey, path: path)
+        let seed = try KeyFileFormat.decode(try SecretFile.read(path, what: "the private key", maxBytes: 4096), kind: .privateKey, path: path)
         try self.init(seed: seed, path: path)
     }
 
