@@ -4,7 +4,7 @@ SWIFT ?= swift
 BIN := .build/debug/rearview
 RELEASE_BIN := .build/release/rearview
 DEMO_STORE := demo-out/store
-APT_PACKAGES := liblz4-dev libpcre2-dev libbpf-dev libelf-dev zlib1g-dev libssl-dev openssl bpftool jq zstd ripgrep lz4 python3 sqlite3 \
+APT_PACKAGES := liblz4-dev libpcre2-dev libbpf-dev libelf-dev zlib1g-dev libssl-dev libsqlite3-dev openssl bpftool jq zstd ripgrep lz4 python3 sqlite3 \
   chromium rsyslog rsyslog-openssl python3-jsonschema
 # Baselines the recorder benchmark runs against (issue 4); GNU time for the scale part's peak RSS and
 # pip for DuckDB, the store's columnar baseline (issue 14).

@@ -23,11 +23,13 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: apt),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: apt),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // The few SQLite calls GRDB does not make (hardening an index from another host).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Libraries: one job each.
         .target(name: "EventModel", dependencies: ["CLZ4", "CZlib"]),
         .target(name: "EventStore", dependencies: [
-            "EventModel", "CLZ4", "CZlib",
+            "EventModel", "CLZ4", "CZlib", "CSQLite",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import Glibc
 
 /// What one input file contributed to an import.
 public struct ImportedFile: Sendable {
@@ -68,15 +69,15 @@ public struct Importer {
         let writer = try StoreWriter(path: storePath, options: options)
         report.recovery = writer.recovery
         // The writer's lock is held: any spill directory left in the store is a killed import's.
-        ImportSpillDirectory.removeLeftovers(store: storePath)
-        let spill = ImportSpillDirectory(store: storePath)
+        ImportSpillDirectory.removeLeftovers(store: writer.store.directory)
+        let spill = ImportSpillDirectory(store: writer.store.directory)
         defer { spill.remove() }
         var sorter = SpillingEventSorter(spillEvents: spillEvents, directory: spill, blockEvents: options.blockEvents,
                                          threads: threads)
         for path in files { report.files.append(try read(path, into: &sorter)) }
-        report.spilledRuns = sorter.runs.count
+        report.spilledRuns = sorter.runs
         let total = sorter.count
-        progress?(sorter.runs.isEmpty ? "ordering \(total) events" : "merging \(total) events from \(sorter.runs.count) sorted runs")
+        progress?(sorter.runs == 0 ? "ordering \(total) events" : "merging \(total) events from \(sorter.runs) sorted runs")
         beforeAppend?(writer)
         var appender = ImportAppender(writer: writer, windowEvents: windowEvents)
         var merged = 0
@@ -92,7 +93,7 @@ public struct Importer {
         try writer.close()
         report.imported = appender.appended
         report.duplicates = appender.duplicates
-        report.rejectFiles = try keepRejects(report.files)
+        report.rejectFiles = try keepRejects(report.files, in: writer.store.directory)
         return report
     }
 
@@ -126,31 +127,35 @@ public struct Importer {
         return file
     }
 
-    /// Writes each file's rejected records verbatim (one per line) to `rejects/<time>-<name>`, with the
-    /// reasons beside them in `…​.reasons`.
-    private func keepRejects(_ files: [ImportedFile]) throws(StoreError) -> [String] {
+    /// Writes each file's rejected records verbatim (one per line) to `rejects/<time>-<name>.rejected`,
+    /// with the reasons beside them in `….reasons` (new files, mode 0600; a second input of the same
+    /// name gets `-2`, and so on).
+    private func keepRejects(_ files: [ImportedFile], in store: DirectoryHandle) throws(StoreError) -> [String] {
         var written: [String] = []
-        let directory = storePath + "/rejects"
+        var rejects: DirectoryHandle?
         let stamp = UnixTime.rfc3339Micro(Int64(Date().timeIntervalSince1970 * 1e9))
             .replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
         for file in files where !file.rejected.isEmpty {
-            let name = file.path == "-" ? "stdin" : (file.path as NSString).lastPathComponent
-            let base = "\(directory)/\(stamp)-\(name)"
-            var raw = Data()
+            let directory: DirectoryHandle
+            if let rejects { directory = rejects } else { directory = try store.makeSubdirectory("rejects") }
+            rejects = directory
+            let name = "\(stamp)-" + (file.path == "-" ? "stdin" : (file.path as NSString).lastPathComponent)
+            var raw: [UInt8] = []
             var reasons = ""
             for rejection in file.rejected {
                 raw.append(contentsOf: rejection.raw)
                 raw.append(10)
                 reasons += rejection.description + "\n"
             }
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                try raw.write(to: URL(fileURLWithPath: base + ".rejected"))
-                try Data(reasons.utf8).write(to: URL(fileURLWithPath: base + ".reasons"))
-            } catch {
-                throw StoreError(.io, path: base, "cannot keep rejected records: \(error.localizedDescription)")
+            var base = name
+            var copy = 1
+            while try directory.status(base + ".rejected") != nil {
+                copy += 1
+                base = "\(name)-\(copy)"
             }
-            written.append(base + ".rejected")
+            try directory.create(base + ".rejected", flags: O_WRONLY).write(raw, at: 0)
+            try directory.create(base + ".reasons", flags: O_WRONLY).write(Array(reasons.utf8), at: 0)
+            written.append(directory.pathOf(base + ".rejected"))
         }
         return written
     }

@@ -6,10 +6,16 @@ final class PosixFile {
     let path: String
     let fd: Int32
 
-    init(path: String, flags: Int32, mode: mode_t = 0o644) throws(StoreError) {
+    init(path: String, flags: Int32, mode: mode_t = 0o600) throws(StoreError) {
         self.path = path
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else { throw StoreError.system("open", path: path) }
+        self.fd = fd
+    }
+
+    /// Takes ownership of a descriptor opened elsewhere (see ``DirectoryHandle``).
+    init(fd: Int32, path: String) {
+        self.path = path
         self.fd = fd
     }
 
@@ -54,12 +60,6 @@ final class PosixFile {
 
     func truncate(to size: Int) throws(StoreError) {
         guard ftruncate(fd, off_t(size)) == 0 else { throw StoreError.system("ftruncate", path: path) }
-    }
-
-    /// fsyncs a directory so that a rename or a new file in it is durable.
-    static func syncDirectory(_ path: String) throws(StoreError) {
-        let file = try PosixFile(path: path, flags: O_RDONLY | O_DIRECTORY)
-        try file.sync()
     }
 }
 

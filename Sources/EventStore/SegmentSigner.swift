@@ -15,14 +15,7 @@ public struct SegmentSigner: Sendable {
 
     /// Loads a private key file; refuses one that other users can read.
     public init(privateKeyFile path: String) throws(StoreError) {
-        let file = try PosixFile(path: path, flags: O_RDONLY | O_NOFOLLOW)
-        var st = stat()
-        guard fstat(file.fd, &st) == 0 else { throw StoreError.system("fstat", path: path) }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw StoreError(.invalidRequest, path: path, "the private key is not a regular file") }
-        guard st.st_mode & 0o077 == 0 else {
-            throw StoreError(.invalidRequest, path: path, "the private key is readable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
-        }
-        let seed = try KeyFileFormat.decode(try file.read(count: min(try file.size(), 4096), at: 0), kind: .privateKey, path: path)
+        let seed = try KeyFileFormat.decode(try SecretFile.read(path, what: "the private key", maxBytes: 4096), kind: .privateKey, path: path)
         try self.init(seed: seed, path: path)
     }
 
@@ -111,8 +104,10 @@ struct SealSignature: Equatable {
     static func message(segmentHash: [UInt8]) -> [UInt8] { domain + segmentHash }
 
     static func path(store: String, segment: UInt64) -> String {
-        Store.segmentsPath(store) + "/" + SegmentFile.name(number: segment, sealed: true) + suffix
+        Store.segmentsPath(store) + "/" + name(segment: segment)
     }
+
+    static func name(segment: UInt64) -> String { SegmentFile.name(number: segment, sealed: true) + suffix }
 
     func encoded() -> [UInt8] { Self.magic + publicKey + segmentHash + signature }
 
@@ -125,22 +120,16 @@ struct SealSignature: Equatable {
     }
 
     /// Reads the signature of a segment; nil when the segment has none.
-    static func read(store: String, segment: UInt64) throws(StoreError) -> SealSignature? {
-        let path = path(store: store, segment: segment)
-        guard access(path, F_OK) == 0 else { return nil }
-        let file = try PosixFile(path: path, flags: O_RDONLY)
-        return try decode(try file.read(count: min(try file.size(), size + 1), at: 0), path: path)
+    static func read(store: Store, segment: UInt64) throws(StoreError) -> SealSignature? {
+        let name = name(segment: segment)
+        guard try store.segmentsDirectory.status(name) != nil else { return nil }
+        let file = try store.segmentsDirectory.open(name)
+        return try decode(try file.read(count: min(try file.size(), size + 1), at: 0), path: file.path)
     }
 
     /// Writes the signature durably (temporary file, fsync, rename, directory fsync), replacing an older one.
-    func write(store: String, segment: UInt64) throws(StoreError) {
-        let final = Self.path(store: store, segment: segment)
-        let temporary = final + ".tmp"
-        let file = try PosixFile(path: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        try file.write(encoded(), at: 0)
-        try file.sync()
-        guard rename(temporary, final) == 0 else { throw StoreError.system("rename", path: temporary) }
-        try PosixFile.syncDirectory(Store.segmentsPath(store))
+    func write(store: Store, segment: UInt64) throws(StoreError) {
+        try store.segmentsDirectory.replaceFile(Self.name(segment: segment), with: encoded())
     }
 }
 

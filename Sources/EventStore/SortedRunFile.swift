@@ -1,47 +1,54 @@
 import Dispatch
 import EventModel
-import Foundation
 import Glibc
 
-/// The directory an import spills its sorted runs into, `STORE/tmp-import-<pid>/`, made when the
-/// first run is spilled and removed when the import ends.
+/// The directory an import spills its sorted runs into, `STORE/tmp-import-<pid>/`, made (mode 0700)
+/// when the first run is spilled and removed when the import ends.
 ///
 /// Only the import holding the store's lock uses it, so any other `tmp-import-*` directory is what
 /// a killed import left behind: ``removeLeftovers(store:)`` clears them. Readers never look there.
-struct ImportSpillDirectory {
+final class ImportSpillDirectory {
     static let prefix = "tmp-import-"
-    let path: String
+    private let store: DirectoryHandle
+    private let name: String
+    private var directory: DirectoryHandle?
 
-    init(store: String) { path = "\(store)/\(Self.prefix)\(getpid())" }
+    init(store: DirectoryHandle) {
+        self.store = store
+        name = "\(Self.prefix)\(getpid())"
+    }
 
     /// Removes every spill directory in `store` (call while holding the store's lock).
-    static func removeLeftovers(store: String) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []
-        for name in names where name.hasPrefix(prefix) {
-            try? FileManager.default.removeItem(atPath: "\(store)/\(name)")
-        }
+    static func removeLeftovers(store: DirectoryHandle) {
+        for name in (try? store.names()) ?? [] where name.hasPrefix(prefix) { store.removeTree(name) }
     }
 
-    /// The path of run `number`, making the directory when needed.
-    func runPath(_ number: Int) throws(StoreError) -> String {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw StoreError(.io, path: path, "cannot make the import's spill directory: \(error.localizedDescription)")
-        }
-        return "\(path)/run-\(number)"
+    /// Creates the file of run `number`, making the directory when needed.
+    func createRun(_ number: Int) throws(StoreError) -> PosixFile {
+        let directory: DirectoryHandle
+        if let made = self.directory { directory = made } else { directory = try store.makeSubdirectory(name) }
+        self.directory = directory
+        return try directory.create("run-\(number)", flags: O_WRONLY)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    /// Opens the file of run `number` for reading.
+    func openRun(_ number: Int) throws(StoreError) -> PosixFile {
+        guard let directory else { throw StoreError(.io, path: store.pathOf(name), "no run \(number) was spilled") }
+        return try directory.open("run-\(number)")
+    }
+
+    func remove() {
+        directory = nil
+        store.removeTree(name)
+    }
 }
 
 /// A run of time-ordered events spilled to a file: blocks in the store's block format
 /// (``BlockCodec``), one after another, each numbered from 1 (the run's order is the file's order).
 enum SortedRunFile {
-    /// Writes `events` in the order `order` gives (indices into `events`) to a new file at `path`,
+    /// Writes `events` in the order `order` gives (indices into `events`) to a new, empty `file`,
     /// encoding blocks of `blockEvents` on `threads` threads.
-    static func write(_ events: [Event], order: [Int], to path: String, blockEvents: Int, threads: Int) throws(StoreError) {
-        let file = try PosixFile(path: path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+    static func write(_ events: [Event], order: [Int], to file: PosixFile, blockEvents: Int, threads: Int) throws(StoreError) {
         var offset = 0
         let ranges = stride(from: 0, to: order.count, by: blockEvents).map { $0..<min($0 + blockEvents, order.count) }
         let group = max(1, threads) * 2
@@ -71,8 +78,8 @@ final class SortedRunReader {
     private let size: Int
     private var offset = 0
 
-    init(path: String) throws(StoreError) {
-        file = try PosixFile(path: path, flags: O_RDONLY)
+    init(file: PosixFile) throws(StoreError) {
+        self.file = file
         size = try file.size()
     }
 

@@ -13,8 +13,8 @@ struct SpillingEventSorter {
     let blockEvents: Int
     let threads: Int
     private var gathered: [Event] = []
-    /// Runs spilled so far, in input order.
-    private(set) var runs: [String] = []
+    /// How many runs were spilled so far (run files are numbered from 1, in input order).
+    private(set) var runs = 0
     /// Events added so far.
     private(set) var count = 0
 
@@ -35,9 +35,9 @@ struct SpillingEventSorter {
     }
 
     private mutating func spill() throws(StoreError) {
-        let path = try directory.runPath(runs.count + 1)
-        try SortedRunFile.write(gathered, order: Self.timeOrder(gathered), to: path, blockEvents: blockEvents, threads: threads)
-        runs.append(path)
+        let file = try directory.createRun(runs + 1)
+        try SortedRunFile.write(gathered, order: Self.timeOrder(gathered), to: file, blockEvents: blockEvents, threads: threads)
+        runs += 1
         gathered = []
     }
 
@@ -55,8 +55,8 @@ struct SpillingEventSorter {
     /// Hands every event to `body` in time order, in batches of at most ``blockEvents``.
     consuming func drain(_ body: ([Event]) throws(StoreError) -> Void) throws(StoreError) {
         var cursors: [MergeCursor] = []
-        for path in runs {
-            let reader = try SortedRunReader(path: path)
+        for number in stride(from: 1, through: runs, by: 1) {
+            let reader = try SortedRunReader(file: try directory.openRun(number))
             if let cursor = try MergeCursor(next: { () throws(StoreError) in try reader.nextBlock() }) { cursors.append(cursor) }
         }
         let events = gathered, order = Self.timeOrder(gathered), size = blockEvents

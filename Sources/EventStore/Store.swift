@@ -9,30 +9,43 @@ import Glibc
 public final class Store: @unchecked Sendable {
     /// The store directory.
     public let path: String
+    /// The store directory, held open: every store file is opened relative to it, never through a
+    /// symbolic link (see ``DirectoryHandle``).
+    public let directory: DirectoryHandle
+    /// `segments/`, held open the same way.
+    let segmentsDirectory: DirectoryHandle
     let index: StoreIndex
     private let files = FileCache()
 
-    static func indexPath(_ store: String) -> String { store + "/index.sqlite" }
-    static func segmentsPath(_ store: String) -> String { store + "/segments" }
+    static func indexPath(_ store: String) -> String { store + "/" + StoreIndex.fileName }
+    static func segmentsPath(_ store: String) -> String { store + "/" + segmentsName }
+    static let segmentsName = "segments"
 
-    init(path: String, index: StoreIndex) {
-        self.path = path
+    init(directory: DirectoryHandle, segments: DirectoryHandle, index: StoreIndex) {
+        path = directory.path
+        self.directory = directory
+        segmentsDirectory = segments
         self.index = index
     }
 
-    /// Opens an existing store read-only.
+    /// Opens an existing store read-only. Its directories must not be writable by group or others
+    /// (whoever owns them: a store copied by a colleague can be read).
     public static func open(_ path: String) throws(StoreError) -> Store {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        let directory: DirectoryHandle
+        do {
+            directory = try DirectoryHandle(path: path, trust: .unshared)
+        } catch where error.code == .notAStore {
             throw StoreError(.notAStore, path: path, "no store here (create one with `rearview import` or `rearview record`)")
         }
-        guard FileManager.default.fileExists(atPath: indexPath(path)) else {
-            if FileManager.default.fileExists(atPath: segmentsPath(path)) {
+        let segments = try directory.subdirectory(segmentsName)
+        guard try directory.status(StoreIndex.fileName) != nil else {
+            if segments != nil {
                 throw StoreError(.damaged, path: path, "index.sqlite is missing; rebuild it with `rearview reindex`")
             }
             throw StoreError(.notAStore, path: path, "not a rearview store (no index.sqlite)")
         }
-        return Store(path: path, index: try StoreIndex(path: indexPath(path), readOnly: true))
+        guard let segments else { throw StoreError(.damaged, path: path, "segments/ is missing") }
+        return Store(directory: directory, segments: segments, index: try StoreIndex(directory: directory, readOnly: true))
     }
 
     /// The store's identity, written into every segment header.
@@ -68,7 +81,7 @@ public final class Store: @unchecked Sendable {
 
     /// Decodes one block as columns (only `columns` of the optional ones), checking its checksums.
     public func batch(in block: IndexedBlock, columns: BatchColumns = .all) throws(StoreError) -> ColumnBatch {
-        try SegmentFile.readBlock(try files.file(store: path, segment: block.segment), block.location, columns: columns)
+        try SegmentFile.readBlock(try files.file(in: segmentsDirectory, segment: block.segment), block.location, columns: columns)
     }
 
     /// Decodes `blocks` on `threads` threads and hands their events to `body` in time order
@@ -82,8 +95,8 @@ public final class Store: @unchecked Sendable {
         let segments = try index.segments()
         let blocks = try index.blocks()
         var bytes = 0
-        for file in [Store.indexPath(path), Store.indexPath(path) + "-wal"] {
-            bytes += (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        for name in [StoreIndex.fileName, StoreIndex.fileName + "-wal"] {
+            if let st = try? directory.status(name) { bytes += Int(st.st_size) }
         }
         let segmentBytes = segments.reduce(0) { $0 + $1.bytes }
         return StoreSummary(
@@ -133,21 +146,19 @@ final class FileCache: @unchecked Sendable {
     private var files: [UInt64: PosixFile] = [:]
     private let lock = NSLock()
 
-    func file(store: String, segment: UInt64) throws(StoreError) -> PosixFile {
+    func file(in segments: DirectoryHandle, segment: UInt64) throws(StoreError) -> PosixFile {
         lock.lock()
         defer { lock.unlock() }
         if let file = files[segment] { return file }
-        let directory = Store.segmentsPath(store)
-        let sealed = directory + "/" + SegmentFile.name(number: segment, sealed: true)
-        let open = directory + "/" + SegmentFile.name(number: segment, sealed: false)
+        let sealed = SegmentFile.name(number: segment, sealed: true)
         let file: PosixFile
-        if let f = try? PosixFile(path: sealed, flags: O_RDONLY) {
+        if let f = try? segments.open(sealed) {
             file = f
-        } else if let f = try? PosixFile(path: open, flags: O_RDONLY) {
+        } else if let f = try? segments.open(SegmentFile.name(number: segment, sealed: false)) {
             file = f
         } else {
             // A writer may have sealed it between the two attempts.
-            file = try PosixFile(path: sealed, flags: O_RDONLY)
+            file = try segments.open(sealed)
         }
         files[segment] = file
         return file
@@ -158,9 +169,13 @@ extension Store {
     /// Rebuilds `index.sqlite` from the segments alone (taking the writer's lock), and returns what
     /// recovery found on the way.
     public static func reindex(_ path: String) throws(StoreError) -> RecoveryReport {
-        guard FileManager.default.fileExists(atPath: segmentsPath(path)) else {
-            throw StoreError(.notAStore, path: path, "not a rearview store (no segments/ directory)")
+        let segments: DirectoryHandle?
+        do {
+            segments = try DirectoryHandle(path: path, trust: .owned).subdirectory(segmentsName)
+        } catch where error.code == .notAStore {
+            segments = nil
         }
+        guard segments != nil else { throw StoreError(.notAStore, path: path, "not a rearview store (no segments/ directory)") }
         let writer = try StoreWriter(path: path, rebuildingIndex: true)
         try writer.close()
         return writer.recovery

@@ -14,6 +14,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case notAStore
         /// The caller asked for something the store cannot do (bad argument).
         case invalidRequest
+        /// The store directory or a file in it is not safe to use: another user controls it, or it
+        /// is a symbolic link or not a regular file (see ``DirectoryHandle``).
+        case untrusted
     }
 
     public var code: Code

@@ -41,17 +41,53 @@ final class StoreIndex {
         var value: String
     }
 
-    init(path: String, readOnly: Bool) throws(StoreError) {
-        self.path = path
+    /// The index's file name in the store directory.
+    static let fileName = "index.sqlite"
+    /// The index and the files SQLite keeps beside it.
+    static let fileNames = ["", "-wal", "-shm", "-journal"].map { fileName + $0 }
+
+    /// Opens the store's index (creating it for a writer), hardened for a file that may come from
+    /// another host (``IndexHardening``). Each of its files must be absent or a regular file. Only a
+    /// writer migrates the schema; a reader reads an older one as it is (readers treat the tables
+    /// later migrations add as absent), so reading never changes a store.
+    init(directory: DirectoryHandle, readOnly: Bool) throws(StoreError) {
+        path = directory.pathOf(Self.fileName)
+        for name in Self.fileNames { try directory.requireRegularFileIfPresent(name) }
+        guard IndexHardening.noFollowVFS else { throw StoreError(.io, path: path, "cannot install SQLite's no-follow VFS") }
+        if !readOnly, try directory.status(Self.fileName) == nil { try Self.create(in: directory) }
+        do {
+            db = try DatabasePool(path: directory.resolvedPath() + "/" + Self.fileName, configuration: Self.configuration(readOnly: readOnly))
+            if !readOnly { try Self.migrator.migrate(db) }
+        } catch {
+            throw StoreError(.io, path: path, "cannot open the index: \(error)")
+        }
+    }
+
+    private static func configuration(readOnly: Bool) -> Configuration {
         var configuration = Configuration()
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(10)
         configuration.label = "rearview-index"
+        configuration.prepareDatabase(IndexHardening.prepare)
+        return configuration
+    }
+
+    /// Makes a new index with the whole schema under a temporary name (mode 0600, which SQLite also
+    /// gives `-wal` and `-shm`) and renames it into place, so that a writer killed while creating it
+    /// leaves no index rather than one without tables. A killed creation's leftovers go first.
+    private static func create(in directory: DirectoryHandle) throws(StoreError) {
+        for name in try directory.names() where name.hasPrefix(fileName + ".tmp-") { directory.remove(name) }
+        let temporary = try directory.createTemporary(for: fileName)
         do {
-            db = try DatabasePool(path: path, configuration: configuration)
-            if !readOnly { try Self.migrator.migrate(db) }
+            // A queue, not a pool: no write-ahead log is left beside the file once it is closed.
+            try migrator.migrate(try DatabaseQueue(path: directory.resolvedPath() + "/" + temporary.name,
+                                                   configuration: configuration(readOnly: false)))
+            try temporary.file.sync()
+            try directory.rename(temporary.name, to: fileName)
+            try directory.sync()
         } catch {
-            throw StoreError(.io, path: path, "cannot open the index: \(error)")
+            directory.remove(temporary.name)
+            throw error as? StoreError ?? StoreError(.io, path: directory.pathOf(fileName), "cannot create the index: \(error)")
         }
     }
 

@@ -23,7 +23,7 @@ public enum StoreVerifier {
         let indexed = try store.segments()
         let indexedByNumber = Dictionary(uniqueKeysWithValues: indexed.map { ($0.number, $0) })
         let blocksBySegment = Dictionary(grouping: try store.blocks(), by: \.segment)
-        let files = try StoreWriter.segmentFiles(store.path)
+        let files = try StoreWriter.segmentFiles(store)
         var previousHash = [UInt8](repeating: 0, count: 32)
         var expectedNumber: UInt64 = 1
         for entry in files {
@@ -35,7 +35,7 @@ public enum StoreVerifier {
             }
             expectedNumber = entry.number + 1
             do {
-                let file = try PosixFile(path: path, flags: O_RDONLY)
+                let file = try store.segmentsDirectory.open(entry.name)
                 let contents = entry.sealed ? try SegmentFile.readSealed(file) : try SegmentFile.scanOpen(file)
                 if contents.header.number != entry.number {
                     problems.append(IntegrityProblem(path: path, offset: 0, message: "header says segment \(contents.header.number), file name says \(entry.number) (renamed or reordered)"))
@@ -91,7 +91,7 @@ public enum StoreVerifier {
         let name = SegmentFile.name(number: segment, sealed: true) + SealSignature.suffix
         let signature: SealSignature
         do {
-            guard let found = try SealSignature.read(store: store.path, segment: segment) else { return "not signed (no \(name))" }
+            guard let found = try SealSignature.read(store: store, segment: segment) else { return "not signed (no \(name))" }
             signature = found
         } catch {
             return "unreadable signature: \(error.message)"

@@ -42,11 +42,16 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
     }
 }
 
-/// Appends events to a store: the only writer at a time (it holds `store/lock`).
+/// Appends events to a store: the only writer at a time (it holds an exclusive `flock` on the store
+/// directory).
 ///
 /// Events are buffered into blocks; ``flush()`` makes everything appended so far durable (segment
 /// bytes fsynced, then indexed). A killed writer loses at most what it had not flushed, and the next
 /// writer to open the store recovers the rest.
+///
+/// A writer only uses a store directory the running user owns and nobody else can write (a new one
+/// is made with mode 0700), and its files are created with mode 0600 under a umask of 077 (recorded
+/// command lines carry secrets); see ``DirectoryHandle``.
 public final class StoreWriter {
     public let store: Store
     public let options: WriterOptions
@@ -60,7 +65,6 @@ public final class StoreWriter {
     /// for keeping derived state, such as the process table, up to date while events are stored.
     public var didWrite: (([Event]) -> Void)?
 
-    private let lockFD: Int32
     private let storeID: [UInt8]
     private var pending: [Event] = []
     private var segment: OpenSegment?
@@ -106,36 +110,29 @@ public final class StoreWriter {
     /// With `rebuildingIndex`, the index is deleted and rebuilt from the segments alone.
     public init(path: String, options: WriterOptions = WriterOptions(), rebuildingIndex: Bool = false) throws(StoreError) {
         self.options = options
-        let fm = FileManager.default
-        do {
-            try fm.createDirectory(atPath: Store.segmentsPath(path), withIntermediateDirectories: true)
-        } catch {
-            throw StoreError(.io, path: path, "cannot create the store directory: \(error.localizedDescription)")
-        }
-        let lockPath = path + "/lock"
-        lockFD = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lockFD >= 0 else { throw StoreError.system("open", path: lockPath) }
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            Glibc.close(lockFD)
+        umask(0o077)
+        let directory = try DirectoryHandle(path: path, trust: .owned, creating: true)
+        guard directory.tryLock() else {
             throw StoreError(.locked, path: path, "another rearview process is writing to this store")
-        }
-        if rebuildingIndex {
-            for suffix in ["", "-wal", "-shm"] { unlink(Store.indexPath(path) + suffix) }
         }
         let index: StoreIndex
         do {
-            index = try StoreIndex(path: Store.indexPath(path), readOnly: false)
+            let segments = try directory.makeSubdirectory(Store.segmentsName)
+            if rebuildingIndex {
+                for name in StoreIndex.fileNames { directory.remove(name) }
+            }
+            index = try StoreIndex(directory: directory, readOnly: false)
+            store = Store(directory: directory, segments: segments, index: index)
         } catch {
-            Glibc.close(lockFD)
+            directory.unlock()
             throw error
         }
-        store = Store(path: path, index: index)
         do {
             if let id = try index.meta("store_id") {
                 storeID = Self.bytes(hex: id)
-            } else if let existing = try Self.segmentFiles(path).first {
+            } else if let existing = try Self.segmentFiles(store).first {
                 // The index was deleted: take the identity from the segments.
-                let file = try PosixFile(path: Store.segmentsPath(path) + "/" + existing.name, flags: O_RDONLY)
+                let file = try store.segmentsDirectory.open(existing.name)
                 storeID = try SegmentHeader.decode(try file.read(count: SegmentHeader.size, at: 0), path: file.path).storeID
                 try index.setMeta("store_id", Self.hex(storeID))
             } else {
@@ -150,7 +147,7 @@ public final class StoreWriter {
             let blocks = try index.blocks()
             nextSeq = blocks.map { $0.location.firstSeq + UInt64($0.location.eventCount) }.max() ?? 1
         } catch {
-            Glibc.close(lockFD)
+            directory.unlock()
             throw error
         }
     }
@@ -185,7 +182,7 @@ public final class StoreWriter {
     public func close() throws(StoreError) {
         guard !closed else { return }
         closed = true
-        defer { Glibc.close(lockFD) }
+        defer { store.directory.unlock() }
         if failure != nil { return }
         try stoppingOnFailure { () throws(StoreError) in
             try write(blocksFrom: pending.count)
@@ -287,13 +284,12 @@ public final class StoreWriter {
     private func currentSegment() throws(StoreError) -> OpenSegment {
         if let segment { return segment }
         let number = lastSegmentNumber + 1
-        let path = Store.segmentsPath(store.path) + "/" + SegmentFile.name(number: number, sealed: false)
-        let file = try PosixFile(path: path, flags: O_RDWR | O_CREAT | O_EXCL)
+        let file = try store.segmentsDirectory.create(SegmentFile.name(number: number, sealed: false))
         let header = SegmentHeader(storeID: storeID, number: number, previousHash: lastSealedHash)
         let bytes = header.encoded()
         try file.write(bytes, at: 0)
         try file.sync()
-        try PosixFile.syncDirectory(Store.segmentsPath(store.path))
+        try store.segmentsDirectory.sync()
         let s = OpenSegment(number: number, file: file, header: header, length: bytes.count)
         s.hasher.update(data: bytes)
         s.markFlushed()
@@ -304,12 +300,10 @@ public final class StoreWriter {
 
     private func sealCurrent() throws(StoreError) {
         guard let current = segment else { return }
-        let directory = Store.segmentsPath(store.path)
-        let openPath = directory + "/" + SegmentFile.name(number: current.number, sealed: false)
         if current.blocks.isEmpty {
             // Nothing was written: no segment at all.
             segment = nil
-            unlink(openPath)
+            store.segmentsDirectory.remove(SegmentFile.name(number: current.number, sealed: false))
             lastSegmentNumber = current.number - 1
             return
         }
@@ -340,17 +334,14 @@ public final class StoreWriter {
     /// so a sealed segment of a signing writer never lacks its signature.
     private static func sign(store: Store, number: UInt64, hash: [UInt8], signer: SegmentSigner?) throws(StoreError) {
         guard let signer else { return }
-        try signer.signature(forSegmentHash: hash).write(store: store.path, segment: number)
+        try signer.signature(forSegmentHash: hash).write(store: store, segment: number)
     }
 
     /// Renames a sealed `.open` file to its final name and records it in the index.
     private static func finishSeal(store: Store, number: UInt64, header: SegmentHeader, hash: [UInt8],
                                    bytes: Int, metadata: String) throws(StoreError) {
-        let directory = Store.segmentsPath(store.path)
-        let openPath = directory + "/" + SegmentFile.name(number: number, sealed: false)
-        let sealedPath = directory + "/" + SegmentFile.name(number: number, sealed: true)
-        guard rename(openPath, sealedPath) == 0 else { throw StoreError.system("rename", path: openPath) }
-        try PosixFile.syncDirectory(directory)
+        try store.segmentsDirectory.rename(SegmentFile.name(number: number, sealed: false), to: SegmentFile.name(number: number, sealed: true))
+        try store.segmentsDirectory.sync()
         try store.index.upsertSegment(IndexedSegment(number: number, sealed: true, hash: hash, previousHash: header.previousHash,
                                                      bytes: bytes, metadata: metadata))
     }
@@ -363,14 +354,8 @@ public final class StoreWriter {
         var sealed: Bool
     }
 
-    static func segmentFiles(_ store: String) throws(StoreError) -> [SegmentName] {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: Store.segmentsPath(store))
-        } catch {
-            throw StoreError(.io, path: Store.segmentsPath(store), "cannot list segments: \(error.localizedDescription)")
-        }
-        return names.compactMap { name -> SegmentName? in
+    static func segmentFiles(_ store: Store) throws(StoreError) -> [SegmentName] {
+        try store.segmentsDirectory.names().compactMap { name -> SegmentName? in
             let sealed = name.hasSuffix(SegmentFile.sealedSuffix)
             guard sealed || name.hasSuffix(SegmentFile.openSuffix), let number = UInt64(name.prefix { $0.isNumber }) else { return nil }
             return SegmentName(number: number, name: name, sealed: sealed)
@@ -386,14 +371,12 @@ public final class StoreWriter {
         let indexedBlocks = Set(allIndexed.map { "\($0.segment)/\($0.location.offset)" })
         var lastNumber: UInt64 = 0
         var lastHash = [UInt8](repeating: 0, count: 32)
-        let directory = Store.segmentsPath(store.path)
-        for entry in try segmentFiles(store.path) {
-            let path = directory + "/" + entry.name
+        for entry in try segmentFiles(store) {
             let contents: SegmentContents
             if entry.sealed {
-                contents = try SegmentFile.readSealed(try PosixFile(path: path, flags: O_RDONLY))
+                contents = try SegmentFile.readSealed(try store.segmentsDirectory.open(entry.name))
             } else {
-                let file = try PosixFile(path: path, flags: O_RDWR)
+                let file = try store.segmentsDirectory.open(entry.name, flags: O_RDWR)
                 let scanned = try SegmentFile.scanOpen(file)
                 try file.truncate(to: scanned.validLength)
                 let hash: [UInt8]
@@ -420,7 +403,7 @@ public final class StoreWriter {
             let missing = contents.blocks.filter { !indexedBlocks.contains("\(entry.number)/\($0.offset)") }
             // Also when the index still lists a sealed segment as open (a writer stopped between rename and index).
             if !missing.isEmpty || known[entry.number]?.hash != contents.sealedHash {
-                let file = try PosixFile(path: directory + "/" + SegmentFile.name(number: entry.number, sealed: true), flags: O_RDONLY)
+                let file = try store.segmentsDirectory.open(SegmentFile.name(number: entry.number, sealed: true))
                 var additions: [(location: BlockLocation, terms: [TermCount])] = []
                 for location in missing {
                     let events = try SegmentFile.readBlock(file, location)

@@ -1,5 +1,5 @@
+import EventStore
 import Foundation
-import Glibc
 
 /// How far `forward` got for one destination: the store position (Seq) of the last record the receiver
 /// acknowledged, and what that position is about (store, destination, selection).
@@ -31,32 +31,38 @@ public struct ForwardCheckpoint: Equatable, Sendable {
 }
 
 /// The checkpoint file of one destination in a store: `<store>/forward/<destination>.checkpoint`, a small
-/// JSON object replaced atomically (temporary file, fsync, rename, fsync of the directory).
+/// JSON object replaced atomically (temporary file, fsync, rename, fsync of the directory), opened
+/// relative to the store's directory and never through a symbolic link (see ``DirectoryHandle``).
 public struct CheckpointFile: Sendable {
     public let path: String
-    private let directory: String
+    private let store: DirectoryHandle
+    private let name: String
+    private static let directoryName = "forward"
 
-    /// The checkpoint of `destination` in the store at `storePath`; the name keeps letters, digits,
+    /// The checkpoint of `destination` in the store directory `store`; the name keeps letters, digits,
     /// `.` and `-` of the destination and turns every other byte into `_`.
-    public init(storePath: String, destination: ForwardDestination) {
-        directory = storePath + "/forward"
-        let name = String(decoding: destination.description.utf8.map { byte in
+    public init(store: DirectoryHandle, destination: ForwardDestination) {
+        self.store = store
+        name = String(decoding: destination.description.utf8.map { byte in
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "-"): byte
             default: UInt8(ascii: "_")
             }
-        }, as: UTF8.self)
-        path = directory + "/" + name + ".checkpoint"
+        }, as: UTF8.self) + ".checkpoint"
+        path = store.path + "/" + Self.directoryName + "/" + name
     }
 
     /// The saved checkpoint, or nil when there is none.
     public func load() throws(ForwardError) -> ForwardCheckpoint? {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if FileManager.default.fileExists(atPath: path) { throw ForwardError(.checkpoint, "\(path): cannot read the checkpoint") }
-            return nil
+        let bytes: [UInt8]?
+        do {
+            bytes = try store.subdirectory(Self.directoryName)?.readFile(name, maxBytes: 1 << 20)
+        } catch {
+            throw ForwardError(.checkpoint, "\(error.description) (cannot read the checkpoint)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        guard let bytes else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               let destination = object["destination"] as? String, let selection = object["selection"] as? String,
               let storeID = object["store_id"] as? String, let lastSeq = (object["last_seq"] as? NSNumber)?.uint64Value,
               let records = (object["records"] as? NSNumber)?.uint64Value else {
@@ -75,37 +81,19 @@ public struct CheckpointFile: Sendable {
             throw ForwardError(.checkpoint, "\(path): cannot encode the checkpoint")
         }
         data.append(0x0A)
-        if mkdir(directory, 0o755) == 0 {
-            try Self.syncDirectory((directory as NSString).deletingLastPathComponent, for: path)
-        } else if errno != EEXIST {
-            throw ForwardError(.checkpoint, "\(directory): cannot create: \(NetworkSocket.errorText(errno))")
+        do {
+            try store.makeSubdirectory(Self.directoryName).replaceFile(name, with: Array(data))
+        } catch {
+            throw ForwardError(.checkpoint, "\(error.description) (cannot save the checkpoint)")
         }
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ForwardError(.checkpoint, "\(temporary): cannot create: \(NetworkSocket.errorText(errno))") }
-        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == data.count, synced == 0 else {
-            throw ForwardError(.checkpoint, "\(temporary): cannot write: \(NetworkSocket.errorText(errno))")
-        }
-        guard rename(temporary, path) == 0 else {
-            throw ForwardError(.checkpoint, "\(path): cannot replace: \(NetworkSocket.errorText(errno))")
-        }
-        try Self.syncDirectory(directory, for: path)
     }
 
     /// Deletes the checkpoint (for `--from-start`); no checkpoint is not an error.
     public func remove() throws(ForwardError) {
-        guard unlink(path) == 0 || errno == ENOENT else {
-            throw ForwardError(.checkpoint, "\(path): cannot remove: \(NetworkSocket.errorText(errno))")
+        do {
+            try store.subdirectory(Self.directoryName)?.removeFile(name)
+        } catch {
+            throw ForwardError(.checkpoint, "\(error.description) (cannot remove the checkpoint)")
         }
-    }
-
-    private static func syncDirectory(_ directory: String, for path: String) throws(ForwardError) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw ForwardError(.checkpoint, "\(directory): cannot open: \(NetworkSocket.errorText(errno))") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ForwardError(.checkpoint, "\(path): cannot sync the directory: \(NetworkSocket.errorText(errno))") }
     }
 }

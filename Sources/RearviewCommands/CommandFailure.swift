@@ -16,7 +16,7 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ error: StoreError) {
         let code: Int32 = switch error.code {
         case .damaged: 3
-        case .io, .locked, .notAStore, .invalidRequest: 2
+        case .io, .locked, .notAStore, .invalidRequest, .untrusted: 2
         }
         self.init(error.description, exitCode: code)
     }

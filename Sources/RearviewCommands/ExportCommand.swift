@@ -14,7 +14,7 @@ struct ExportCommand: ParsableCommand {
         discussion: """
             The selection is the one `query` takes (expression, karmor-style flags, --since/--until, several \
             --store merged in time order). One record per line, to standard output or to --out FILE (written \
-            under a temporary name, then renamed).
+            to a new temporary file beside it, mode 0600, then renamed over FILE; a directory is refused).
 
             Formats:
               kubearmor   KubeArmor JSON; imported records come out with their original keys, key order and \
@@ -103,27 +103,20 @@ struct ExportCommand: ParsableCommand {
 
 extension ExportFormat: ExpressibleByArgument {}
 
-/// Where command output goes: standard output, or a file written atomically (temporary name, then rename).
+/// Where command output goes: standard output, or a file replaced atomically (``AtomicFile``: a new
+/// temporary file beside it, fsync, rename(2)); a directory given as the file is refused, and a run
+/// that fails leaves the old file as it was.
 final class EventSink {
     private let stdout: StandardOutput?
-    private let handle: FileHandle?
-    private let path: String?
-    private let temporary: String?
+    private let file: AtomicFile?
     private var buffer: [UInt8] = []
 
     init(path: String?) throws {
-        self.path = path
         if let path {
-            let temporary = path + ".partial"
-            guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
-                throw CommandFailure("\(path): cannot create the output file", exitCode: 2)
-            }
-            self.temporary = temporary
-            handle = FileHandle(forWritingAtPath: temporary)
+            do { file = try AtomicFile(replacing: path) } catch { throw CommandFailure(error) }
             stdout = nil
         } else {
-            temporary = nil
-            handle = nil
+            file = nil
             stdout = StandardOutput()
         }
     }
@@ -135,18 +128,14 @@ final class EventSink {
     }
 
     private func flushFile() throws {
-        guard let handle, !buffer.isEmpty else { return }
-        try handle.write(contentsOf: buffer)
+        guard let file, !buffer.isEmpty else { return }
+        try file.write(buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 
     func close() throws {
         if let stdout { return stdout.flush() }
         try flushFile()
-        try handle?.close()
-        if let temporary, let path {
-            _ = try? FileManager.default.removeItem(atPath: path)
-            try FileManager.default.moveItem(atPath: temporary, toPath: path)
-        }
+        try file?.commit()
     }
 }

@@ -22,7 +22,8 @@ struct ForwardCommand: ParsableCommand {
             Syslog transports send RFC 5424 messages (--format picks another export format); \
             TLS verifies the certificate chain and the host name (DNS or IP SAN). \
             Secrets never go on the command line: --token-file FILE or --token-env NAME hold the token (HEC) \
-            or API key (Elastic); a value that already names a scheme ("Basic …", "ApiKey …", "Bearer …") is \
+            or API key (Elastic); a token file others can read, or a symbolic link, is refused (chmod 600 it, \
+            as a signing key); a value that already names a scheme ("Basic …", "ApiKey …", "Bearer …") is \
             sent as the whole Authorization header.
 
             Checkpoint. Each destination has a checkpoint in the store, forward/<destination>.checkpoint, \
@@ -107,7 +108,7 @@ struct ForwardCommand: ParsableCommand {
     @Flag(help: "TLS: accept any certificate and host name (throwaway receivers only).")
     var insecureSkipVerify = false
 
-    @Option(help: ArgumentHelp("HTTPS: read the HEC token or Elastic API key from this file.", valueName: "file"))
+    @Option(help: ArgumentHelp("HTTPS: read the HEC token or Elastic API key from this file (mode 0600).", valueName: "file"))
     var tokenFile: String?
 
     @Option(help: ArgumentHelp("HTTPS: read the HEC token or Elastic API key from this environment variable.", valueName: "name"))
@@ -143,7 +144,7 @@ struct ForwardCommand: ParsableCommand {
             let store = try storeOptions.open()
             let encoder = try recordEncoder(for: destination, store: store)
             let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs([store]), policyName: policyName.policyName)
-            let file = CheckpointFile(storePath: store.path, destination: destination)
+            let file = CheckpointFile(store: store.directory, destination: destination)
             let checkpoint = try startingCheckpoint(file: file, destination: destination, storeID: try store.storeID())
 
             // Blocks indexed from here on are either in the plan or found by --follow, never both.
@@ -278,10 +279,12 @@ struct ForwardCommand: ParsableCommand {
     private func authorization(for destination: ForwardDestination) throws -> String? {
         var secret: String?
         if let tokenFile {
-            guard let data = FileManager.default.contents(atPath: tokenFile) else {
-                throw CommandFailure("--token-file \(tokenFile): cannot read the file", exitCode: 2)
+            // Refused when others can read it, as a signing key is.
+            do {
+                secret = String(decoding: try SecretFile.read(tokenFile, what: "the token file", maxBytes: 64 << 10), as: UTF8.self)
+            } catch {
+                throw CommandFailure("--token-file \(error)", exitCode: 2)
             }
-            secret = String(decoding: data, as: UTF8.self)
         } else if let tokenEnv {
             guard let value = ProcessInfo.processInfo.environment[tokenEnv] else {
                 throw CommandFailure("--token-env \(tokenEnv): the variable is not set", exitCode: 2)

@@ -19,6 +19,8 @@ struct ImportCommand: ParsableCommand {
             records sorted runs are spilled to STORE/tmp-import-PID/ (removed afterwards) and merged, so memory \
             does not grow with the input. A file damaged part way (a cut gzip stream) keeps every record before \
             the damage and is reported. \
+            The store is used only when the running user owns it and nobody else can write it (a new one \
+            is made mode 0700, its files 0600); links in it are never followed. \
             Exit 0 when every record was imported, 2 when some were rejected.
             """)
 

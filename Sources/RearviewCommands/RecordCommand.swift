@@ -23,7 +23,11 @@ struct RecordCommand: ParsableCommand {
             Exit 4 when this host cannot record (not root, no BTF, a program refused: the message \
             says which).
 
-            Typical use: record on the suspect host, copy the store directory, investigate elsewhere.
+            Typical use: record on the suspect host into a root-owned directory (e.g. \
+            /var/lib/rearview/incident, not /var/tmp), copy the store directory, investigate elsewhere. \
+            A new store directory gets mode 0700 and its files 0600 (umask 077); an existing one that \
+            another user owns, or that group or others can write, is refused (exit 2), and so is a \
+            symbolic link, FIFO or device node where a store file belongs.
 
             --policy FILE|DIR evaluates KubeArmor policies on the live events with the matcher of \
             `evaluate` (same --default-posture and --scope) and stores each matched event as its alert \

@@ -63,8 +63,9 @@ struct ReportCommand: ParsableCommand {
             the pictures draw at most 200 processes (those with the highest alerts, with their \
             ancestors) and say how many more there are. json is never capped.
 
-            --out FILE writes the report to FILE atomically (FILE.partial, then renamed); without \
-            it the report goes to standard output.
+            --out FILE writes the report to FILE atomically (a new temporary file beside it, mode \
+            0600, then renamed over FILE; a failing run leaves FILE as it was, and a directory is \
+            refused); without it the report goes to standard output.
 
             Examples:
               rearview report --around 9939 --window 10m --out incident.html

@@ -7,7 +7,7 @@ import Investigation
 /// The stores a reading command reads: `--store` may be repeated (one store per host is how fleets arrive).
 struct ReadStoresOptions: ParsableArguments {
     @Option(name: .customLong("store"), help: ArgumentHelp(
-        "A store directory; repeat to merge several in time order (default: $REARVIEW_STORE, else ./rearview-store).",
+        "A store directory; repeat to merge several in time order (default: $REARVIEW_STORE, else ./rearview-store); refused when group or others can write it.",
         valueName: "dir"))
     var stores: [String] = []
 

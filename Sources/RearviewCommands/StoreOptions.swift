@@ -5,7 +5,8 @@ import Foundation
 /// The `--store` option every command shares.
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The store directory (default: $REARVIEW_STORE, else ./rearview-store).", valueName: "dir"))
+        "The store directory (default: $REARVIEW_STORE, else ./rearview-store); refused when group or others can write it.",
+        valueName: "dir"))
     var store: String?
 
     var path: String { store ?? Self.defaultPath }

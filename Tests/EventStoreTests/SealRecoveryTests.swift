@@ -16,7 +16,7 @@ import Testing
         var stale = sealed
         stale.sealed = false
         stale.hash = nil
-        let index = try StoreIndex(path: Store.indexPath(dir.path), readOnly: false)
+        let index = try StoreIndex(directory: try DirectoryHandle(path: dir.path, trust: .owned), readOnly: false)
         try index.upsertSegment(stale)
         #expect(try StoreVerifier.verify(try Store.open(dir.path)).contains { $0.message.contains("different hash") })
         try StoreWriter(path: dir.path).close()

@@ -28,7 +28,7 @@ import Testing
     }
 
     func sealedSegments(_ path: String) throws -> [UInt64] {
-        try StoreWriter.segmentFiles(path).filter(\.sealed).map(\.number)
+        try StoreWriter.segmentFiles(try Store.open(path)).filter(\.sealed).map(\.number)
     }
 
     @Test func everySealedSegmentIsSignedAndVerifies() throws {
@@ -38,7 +38,7 @@ import Testing
         let segments = try sealedSegments(store.path)
         #expect(segments.count > 2)
         for number in segments {
-            let signature = try #require(try SealSignature.read(store: store.path, segment: number))
+            let signature = try #require(try SealSignature.read(store: try Store.open(store.path), segment: number))
             #expect(signature.publicKey == key.raw)
         }
         #expect(try StoreVerifier.verify(try Store.open(store.path), signedBy: key).isEmpty)
@@ -107,7 +107,7 @@ import Testing
         try FileManager.default.copyItem(atPath: source.path, toPath: copy.path)
         try writer.close()
         try StoreWriter(path: copy.path, options: options).close()
-        #expect(try SealSignature.read(store: copy.path, segment: 1) != nil)
+        #expect(try SealSignature.read(store: try Store.open(copy.path), segment: 1) != nil)
         #expect(try StoreVerifier.verify(try Store.open(copy.path), signedBy: key).isEmpty)
     }
 
@@ -148,7 +148,7 @@ import Testing
         try writeSegments(store.path, signer: signer, count: 300)
         let derived = try run("/usr/bin/openssl", ["pkey", "-in", keys.path + "/seal.key", "-pubout"])
         #expect(derived == (try String(contentsOfFile: keys.path + "/seal.key.pub", encoding: .utf8)))
-        let signature = try #require(try SealSignature.read(store: store.path, segment: 1))
+        let signature = try #require(try SealSignature.read(store: try Store.open(store.path), segment: 1))
         try Data(SealSignature.message(segmentHash: signature.segmentHash)).write(to: URL(fileURLWithPath: keys.path + "/message"))
         try Data(signature.signature).write(to: URL(fileURLWithPath: keys.path + "/signature"))
         let verdict = try run("/usr/bin/openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", keys.path + "/seal.key.pub", "-rawin",

@@ -1,4 +1,5 @@
 @testable import Forwarding
+import EventStore
 import Foundation
 import Testing
 
@@ -51,7 +52,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: store) }
         let destination = try ForwardDestination(parsing: "https://es.example:9200/idx/_bulk")
-        let file = CheckpointFile(storePath: store, destination: destination)
+        let file = CheckpointFile(store: try DirectoryHandle(path: store, trust: .owned), destination: destination)
         #expect(file.path == store + "/forward/https___es.example_9200_idx__bulk.checkpoint")
         #expect(try file.load() == nil)
         let checkpoint = ForwardCheckpoint(destination: destination.description, selection: "--type alert", storeID: "abc",
@@ -69,7 +70,7 @@ import Testing
         let store = NSTemporaryDirectory() + "rearview-forward-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: store + "/forward", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: store) }
-        let file = CheckpointFile(storePath: store, destination: try ForwardDestination(parsing: "syslog+udp://h"))
+        let file = CheckpointFile(store: try DirectoryHandle(path: store, trust: .owned), destination: try ForwardDestination(parsing: "syslog+udp://h"))
         try Data("{\"last_seq\":".utf8).write(to: URL(fileURLWithPath: file.path))
         #expect(throws: ForwardError.self) { try file.load() }
     }

@@ -100,6 +100,13 @@ final class Scratch: Sendable {
         try! Data(text.utf8).write(to: URL(fileURLWithPath: file))
         return file
     }
+
+    /// Writes a file only its owner can read (mode 0600), as secrets must be.
+    func writeSecret(_ name: String, _ text: String) -> String {
+        let file = write(name, text)
+        chmod(file, 0o600)
+        return file
+    }
 }
 
 /// Paths to the project's shared corpus and tools (beside the checkout, as CI lays them out).

@@ -134,7 +134,7 @@ import Testing
         let (scratch, store) = DemoStore.imported()
         let certificates = try TestCertificates(in: scratch.path)
         let collector = try HTTPSCollector(certificates: certificates, token: "s3cret-hec", failing: [2], in: scratch.path)
-        let tokenFile = scratch.write("hec.token", "s3cret-hec\n")
+        let tokenFile = scratch.writeSecret("hec.token", "s3cret-hec\n")
         let to = "https://127.0.0.1:\(collector.port)/services/collector/event"
         let run = try CLI.run(["forward", "--store", store, "--to", to, "--token-file", tokenFile, "--ca", certificates.ca,
                                "--batch-size", "250"])
@@ -144,7 +144,7 @@ import Testing
         #expect(collector.records.sorted() == (try Self.exported(store, "splunk-hec")).sorted())
 
         // A wrong token is refused for good: exit 5, one line.
-        let wrong = try CLI.run(["forward", "--store", store, "--to", to, "--token-file", scratch.write("bad.token", "nope"),
+        let wrong = try CLI.run(["forward", "--store", store, "--to", to, "--token-file", scratch.writeSecret("bad.token", "nope"),
                                  "--ca", certificates.ca, "--from-start"])
         #expect(wrong.status == 5)
         let errors = lines(wrong.stderr).filter { $0.hasPrefix("rearview:") }
