@@ -7,7 +7,8 @@ import Glibc
 /// Keys live only in files (PKCS#8 PEM, the form `openssl genpkey -algorithm ed25519` writes), so
 /// they never appear on a command line; nothing here prints or formats the key bytes. A writer given
 /// a signer (``WriterOptions/signer``) writes `NNNNNN.rvseg.sig` beside each segment before the
-/// segment takes its sealed name, so a sealed segment of a signing writer always has its signature.
+/// segment takes its sealed name, so a sealed segment of a signing writer always has its signature,
+/// and after each seal it signs where the chain now ends (``SignedChainHead``, `segments/head.sig`).
 public struct SegmentSigner: Sendable {
     private let seed: [UInt8]
     /// The public half, as `verify --pubkey` reads it from `FILE.pub`.
@@ -51,10 +52,22 @@ public struct SegmentSigner: Sendable {
 
     /// Signs one sealed segment's hash.
     func signature(forSegmentHash hash: [UInt8]) throws(StoreError) -> SealSignature {
+        SealSignature(publicKey: verifyingKey.raw, segmentHash: hash, signature: try sign(SealSignature.message(segmentHash: hash)))
+    }
+
+    /// Signs where the chain ends now and writes it as the store's `segments/head.sig`.
+    func writeHead(store: Store, storeID: [UInt8], position: ChainPosition) throws(StoreError) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var head = SignedChainHead(publicKey: verifyingKey.raw, storeID: storeID, position: position,
+                                   signedAtNs: Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec), signature: [])
+        head.signature = try sign(head.message)
+        try head.write(store: store)
+    }
+
+    private func sign(_ message: [UInt8]) throws(StoreError) -> [UInt8] {
         do {
-            let key = try Curve25519.Signing.PrivateKey(rawRepresentation: seed)
-            let signature = try key.signature(for: SealSignature.message(segmentHash: hash))
-            return SealSignature(publicKey: verifyingKey.raw, segmentHash: hash, signature: Array(signature))
+            return Array(try Curve25519.Signing.PrivateKey(rawRepresentation: seed).signature(for: message))
         } catch {
             throw StoreError(.io, "Ed25519 signing failed: \(error)")
         }
@@ -79,8 +92,12 @@ public struct SealVerifyingKey: Sendable, Equatable {
     }
 
     func isValid(_ signature: SealSignature) -> Bool {
+        isValid(signature.signature, for: SealSignature.message(segmentHash: signature.segmentHash))
+    }
+
+    func isValid(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
-        return key.isValidSignature(signature.signature, for: SealSignature.message(segmentHash: signature.segmentHash))
+        return key.isValidSignature(signature, for: message)
     }
 }
 

@@ -12,13 +12,46 @@ public struct IntegrityProblem: Sendable, CustomStringConvertible, Equatable {
     }
 }
 
+/// What ``StoreVerifier`` found: the problems, where the chain ends, and what is not sealed yet.
+public struct VerificationReport: Sendable {
+    /// A segment still being written: its events are not covered by a segment hash or signature yet.
+    public struct OpenSegment: Sendable, Equatable {
+        public var path: String
+        /// Events in its complete blocks (a torn tail is reported as a problem).
+        public var events: Int
+    }
+
+    /// Every problem found; empty when the store verifies.
+    public var problems: [IntegrityProblem] = []
+    /// Where the chain of sealed segments ends, as the segments say: what to note in the case file.
+    public var head = ChainPosition.start
+    /// The store's signed chain head, when it has a readable one (checked only against a key).
+    public var signedHead: SignedChainHead?
+    public var openSegments: [OpenSegment] = []
+    /// With an expected head: the sealed segment that has that hash (nil when none has it).
+    public var expectedHead: ChainPosition?
+}
+
 /// Checks a store's evidence: every block's checksums, every sealed segment's SHA-256, the hash chain
-/// from segment to segment, the index against the segments, and optionally the seal signatures. Read-only.
+/// from segment to segment, the index against the segments, and optionally the seal signatures and
+/// the signed chain head. Read-only.
 public enum StoreVerifier {
-    /// Returns every problem found; an empty array means the store verifies. With `signedBy`, every
-    /// sealed segment must also carry a valid signature by that key (see ``SegmentSigner``).
+    /// Returns every problem found; an empty array means the store verifies (see ``check(_:signedBy:expectingHead:)``).
     public static func verify(_ store: Store, signedBy key: SealVerifyingKey? = nil) throws(StoreError) -> [IntegrityProblem] {
+        try check(store, signedBy: key).problems
+    }
+
+    /// Verifies the store. With `signedBy`, every sealed segment must also carry a valid signature by
+    /// that key (see ``SegmentSigner``), and the store a chain head signed by it that names its newest
+    /// sealed segment (a head ahead of the segments is a truncation). With `expectingHead` (a segment
+    /// hash noted earlier), one of the sealed segments must have that hash: the chain up to the note is intact.
+    public static func check(_ store: Store, signedBy key: SealVerifyingKey? = nil,
+                             expectingHead expected: [UInt8]? = nil) throws(StoreError) -> VerificationReport {
+        var report = VerificationReport()
+        var chain: [ChainPosition] = []
         var problems: [IntegrityProblem] = []
+        // Read before the segments are listed and again after the walk: a writer sealing meanwhile moves it on.
+        let headBefore = Result { () throws(StoreError) in try SignedChainHead.read(store: store) }
         let directory = Store.segmentsPath(store.path)
         let indexed = try store.segments()
         let indexedByNumber = Dictionary(uniqueKeysWithValues: indexed.map { ($0.number, $0) })
@@ -49,11 +82,15 @@ public enum StoreVerifier {
                         problems.append(IntegrityProblem(path: path, message: "SHA-256 mismatch: the sealed segment was altered"))
                     }
                     previousHash = stored
+                    chain.append((chain.last ?? .start).advanced(to: entry.number, hash: stored, blocks: contents.blocks))
                     if let key, let problem = try signatureProblem(store: store, segment: entry.number, hash: stored, key: key) {
                         problems.append(IntegrityProblem(path: path, message: problem))
                     }
-                } else if let reason = contents.tornTailReason {
-                    problems.append(IntegrityProblem(path: path, offset: contents.validLength, message: "open segment with a torn tail: \(reason) (a writer will recover it)"))
+                } else {
+                    report.openSegments.append(.init(path: path, events: contents.blocks.reduce(0) { $0 + $1.eventCount }))
+                    if let reason = contents.tornTailReason {
+                        problems.append(IntegrityProblem(path: path, offset: contents.validLength, message: "open segment with a torn tail: \(reason) (a writer will recover it)"))
+                    }
                 }
                 for location in contents.blocks {
                     do {
@@ -83,7 +120,21 @@ public enum StoreVerifier {
             problems.append(IntegrityProblem(path: directory + "/" + SegmentFile.name(number: segment.number, sealed: segment.sealed),
                                              message: "segment listed in the index is missing"))
         }
-        return problems
+        report.head = chain.last ?? .start
+        let headAfter = Result { () throws(StoreError) in try SignedChainHead.read(store: store) }
+        report.signedHead = try? headAfter.get()
+        if let key, let problem = try headProblem(headAfter, store: store, chain: chain, key: key),
+           try headProblem(headBefore, store: store, chain: chain, key: key) != nil {
+            problems.append(IntegrityProblem(path: SignedChainHead.path(store: store), message: problem))
+        }
+        if let expected {
+            report.expectedHead = chain.first { $0.hash == expected }
+            if report.expectedHead == nil {
+                problems.append(IntegrityProblem(path: store.path, message: "the expected head \(StoreWriter.hex(expected)) is not a sealed segment of this store (its head is segment \(report.head.segment), \(report.head.hashHex)): segments removed or replaced since it was noted, or another store"))
+            }
+        }
+        report.problems = problems
+        return report
     }
 
     /// Why a sealed segment's signature does not show that `key` sealed it; nil when it does.
@@ -97,12 +148,38 @@ public enum StoreVerifier {
             return "unreadable signature: \(error.message)"
         }
         if signature.segmentHash != hash { return "\(name) signs a different segment hash (segment resealed or signature copied from another)" }
-        let valid = key.isValid(signature)
-        switch (valid, signature.publicKey == key.raw) {
-        case (true, true): return nil
-        case (true, false): return "\(name) is a valid signature by \(key.fingerprint) but names another key (altered signature file)"
-        case (false, false): return "signed by another key (\(SealVerifyingKey(raw: signature.publicKey).fingerprint)), not \(key.fingerprint)"
-        case (false, true): return "\(name) is not a valid signature by \(key.fingerprint) (altered signature)"
+        return keyProblem(name, valid: key.isValid(signature), naming: signature.publicKey, key: key)
+    }
+
+    /// Why the chain head (as read) does not show that `key` vouches for the newest sealed segment; nil when it does.
+    private static func headProblem(_ read: Result<SignedChainHead?, StoreError>, store: Store, chain: [ChainPosition],
+                                    key: SealVerifyingKey) throws(StoreError) -> String? {
+        let head: SignedChainHead
+        do {
+            guard let found = try read.get() else {
+                return "no signed chain head: the removal of the newest segments cannot be ruled out"
+            }
+            head = found
+        } catch {
+            return "unreadable chain head: \(error.message)"
+        }
+        if let problem = keyProblem(SignedChainHead.fileName, valid: key.isValid(head.signature, for: head.message), naming: head.publicKey, key: key) {
+            return problem
+        }
+        switch head.agreement(storeID: StoreWriter.bytes(hex: try store.storeID()), chain: chain) {
+        case .matches: return nil
+        case .behind(let why), .contradicts(let why): return why
+        }
+    }
+
+    /// Why a signature that is `valid` (or not) by `key`, in a file `name` that names `signer`, does not
+    /// show that `key` made it; nil when it does.
+    private static func keyProblem(_ name: String, valid: Bool, naming signer: [UInt8], key: SealVerifyingKey) -> String? {
+        switch (valid, signer == key.raw) {
+        case (true, true): nil
+        case (true, false): "\(name) is a valid signature by \(key.fingerprint) but names another key (altered signature file)"
+        case (false, false): "signed by another key (\(SealVerifyingKey(raw: signer).fingerprint)), not \(key.fingerprint)"
+        case (false, true): "\(name) is not a valid signature by \(key.fingerprint) (altered signature)"
         }
     }
 }

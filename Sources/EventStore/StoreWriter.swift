@@ -12,7 +12,8 @@ public struct WriterOptions: Sendable {
     public var maxSegmentBytes = 256 << 20
     /// Threads encoding blocks in parallel.
     public var threads = 2
-    /// Signs each segment's hash as it is sealed (including segments recovery seals); nil: unsigned.
+    /// Signs each segment's hash as it is sealed (including segments recovery seals), and the chain
+    /// head after each seal (``SignedChainHead``); nil: unsigned.
     public var signer: SegmentSigner?
 
     public init() {}
@@ -70,6 +71,8 @@ public final class StoreWriter {
     private var segment: OpenSegment?
     private var lastSealedHash: [UInt8]
     private var lastSegmentNumber: UInt64
+    /// Where the chain ends, as this writer's signed head says (with a signer).
+    private var chainHead: ChainPosition?
     private var closed = false
     /// Set when a write failed (e.g. the disk is full): the open segment was cut back to what was
     /// flushed, so the store stays consistent, and this writer takes no more events.
@@ -144,6 +147,9 @@ public final class StoreWriter {
             var report = RecoveryReport()
             (lastSegmentNumber, lastSealedHash) = try Self.reconcile(store: store, index: index, signer: options.signer, report: &report)
             recovery = report
+            if let signer = options.signer {
+                chainHead = try SignedChainHead.keep(store: store, storeID: storeID, signer: signer)
+            }
             let blocks = try index.blocks()
             nextSeq = blocks.map { $0.location.firstSeq + UInt64($0.location.eventCount) }.max() ?? 1
         } catch {
@@ -315,6 +321,11 @@ public final class StoreWriter {
         try Self.finishSeal(store: store, number: current.number, header: current.header, hash: hash,
                             bytes: try current.file.size(), metadata: segmentMetadata())
         lastSealedHash = hash
+        if let signer = options.signer, let chain = chainHead {
+            let position = chain.advanced(to: current.number, hash: hash, blocks: current.blocks)
+            try signer.writeHead(store: store, storeID: storeID, position: position)
+            chainHead = position
+        }
     }
 
     /// Writes the footer and trailer after `length` bytes and fsyncs; returns the segment hash.

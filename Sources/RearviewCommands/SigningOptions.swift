@@ -4,7 +4,7 @@ import EventStore
 /// The `--sign-key` option of the commands that seal segments (`import`, `record`).
 struct SigningOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Sign each sealed segment's hash with this Ed25519 private key file (from `rearview keygen`).",
+        "Sign each sealed segment's hash, and where the chain ends (segments/head.sig), with this Ed25519 private key file (from `rearview keygen`).",
         valueName: "file"))
     var signKey: String?
 

@@ -1,7 +1,9 @@
 import ArgumentParser
+import EventModel
 import EventStore
 
-/// `rearview verify`: check the store's checksums, hash chain, index and (optionally) seal signatures. Read-only.
+/// `rearview verify`: check the store's checksums, hash chain, index and (optionally) seal signatures
+/// and signed chain head; print the head for the case file. Read-only.
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
@@ -10,25 +12,46 @@ struct VerifyCommand: ParsableCommand {
             Recomputes each block's checksums and each sealed segment's SHA-256, walks the hash chain \
             (each segment header holds the previous segment's hash), and compares the index with the \
             segments. Every problem is printed as `DAMAGED path: offset N: what` (a flipped byte, a \
-            missing, renamed, reordered or truncated segment, an index row that disagrees). Never writes: \
-            a segment still being written (`.rvseg.open`) is reported only if its tail is torn, which the \
-            next writer repairs.
+            missing, renamed, reordered or truncated segment, an index row that disagrees). Never writes. \
+            A segment still being written is named, `open: PATH: N event(s) not sealed yet` (no hash or \
+            signature covers them until a writer seals it); a torn tail in it is reported, and the next \
+            writer repairs it.
 
-            --pubkey FILE also requires every sealed segment to carry a valid Ed25519 signature by that \
-            key (segments/NNNNNN.rvseg.sig, written by `--sign-key`): an unsigned segment, one signed by \
-            another key, or an altered signature is reported naming the segment. The signed message is \
-            the ASCII bytes `rearview-seal-v1` followed by the 32-byte segment hash (the trailer's), so \
-            OpenSSL can check a signature independently.
+            Prints the head, where the chain ends: `head: segment N, E events, sha256 HASH`. Note it in \
+            the case file: --expect-head HASH checks a copy of the store against the note. It passes \
+            when that segment is in the copy's chain (also when the store grew since) and is DAMAGED \
+            when it is not.
 
-            Exit 0 when everything verifies, 3 when anything is damaged or unsigned, 2 when the store or \
-            key cannot be read.
+            --pubkey FILE requires every sealed segment to carry a valid Ed25519 signature by that key \
+            (segments/NNNNNN.rvseg.sig, written by `--sign-key`; the signed message is the ASCII bytes \
+            `rearview-seal-v1` followed by the 32-byte segment hash, so OpenSSL can check it), and the \
+            signed chain head (segments/head.sig, signed at every seal) to name the newest sealed \
+            segment with its hash and event count. An unsigned segment or one signed by another key, an \
+            altered signature, newest segments removed (the head points past them), a replaced segment, \
+            segments sealed after the head, a missing head or one signed by another key are DAMAGED. \
+            Without --pubkey the head is not checked, and a store without one is reported as unsigned \
+            (the removal of the newest segments cannot be detected). An older head put back together \
+            with the segments up to it (a rollback) still verifies: the noted head catches that.
+
+            Exit 0 when everything verifies, 3 when anything is damaged or unsigned or the expected head \
+            is not in the chain, 2 when the store or key cannot be read or the hash is malformed.
             """)
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: ArgumentHelp("Require every sealed segment to be signed by this Ed25519 public key (FILE.pub of `keygen`).",
+    @Option(help: ArgumentHelp("Require every sealed segment and the chain head to be signed by this Ed25519 public key (FILE.pub of `keygen`).",
                                valueName: "file"))
     var pubkey: String?
+
+    @Option(help: ArgumentHelp("Require the chain to hold this segment hash (64 hex digits: the `head:` hash noted from an earlier verify).",
+                               valueName: "hash"))
+    var expectHead: String?
+
+    func validate() throws {
+        if let expectHead, ChainPosition.hash(hex: expectHead) == nil {
+            throw ValidationError("--expect-head takes the 64 hex digits of a segment's SHA-256, as verify prints after `head:`")
+        }
+    }
 
     func run() throws {
         try reportingFailures {
@@ -36,14 +59,29 @@ struct VerifyCommand: ParsableCommand {
                 do { return try SealVerifyingKey(publicKeyFile: path) } catch { throw CommandFailure(error) }
             }
             let store = try storeOptions.open()
-            let problems = try StoreVerifier.verify(store, signedBy: key)
+            let report = try StoreVerifier.check(store, signedBy: key, expectingHead: expectHead.flatMap(ChainPosition.hash(hex:)))
             let out = StandardOutput()
-            for problem in problems { out.line("DAMAGED \(problem)") }
+            for problem in report.problems { out.line("DAMAGED \(problem)") }
+            for open in report.openSegments {
+                out.line("open: \(open.path): \(open.events) event(s) not sealed yet (no segment hash or signature covers them until a writer seals it)")
+            }
+            let head = report.head
+            out.line(head.segment == 0 ? "head: none (no sealed segment yet)" : "head: segment \(head.segment), \(head.events) events, sha256 \(head.hashHex)")
+            if let signed = report.signedHead {
+                let checked = key == nil ? " (not checked: give --pubkey)" : ""
+                out.line("signed head: segment \(signed.position.segment), \(signed.position.events) events, signed \(UnixTime.rfc3339Micro(signed.signedAtNs)) by \(signed.signer.fingerprint)\(checked)")
+            } else if key == nil {
+                out.line("signed head: none (unsigned store: the removal of the newest segments cannot be detected)")
+            }
+            if let expected = report.expectedHead {
+                let since = head.segment - expected.segment
+                out.line("expected head: found, segment \(expected.segment)" + (since > 0 ? " (\(since) segment(s) sealed after it)" : " (the store's head)"))
+            }
             let segments = try store.segments().count
             let signed = key.map { ", all signed by \($0.fingerprint)" } ?? ""
-            out.line(problems.isEmpty ? "ok: \(segments) segment(s) verified\(signed)" : "\(problems.count) problem(s) found")
+            out.line(report.problems.isEmpty ? "ok: \(segments) segment(s) verified\(signed)" : "\(report.problems.count) problem(s) found")
             out.flush()
-            if !problems.isEmpty { throw ExitCode(3) }
+            if !report.problems.isEmpty { throw ExitCode(3) }
         }
     }
 }

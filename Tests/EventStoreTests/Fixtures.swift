@@ -1,5 +1,7 @@
 import EventModel
 import Foundation
+import Testing
+@testable import EventStore
 
 /// Deterministic, realistic-looking events for store tests (values repeat like real telemetry).
 struct EventFactory {
@@ -71,4 +73,35 @@ final class TemporaryDirectory {
 
 func withoutSeq(_ events: [Event]) -> [Event] {
     events.map { var e = $0; e.seq = 0; return e }
+}
+
+/// Stores written over several seals, signed or not, for the signature and chain-head tests.
+enum SignedStore {
+    /// Writes `count` events into several small segments (about 4 KB each), signed by `signer` (or unsigned).
+    static func write(_ path: String, signer: SegmentSigner?, count: Int = 3000, seed: UInt64 = 1,
+                      startNs: Int64 = 1_717_150_000_000_000_000) throws {
+        var factory = EventFactory(seed: seed)
+        var options = WriterOptions()
+        options.blockEvents = 200
+        options.maxSegmentBytes = 4 << 10
+        options.signer = signer
+        let writer = try StoreWriter(path: path, options: options)
+        try writer.append(factory.events(count, startNs: startNs))
+        try writer.close()
+    }
+
+    /// A new key pair in `dir`: the signer and the public key read back from `NAME.pub`.
+    static func newKey(_ dir: TemporaryDirectory, _ name: String = "seal.key") throws -> (SegmentSigner, SealVerifyingKey) {
+        let path = dir.path + "/" + name
+        let generated = try SegmentSigner.generateKeyFiles(privateKeyPath: path)
+        let signer = try SegmentSigner(privateKeyFile: path)
+        let key = try SealVerifyingKey(publicKeyFile: path + ".pub")
+        #expect(signer.verifyingKey == generated)
+        #expect(key == generated)
+        return (signer, key)
+    }
+
+    static func sealedSegments(_ path: String) throws -> [UInt64] {
+        try StoreWriter.segmentFiles(try Store.open(path)).filter(\.sealed).map(\.number)
+    }
 }

@@ -4,38 +4,11 @@ import Testing
 @testable import EventStore
 
 @Suite struct SealSignatureTests {
-    /// Writes `count` events into several small segments, signed by `signer` (or unsigned).
-    func writeSegments(_ path: String, signer: SegmentSigner?, count: Int = 3000, seed: UInt64 = 1,
-                       startNs: Int64 = 1_717_150_000_000_000_000) throws {
-        var factory = EventFactory(seed: seed)
-        var options = WriterOptions()
-        options.blockEvents = 200
-        options.maxSegmentBytes = 4 << 10
-        options.signer = signer
-        let writer = try StoreWriter(path: path, options: options)
-        try writer.append(factory.events(count, startNs: startNs))
-        try writer.close()
-    }
-
-    func newKey(_ dir: TemporaryDirectory, _ name: String = "seal.key") throws -> (SegmentSigner, SealVerifyingKey) {
-        let path = dir.path + "/" + name
-        let generated = try SegmentSigner.generateKeyFiles(privateKeyPath: path)
-        let signer = try SegmentSigner(privateKeyFile: path)
-        let key = try SealVerifyingKey(publicKeyFile: path + ".pub")
-        #expect(signer.verifyingKey == generated)
-        #expect(key == generated)
-        return (signer, key)
-    }
-
-    func sealedSegments(_ path: String) throws -> [UInt64] {
-        try StoreWriter.segmentFiles(try Store.open(path)).filter(\.sealed).map(\.number)
-    }
-
     @Test func everySealedSegmentIsSignedAndVerifies() throws {
         let keys = TemporaryDirectory(), store = TemporaryDirectory()
-        let (signer, key) = try newKey(keys)
-        try writeSegments(store.path, signer: signer)
-        let segments = try sealedSegments(store.path)
+        let (signer, key) = try SignedStore.newKey(keys)
+        try SignedStore.write(store.path, signer: signer)
+        let segments = try SignedStore.sealedSegments(store.path)
         #expect(segments.count > 2)
         for number in segments {
             let signature = try #require(try SealSignature.read(store: try Store.open(store.path), segment: number))
@@ -44,24 +17,27 @@ import Testing
         #expect(try StoreVerifier.verify(try Store.open(store.path), signedBy: key).isEmpty)
         // Signing adds files beside the segments; the hash chain is what it would be unsigned.
         let unsigned = TemporaryDirectory()
-        try writeSegments(unsigned.path, signer: nil)
+        try SignedStore.write(unsigned.path, signer: nil)
         #expect(try Store.open(unsigned.path).segments().count == segments.count)
     }
 
     @Test func anotherKeyIsReportedForEverySegment() throws {
         let keys = TemporaryDirectory(), store = TemporaryDirectory()
-        let (signer, _) = try newKey(keys)
-        let (_, otherKey) = try newKey(keys, "other.key")
-        try writeSegments(store.path, signer: signer)
+        let (signer, _) = try SignedStore.newKey(keys)
+        let (_, otherKey) = try SignedStore.newKey(keys, "other.key")
+        try SignedStore.write(store.path, signer: signer)
         let problems = try StoreVerifier.verify(try Store.open(store.path), signedBy: otherKey)
-        #expect(problems.count == (try sealedSegments(store.path)).count)
-        #expect(problems.allSatisfy { $0.message.contains("signed by another key") && $0.path.hasSuffix(".rvseg") })
+        // Every segment, and the chain head.
+        #expect(problems.count == (try SignedStore.sealedSegments(store.path)).count + 1)
+        #expect(problems.allSatisfy { $0.message.contains("signed by another key") })
+        #expect(problems.filter { $0.path.hasSuffix(".rvseg") }.count == (try SignedStore.sealedSegments(store.path)).count)
+        #expect(problems.last?.path == store.path + "/segments/head.sig")
     }
 
     @Test func alteredSignatureIsReported() throws {
         let keys = TemporaryDirectory(), store = TemporaryDirectory()
-        let (signer, key) = try newKey(keys)
-        try writeSegments(store.path, signer: signer)
+        let (signer, key) = try SignedStore.newKey(keys)
+        try SignedStore.write(store.path, signer: signer)
         let sigPath = SealSignature.path(store: store.path, segment: 2)
         for (offset, expected) in [(80, "not a valid signature"), (50, "signs a different segment hash"), (10, "names another key")] {
             let original = try Data(contentsOf: URL(fileURLWithPath: sigPath))
@@ -80,20 +56,23 @@ import Testing
 
     @Test func unsignedSegmentIsReported() throws {
         let keys = TemporaryDirectory(), store = TemporaryDirectory()
-        let (signer, key) = try newKey(keys)
-        try writeSegments(store.path, signer: signer)
-        let signedCount = try sealedSegments(store.path).count
-        try writeSegments(store.path, signer: nil, count: 100, seed: 2, startNs: 1_717_160_000_000_000_000)
+        let (signer, key) = try SignedStore.newKey(keys)
+        try SignedStore.write(store.path, signer: signer)
+        let signedCount = try SignedStore.sealedSegments(store.path).count
+        try SignedStore.write(store.path, signer: nil, count: 100, seed: 2, startNs: 1_717_160_000_000_000_000)
         let problems = try StoreVerifier.verify(try Store.open(store.path), signedBy: key)
-        #expect(problems.map(\.path) == [store.path + "/segments/" + SegmentFile.name(number: UInt64(signedCount + 1), sealed: true)])
+        // The unsigned segment, and the head that does not vouch for it.
+        #expect(problems.map(\.path) == [store.path + "/segments/" + SegmentFile.name(number: UInt64(signedCount + 1), sealed: true),
+                                         store.path + "/segments/head.sig"])
         #expect(problems.first?.message.contains("not signed") == true)
+        #expect(problems.last?.message.contains("segment \(signedCount + 1) sealed after the signed head") == true, "\(problems)")
         // Without a key the same store verifies: signatures are checked only when asked for.
         #expect(try StoreVerifier.verify(try Store.open(store.path)).isEmpty)
     }
 
     @Test func recoverySignsTheSegmentItSeals() throws {
         let keys = TemporaryDirectory(), source = TemporaryDirectory()
-        let (signer, key) = try newKey(keys)
+        let (signer, key) = try SignedStore.newKey(keys)
         var factory = EventFactory(seed: 3)
         var options = WriterOptions()
         options.blockEvents = 100
@@ -144,8 +123,8 @@ import Testing
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
     func opensslReadsTheKeysAndChecksTheSignature() throws {
         let keys = TemporaryDirectory(), store = TemporaryDirectory()
-        let (signer, _) = try newKey(keys)
-        try writeSegments(store.path, signer: signer, count: 300)
+        let (signer, _) = try SignedStore.newKey(keys)
+        try SignedStore.write(store.path, signer: signer, count: 300)
         let derived = try run("/usr/bin/openssl", ["pkey", "-in", keys.path + "/seal.key", "-pubout"])
         #expect(derived == (try String(contentsOfFile: keys.path + "/seal.key.pub", encoding: .utf8)))
         let signature = try #require(try SealSignature.read(store: try Store.open(store.path), segment: 1))

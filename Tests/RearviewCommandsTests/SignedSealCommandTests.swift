@@ -27,8 +27,9 @@ import Testing
         #expect(try CLI.run(["import", "--store", store, Shared.logs + "/accuknox-docs/alerts.ndjson"]).status == 0)
         let unsigned = try CLI.run(["verify", "--store", store, "--pubkey", key + ".pub"])
         #expect(unsigned.status == 3)
-        #expect(lines(unsigned.stdout).filter { $0.hasPrefix("DAMAGED") }.count == 1)
+        #expect(lines(unsigned.stdout).filter { $0.hasPrefix("DAMAGED") }.count == 2)
         #expect(unsigned.stdout.contains("000002.rvseg: not signed"), "\(unsigned.stdout)")
+        #expect(unsigned.stdout.contains("head.sig: segment 2 sealed after the signed head (segment 1)"), "\(unsigned.stdout)")
 
         // The key material never reaches the terminal.
         let base64 = lines(privateKey)[1]
