@@ -20,10 +20,12 @@ struct CLI {
         return bundle.appendingPathComponent("rearview").path
     }()
 
+    /// Runs `rearview` (or `executable`, e.g. a wrapper that runs it) with `arguments`.
     @discardableResult
-    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Run {
+    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+                    executable: String = binary) throws -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "REARVIEW_STORE")
