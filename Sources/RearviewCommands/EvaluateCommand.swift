@@ -24,7 +24,9 @@ struct EvaluateCommand: ParsableCommand {
             A policy that does not load is reported as one line FILE:LINE: reason on stderr (YAML \
             syntax, TAB indentation, a field or value the CRD refuses, an unknown kind); the other \
             policies still run, and the exit status is 2 once the output is written. No policy at all: \
-            exit 2 at once.
+            exit 2 at once. Policy YAML is screened before it is parsed: a file over 1 MiB, with YAML \
+            anchors or aliases (KubeArmor policies need none; they make alias bombs), or with more than \
+            100,000 nodes is refused at its line, and nothing after that point in the file is read.
 
             Semantics (KubeArmor's feeder, feeder/policyMatcher.go, and its enforcers), and where they \
             surprise:
