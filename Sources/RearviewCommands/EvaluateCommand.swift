@@ -136,7 +136,7 @@ struct EvaluateCommand: ParsableCommand {
                     return true
                 }
                 try GroupedCounts.write(counts, fields: [.field(.policyName), .extra("Rule"), .field(.action)],
-                                        format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
+                                        format: output.format ?? .defaultForStdout, csv: output.csv, limit: output.limit, out: out)
             } else {
                 var printer = printer(diff: false)
                 out.write(printer.header())
@@ -179,7 +179,7 @@ struct EvaluateCommand: ParsableCommand {
                 .field(.resource), .field(.policyName), .field(.action), .field(.result),
             ]
         }
-        return EventPrinter(format: format, columns: chosen)
+        return EventPrinter(format: format, columns: chosen, csv: output.csv)
     }
 
     /// `--diff`: one scan collects the re-evaluated alerts and the recorded alerts of the same policy
@@ -219,7 +219,8 @@ struct EvaluateCommand: ParsableCommand {
             let fields: [EventColumn] = output.count ? [.extra("Diff")] : [.extra("Diff"), .field(.policyName), .field(.action)]
             var counts: [[String]: Int] = [:]
             for record in records { counts[fields.map { $0.value(of: record) }, default: 0] += 1 }
-            try GroupedCounts.write(counts, fields: fields, format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
+            try GroupedCounts.write(counts, fields: fields, format: output.format ?? .defaultForStdout, csv: output.csv,
+                                    limit: output.limit, out: out)
             return
         }
         var printer = printer(diff: true)
