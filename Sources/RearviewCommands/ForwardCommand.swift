@@ -41,7 +41,7 @@ struct ForwardCommand: ParsableCommand {
             Anything else with 2xx (a proxy's HTML page) is retried and moves no checkpoint. 429 and 5xx \
             (also HEC codes 8, 9, 18-20 and such _bulk items) are retried, other 4xx and refusals stop \
             forward. Responses are capped: 8 KiB lines, 100 header lines, 1 MiB bodies and chunks, \
-            non-negative plain lengths, 3 × --connect-timeout (at least 30 s) for a whole response. Splunk HEC has no such id: a batch whose response was lost is sent again and indexed \
+            non-negative plain lengths, and a whole response within three times --connect-timeout (at least 30 s). Splunk HEC has no such id: a batch whose response was lost is sent again and indexed \
             twice. Syslog over TCP/TLS has no application acknowledgement. A batch counts as delivered when \
             the receiver's TCP acknowledged all its bytes (the socket's unacknowledged send queue, SIOCOUTQ), \
             then --ack-hold passed with the connection still up; after a broken connection forward \

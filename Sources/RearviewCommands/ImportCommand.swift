@@ -20,7 +20,7 @@ struct ImportCommand: ParsableCommand {
             records sorted runs are spilled to STORE/tmp-import-PID/ (removed afterwards) and merged, so memory \
             does not grow with the input. A file damaged part way (a cut gzip stream) keeps every record before \
             the damage and is reported. \
-            Compressed input is refused as a decompression bomb (`FILE: decompressed size exceeds …`, exit 2) \
+            Compressed input is refused as a decompression bomb (FILE: decompressed size exceeds N times the compressed size, exit 2) \
             once it expands more than --max-ratio times what was read of it (checked beyond 64 MiB of output; \
             KubeArmor NDJSON compresses about 17-50x) or beyond --max-decompressed in all; the records before \
             that point are kept, as for a damaged file. \
