@@ -39,7 +39,7 @@ test: deps mounts
 # libFuzzer targets (Fuzz/): each runs FUZZ_SECONDS from the seeds in Fuzz/seeds and the inputs that
 # once crashed it (Fuzz/regressions, replayed first); a crash stops with its input in .build-fuzz/.
 FUZZ_SECONDS ?= 60
-FUZZERS := FuzzKubeArmorJSON FuzzBlockDecoder FuzzFilterParser FuzzPolicyLoader
+FUZZERS := FuzzKubeArmorJSON FuzzBlockDecoder FuzzFilterParser FuzzPolicyLoader FuzzHTTPResponse
 fuzz: deps
 	@for f in $(FUZZERS); do \
 	  REARVIEW_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz -Xswiftc -use-ld=lld --product $$f || exit 1; \

@@ -75,8 +75,9 @@ let package = Package(
 // package are not.
 if Context.environment["REARVIEW_FUZZ"] != nil {
     let sanitize = ["-sanitize=fuzzer,address"]
-    for target in package.targets where ["EventModel", "EventStore", "Investigation", "PolicyEngine"].contains(target.name) {
-        // -enable-testing: the block decoder's fuzzer reaches below LZ4 with @testable import.
+    for target in package.targets where ["EventModel", "EventStore", "Investigation", "PolicyEngine", "Forwarding"].contains(target.name) {
+        // -enable-testing: the block decoder's fuzzer reaches below LZ4, the HTTP one the internal client,
+        // with @testable import.
         target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitize + ["-enable-testing"])]
     }
     func fuzzer(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
@@ -89,5 +90,6 @@ if Context.environment["REARVIEW_FUZZ"] != nil {
         fuzzer("BlockDecoder", ["EventStore", "EventModel"]),
         fuzzer("FilterParser", ["Investigation"]),
         fuzzer("PolicyLoader", ["PolicyEngine"]),
+        fuzzer("HTTPResponse", ["Forwarding"]),
     ]
 }

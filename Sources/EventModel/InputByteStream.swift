@@ -10,6 +10,7 @@ import Darwin
 /// What importers read inputs with in bounded memory: ``nextLines(atLeast:)`` hands over the input
 /// in chunks that end just after a newline, ``readToEnd()`` the rest at once. Compression is
 /// recognised by its magic bytes, not by the file name, so `karmor logs --json | gzip` piped in works.
+/// Compressed input that expands beyond its ``DecompressionLimits`` is refused as it is read.
 public final class InputByteStream {
     /// The file name, or `-` for stdin.
     public let origin: String
@@ -17,6 +18,7 @@ public final class InputByteStream {
     public private(set) var bytesRead = 0
 
     private let fd: Int32
+    private let limits: DecompressionLimits
     private var decoder: (any StreamDecoder)?
     private var recognised = false
     private var atEnd = false
@@ -26,9 +28,10 @@ public final class InputByteStream {
     private var carry: [UInt8] = []
     private var readBuffer: [UInt8]
 
-    /// Opens `path` (`-` is stdin), to be read `readBytes` raw bytes at a time.
-    public init(path: String, readBytes: Int = 1 << 20) throws(InputError) {
+    /// Opens `path` (`-` is stdin), to be read `readBytes` raw bytes at a time and decompressed within `limits`.
+    public init(path: String, readBytes: Int = 1 << 20, limits: DecompressionLimits = DecompressionLimits()) throws(InputError) {
         origin = path
+        self.limits = limits
         readBuffer = [UInt8](repeating: 0, count: max(1, readBytes))
         if path == "-" {
             fd = STDIN_FILENO
@@ -129,8 +132,8 @@ public final class InputByteStream {
         recognised = true
         switch InputCompression(magic: head) {
         case .none: decoder = nil
-        case .gzip: decoder = try GzipStreamDecoder(origin: origin)
-        case .lz4: decoder = try LZ4FrameStreamDecoder(origin: origin)
+        case .gzip: decoder = try GzipStreamDecoder(origin: origin, limits: limits)
+        case .lz4: decoder = try LZ4FrameStreamDecoder(origin: origin, limits: limits)
         case .zstd: throw InputError(origin: origin, reason: .unsupportedCompression(name: "zstd"))
         case .bzip2: throw InputError(origin: origin, reason: .unsupportedCompression(name: "bzip2"))
         case .xz: throw InputError(origin: origin, reason: .unsupportedCompression(name: "xz"))

@@ -13,6 +13,11 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
         case corruptLZ4(detail: String)
         /// A compression rearview does not decode (named by its magic bytes).
         case unsupportedCompression(name: String)
+        /// Compressed input that expands more than `maxRatio` times what was read of it (a
+        /// decompression bomb): `decompressed` bytes came from `compressed` bytes.
+        case decompressedSizeExceedsRatio(maxRatio: Int, decompressed: Int, compressed: Int)
+        /// Compressed input that expands to more than `maxBytes`.
+        case decompressedSizeExceedsLimit(maxBytes: Int)
         /// The input holds no record at all (it is empty, only whitespace, or `[]`).
         case noRecords
     }
@@ -33,6 +38,11 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
         case .corruptLZ4(let detail): return "\(origin): corrupt LZ4 data: \(detail)"
         case .unsupportedCompression(let name):
             return "\(origin): \(name)-compressed input is not supported; decompress it first"
+        case .decompressedSizeExceedsRatio(let maxRatio, let decompressed, let compressed):
+            return "\(origin): decompressed size exceeds \(maxRatio) times the compressed size "
+                + "(\(decompressed) bytes from the first \(compressed)); refused as a decompression bomb"
+        case .decompressedSizeExceedsLimit(let maxBytes):
+            return "\(origin): decompressed size exceeds \(maxBytes) bytes; refused as a decompression bomb"
         case .noRecords: return "\(origin): no records"
         }
     }

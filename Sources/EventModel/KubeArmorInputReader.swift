@@ -19,6 +19,8 @@ public struct KubeArmorInputReader {
     public var chunkBytes = 32 << 20
     /// Parser threads.
     public var threads = 2
+    /// How far compressed input may expand (see ``DecompressionLimits``).
+    public var limits = DecompressionLimits()
 
     public init(path: String) { self.path = path }
 
@@ -31,7 +33,7 @@ public struct KubeArmorInputReader {
     /// or holds no record at all (`noRecords`).
     public func read(progress: ((_ bytesRead: Int, _ records: Int) -> Void)? = nil,
                      _ body: ([KubeArmorJSONReader.Outcome]) throws -> Void) throws {
-        let stream = try InputByteStream(path: path)
+        let stream = try InputByteStream(path: path, limits: limits)
         var first = try stream.nextLines(atLeast: chunkBytes) ?? []
         // The form is told by the first line that is not blank.
         while Self.isBlank(first), let more = try stream.nextLines(atLeast: chunkBytes) { first += more }

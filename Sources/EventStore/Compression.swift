@@ -21,8 +21,24 @@ enum BlockCompression {
         return output
     }
 
-    /// Decompresses into exactly `rawLength` bytes; damaged input throws.
+    /// The most an LZ4 block expands: a match of n bytes costs at least n / 255 bytes of input.
+    static let lz4MaxRatio = 255
+    /// The most a deflate stream expands (RFC 1951: a 258-byte match per code of at least two bits).
+    static let deflateMaxRatio = 1032
+
+    /// Refuses a claimed decoded size that `input` cannot decompress to (more than `maxRatio` times its
+    /// size, or beyond what the C APIs count in 32 bits), before anything is allocated for it.
+    private static func checkClaim(_ rawLength: Int, of input: UnsafeRawBufferPointer, maxRatio: Int,
+                                   _ codec: String) throws(DecodeFailure) {
+        guard rawLength >= 0, rawLength <= Int(Int32.max), rawLength <= input.count * maxRatio + 64 else {
+            throw DecodeFailure(offset: 0, reason: "\(codec) payload of \(input.count) bytes cannot decompress to the \(rawLength) bytes claimed")
+        }
+    }
+
+    /// Decompresses into exactly `rawLength` bytes; damaged input, or a length the input cannot
+    /// decompress to, throws.
     static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws(DecodeFailure) -> [UInt8] {
+        try checkClaim(rawLength, of: input, maxRatio: lz4MaxRatio, "LZ4")
         var output = [UInt8](repeating: 0, count: rawLength)
         let n = output.withUnsafeMutableBytes { dst in
             LZ4_decompress_safe(input.baseAddress?.assumingMemoryBound(to: CChar.self),
@@ -49,8 +65,10 @@ enum BlockCompression {
         return output
     }
 
-    /// Inflates into exactly `rawLength` bytes; damaged input throws.
+    /// Inflates into exactly `rawLength` bytes; damaged input, or a length the input cannot inflate
+    /// to, throws.
     static func inflate(_ input: UnsafeRawBufferPointer, rawLength: Int) throws(DecodeFailure) -> [UInt8] {
+        try checkClaim(rawLength, of: input, maxRatio: deflateMaxRatio, "zlib")
         var output = [UInt8](repeating: 0, count: rawLength)
         var length = UInt(rawLength)
         let status = output.withUnsafeMutableBufferPointer { dst in

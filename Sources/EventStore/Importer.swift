@@ -47,6 +47,8 @@ public struct Importer {
     public var threads = 2
     /// Decompressed bytes parsed at a time (of one-object-per-line input; other forms are read whole).
     public var chunkBytes = 32 << 20
+    /// How far a compressed input may expand before it is refused as a decompression bomb.
+    public var decompression = DecompressionLimits()
     /// Parsed events held in memory for ordering before a sorted run is spilled to disk.
     public var spillEvents = 1_000_000
     /// Events compared with the store at a time (a window holds at least this many, and ends only
@@ -104,6 +106,7 @@ public struct Importer {
         var reader = KubeArmorInputReader(path: path)
         reader.chunkBytes = chunkBytes
         reader.threads = threads
+        reader.limits = decompression
         progress?("reading \(path)")
         do {
             try reader.read(progress: { bytes, records in

@@ -39,7 +39,12 @@ final class PosixFile {
         }
     }
 
+    /// Reads `count` bytes at `offset`. A range past the end of the file (a length from a damaged or
+    /// crafted index) is refused before a buffer is allocated for it.
     func read(count: Int, at offset: Int) throws(StoreError) -> [UInt8] {
+        guard count >= 0, offset >= 0, count <= (try size()) - offset else {
+            throw StoreError(.damaged, path: path, offset: max(offset, 0), "\(count) bytes asked for: file ends early")
+        }
         var buffer = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {

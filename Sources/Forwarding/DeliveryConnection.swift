@@ -133,11 +133,16 @@ final class SyslogDatagramConnection: DeliveryConnection {
     func close() { socket.close() }
 }
 
-/// An HTTP collector (Splunk HEC or Elastic `_bulk`): a batch is delivered when the response is 2xx
-/// and, for `_bulk`, every item was created or already existed (409 on `create` with the same `_id`).
+/// An HTTP collector (Splunk HEC or Elastic `_bulk`). A batch is delivered only when the response
+/// says so in the collector's own terms, so that a proxy's or captive portal's page with status 200
+/// does not count: Splunk HEC must answer 2xx with a JSON object whose `code` is 0; `_bulk` must
+/// answer 2xx with a JSON object holding a boolean `errors` and one item per record, in order, each
+/// naming the record's `_id` with status 2xx, or 409 (`create` of an `_id` the index holds: already
+/// delivered). Item statuses decide, whatever `errors` says: 429 and 5xx resend the batch, any other
+/// failure stops `forward`.
 final class HTTPCollectorConnection: DeliveryConnection {
-    /// How the collector answers.
-    enum Collector { case hec, bulk }
+    /// How the collector answers; `_bulk` ids are `<idPrefix>-<Seq>`.
+    enum Collector: Equatable { case hec, bulk(idPrefix: String) }
 
     private let client: HTTPClient
     private let path: String
@@ -152,7 +157,9 @@ final class HTTPCollectorConnection: DeliveryConnection {
         self.client = client
         self.path = path
         self.kind = kind
-        var headers = [("Content-Type", kind == .bulk ? "application/x-ndjson" : "application/json")]
+        var contentType = "application/json"
+        if case .bulk = kind { contentType = "application/x-ndjson" }
+        var headers = [("Content-Type", contentType)]
         if let authorization { headers.append(("Authorization", authorization)) }
         self.headers = headers
     }
@@ -163,7 +170,11 @@ final class HTTPCollectorConnection: DeliveryConnection {
         let response = try client.post(path, headers: headers, body: batch.payload)
         switch response.status {
         case 200..<300:
-            if kind == .bulk { alreadyPresent += try Self.checkBulkItems(response.body) }
+            switch kind {
+            case .hec: try Self.checkHECAcknowledgement(response)
+            case .bulk(let idPrefix):
+                alreadyPresent += try Self.checkBulkItems(response.body, ids: batch.seqs.map { JSONText.idText(idPrefix, $0) })
+            }
             accepted = batch.lastSeq
         case 408, 429, 500..<600:
             throw .transient("HTTP \(response.status) from the collector: \(response.bodyText)")
@@ -172,24 +183,78 @@ final class HTTPCollectorConnection: DeliveryConnection {
         }
     }
 
-    /// Checks a `_bulk` response's `errors` and item statuses; returns how many items already existed.
-    static func checkBulkItems(_ body: [UInt8]) throws(ForwardError) -> Int {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            throw .transient("the _bulk response is not a JSON object")
+    /// Splunk HEC's answer: `{"text":"Success","code":0}`.
+    private struct HECAnswer: Decodable {
+        var code: Int
+        var text: String?
+    }
+
+    /// HEC codes that mean "busy or unhealthy, try again" (internal error, server busy, queues full,
+    /// acknowledgement service unavailable); every other non-zero code refuses the batch for good.
+    static let retryableHECCodes: Set<Int> = [8, 9, 18, 19, 20]
+
+    /// Checks that a 2xx response is Splunk HEC's success (`code` 0).
+    static func checkHECAcknowledgement(_ response: HTTPResponse) throws(ForwardError) {
+        guard let answer = try? JSONDecoder().decode(HECAnswer.self, from: Data(response.body)) else {
+            throw .transient("HTTP \(response.status) without Splunk HEC's acknowledgement (a JSON object with \"code\"): \(response.bodyText)")
         }
-        guard object["errors"] as? Bool == true else { return 0 }
+        guard answer.code != 0 else { return }
+        let message = "Splunk HEC answered code \(answer.code)\(answer.text.map { " (\($0))" } ?? "")"
+        if retryableHECCodes.contains(answer.code) { throw .transient(message) }
+        throw ForwardError(.delivery, "the collector refused the batch: \(message)")
+    }
+
+    /// An Elastic `_bulk` response, as far as acknowledging needs it.
+    private struct BulkAnswer: Decodable {
+        var errors: Bool
+        var items: [[String: BulkItem]]
+    }
+
+    private struct BulkItem: Decodable {
+        var id: String?
+        var status: Int
+        var errorType: String?
+        var errorReason: String?
+
+        private enum Keys: String, CodingKey { case _id, status, error }
+        private enum ErrorKeys: String, CodingKey { case type, reason }
+
+        init(from decoder: any Decoder) throws {
+            let item = try decoder.container(keyedBy: Keys.self)
+            id = try item.decodeIfPresent(String.self, forKey: ._id)
+            status = try item.decode(Int.self, forKey: .status)
+            if let error = try? item.nestedContainer(keyedBy: ErrorKeys.self, forKey: .error) {
+                errorType = try? error.decodeIfPresent(String.self, forKey: .type)
+                errorReason = try? error.decodeIfPresent(String.self, forKey: .reason)
+            } else {
+                errorReason = try? item.decodeIfPresent(String.self, forKey: .error)
+            }
+        }
+    }
+
+    /// Checks a 2xx `_bulk` response against the batch's document `ids`: one item per document, in
+    /// order, each created or already present. Returns how many were already present.
+    static func checkBulkItems(_ body: [UInt8], ids: [String]) throws(ForwardError) -> Int {
+        guard let answer = try? JSONDecoder().decode(BulkAnswer.self, from: Data(body)) else {
+            throw .transient("the _bulk response is not a JSON object with a boolean \"errors\" and \"items\": "
+                + HTTPResponse(status: 200, body: body).bodyText)
+        }
+        guard answer.items.count == ids.count else {
+            throw .transient("the _bulk response has \(answer.items.count) items for \(ids.count) documents")
+        }
         var existing = 0
         var retry: String?
-        for item in object["items"] as? [[String: Any]] ?? [] {
-            guard let result = item.values.first as? [String: Any], let status = result["status"] as? Int else { continue }
-            switch status {
+        for (entry, id) in zip(answer.items, ids) {
+            guard entry.count == 1, let (action, item) = entry.first, action == "create", item.id == id else {
+                throw .transient("the _bulk response does not answer for document \(id) in its place")
+            }
+            switch item.status {
             case 200..<300: continue
             case 409: existing += 1
-            case 429, 500..<600: retry = retry ?? "item status \(status)"
+            case 429, 500..<600: retry = retry ?? "item status \(item.status)"
             default:
-                let error = result["error"] as? [String: Any]
-                let reason = [error?["type"] as? String, error?["reason"] as? String].compactMap { $0 }.joined(separator: ": ")
-                throw ForwardError(.delivery, "_bulk refused document \(result["_id"] ?? "?"): status \(status) \(reason)")
+                let reason = [item.errorType, item.errorReason].compactMap { $0 }.joined(separator: ": ")
+                throw ForwardError(.delivery, "_bulk refused document \(id): status \(item.status) \(reason)")
             }
         }
         if let retry { throw .transient("_bulk asked to retry: \(retry)") }

@@ -87,9 +87,9 @@ extension ForwardDestination {
 /// Events come from an ``EventSource`` in Seq order (the store's append order). After a failure the
 /// connection is reopened (exponential backoff with jitter) and the source is read again from the
 /// checkpoint, so records that were sent but not acknowledged are sent again. What "acknowledged"
-/// means depends on the transport: a 2xx response for HTTP (with no `_bulk` item errors), the TCP
-/// acknowledgement plus a hold for syslog over TCP and TLS (see ``ForwardSettings/acknowledgementHold``),
-/// having been sent for UDP.
+/// means depends on the transport: for HTTP the collector's own acknowledgement (HEC `code` 0, one
+/// created `_bulk` item per document), the TCP acknowledgement plus a hold for syslog over TCP and
+/// TLS (see ``ForwardSettings/acknowledgementHold``), having been sent for UDP.
 public final class Forwarder {
     /// Hands the events to forward with Seq greater than `after` to `body`, in Seq order, until `body`
     /// returns false; returns the highest Seq it looked at (matching or not), or `after`.
@@ -290,8 +290,9 @@ public final class Forwarder {
             return SyslogDatagramConnection(socket: try NetworkSocket(host: host, port: port, datagram: true, timeout: timeout))
         case .https:
             let stream = try TLSConnection(host: host, port: port, settings: settings.tls, timeout: timeout)
-            return HTTPCollectorConnection(client: HTTPClient(stream: stream, host: host, port: port), path: destination.path,
-                                           authorization: settings.authorization, kind: destination.isElasticBulk ? .bulk : .hec)
+            return HTTPCollectorConnection(client: HTTPClient(stream: stream, host: host, port: port, responseTimeout: ioTimeout), path: destination.path,
+                                           authorization: settings.authorization,
+                                           kind: destination.isElasticBulk ? .bulk(idPrefix: checkpoint.storeID) : .hec)
         }
     }
 

@@ -6,6 +6,8 @@ struct RecordBatch {
     var payload: [UInt8] = []
     /// Where each record ends in `payload`.
     var recordEnds: [Int] = []
+    /// Seq of each record, in order.
+    var seqs: [UInt64] = []
     /// Seq of the last record in the batch.
     var lastSeq: UInt64 = 0
 
@@ -15,6 +17,7 @@ struct RecordBatch {
     mutating func removeAll() {
         payload.removeAll(keepingCapacity: true)
         recordEnds.removeAll(keepingCapacity: true)
+        seqs.removeAll(keepingCapacity: true)
     }
 
     /// The record bytes of record `n` (datagram transports send them one by one).
@@ -64,6 +67,7 @@ enum RecordFraming {
             batch.payload.append(0x0A)
         }
         batch.recordEnds.append(batch.payload.count)
+        batch.seqs.append(seq)
         batch.lastSeq = seq
         return cut
     }

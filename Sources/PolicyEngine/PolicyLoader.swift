@@ -15,11 +15,10 @@ public enum PolicyLoader {
         for path in paths {
             for file in policyFiles(at: path, into: &result) {
                 let contents: String
-                do {
-                    contents = try String(contentsOfFile: file, encoding: .utf8)
+                do throws(PolicyRejection) {
+                    contents = try PolicyYAMLScreen.read(file)
                 } catch {
-                    result.rejections.append(PolicyRejection(file: file, line: 0, category: .unreadable,
-                                                             reason: "cannot read: \(error.localizedDescription)"))
+                    result.rejections.append(error)
                     continue
                 }
                 result.append(load(yaml: contents, file: file))
@@ -28,18 +27,32 @@ public enum PolicyLoader {
         return result
     }
 
-    /// Loads the documents of one YAML text; `file` names it in locations and rejections.
+    /// Loads the documents of one YAML text; `file` names it in locations and rejections. Text that
+    /// ``PolicyYAMLScreen`` refuses (too large, anchors or aliases, too many nodes) loads nothing from
+    /// that point on.
     public static func load(yaml: String, file: String) -> PolicyLoadResult {
         var result = PolicyLoadResult()
         result.files = [file]
         var documents: YamlSequence<Node>
         do {
+            try PolicyYAMLScreen.screen(yaml, file: file)
             documents = try Yams.compose_all(yaml: yaml)
+        } catch let refused as PolicyRejection {
+            result.rejections.append(refused)
+            return result
         } catch {
             result.rejections.append(syntaxRejection(error, file: file))
             return result
         }
+        var nodes = 0
         while let document = documents.next() {
+            nodes += PolicyYAMLScreen.nodeCount(document, upTo: PolicyYAMLScreen.maxNodes - nodes)
+            guard nodes <= PolicyYAMLScreen.maxNodes else {
+                result.rejections.append(PolicyRejection(
+                    file: file, line: document.mark?.line ?? 0, category: .refusedYAML,
+                    reason: "more than \(PolicyYAMLScreen.maxNodes) YAML nodes in the file; the rest of it is not read"))
+                return result
+            }
             switch PolicyDocumentParser(file: file).parse(document) {
             case .policy(let policy): result.policies.append(policy)
             case .rejected(let rejection): result.rejections.append(rejection)
@@ -119,6 +132,9 @@ public struct PolicyRejection: Error, Sendable, Hashable, CustomStringConvertibl
         case unreadable
         /// The YAML itself is malformed (libyaml's message); the rest of the file is not read.
         case yamlSyntax
+        /// YAML refused before it is checked as policies: larger than the size or node limit, or with
+        /// anchors or aliases (see ``PolicyYAMLScreen``); the rest of the file is not read.
+        case refusedYAML
         /// A KubeArmor policy that the CRD or the API server would refuse.
         case invalid
         /// A KubeArmor kind rearview does not evaluate (`KubeArmorNetworkPolicy`).

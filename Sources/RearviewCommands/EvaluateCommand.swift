@@ -24,7 +24,9 @@ struct EvaluateCommand: ParsableCommand {
             A policy that does not load is reported as one line FILE:LINE: reason on stderr (YAML \
             syntax, TAB indentation, a field or value the CRD refuses, an unknown kind); the other \
             policies still run, and the exit status is 2 once the output is written. No policy at all: \
-            exit 2 at once.
+            exit 2 at once. Policy YAML is screened before it is parsed: a file over 1 MiB, with YAML \
+            anchors or aliases (KubeArmor policies need none; they make alias bombs), or with more than \
+            100,000 nodes is refused at its line, and nothing after that point in the file is read.
 
             Semantics (KubeArmor's feeder, feeder/policyMatcher.go, and its enforcers), and where they \
             surprise:
@@ -134,7 +136,7 @@ struct EvaluateCommand: ParsableCommand {
                     return true
                 }
                 try GroupedCounts.write(counts, fields: [.field(.policyName), .extra("Rule"), .field(.action)],
-                                        format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
+                                        format: output.format ?? .defaultForStdout, csv: output.csv, limit: output.limit, out: out)
             } else {
                 var printer = printer(diff: false)
                 out.write(printer.header())
@@ -177,7 +179,7 @@ struct EvaluateCommand: ParsableCommand {
                 .field(.resource), .field(.policyName), .field(.action), .field(.result),
             ]
         }
-        return EventPrinter(format: format, columns: chosen)
+        return EventPrinter(format: format, columns: chosen, csv: output.csv)
     }
 
     /// `--diff`: one scan collects the re-evaluated alerts and the recorded alerts of the same policy
@@ -217,7 +219,8 @@ struct EvaluateCommand: ParsableCommand {
             let fields: [EventColumn] = output.count ? [.extra("Diff")] : [.extra("Diff"), .field(.policyName), .field(.action)]
             var counts: [[String]: Int] = [:]
             for record in records { counts[fields.map { $0.value(of: record) }, default: 0] += 1 }
-            try GroupedCounts.write(counts, fields: fields, format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
+            try GroupedCounts.write(counts, fields: fields, format: output.format ?? .defaultForStdout, csv: output.csv,
+                                    limit: output.limit, out: out)
             return
         }
         var printer = printer(diff: true)

@@ -35,10 +35,14 @@ struct ForwardCommand: ParsableCommand {
             format): a run with a different selection is refused (exit 2) rather than silently skipping or \
             repeating records; --from-start discards the checkpoint and sends the selection from the beginning.
 
-            Delivery. HTTPS: a batch is delivered when the collector answers 2xx (for _bulk: and no item \
-            failed; an item that already exists, status 409 for the same _id `<store id>-<Seq>`, counts as \
-            delivered, so a batch sent again is not indexed twice). 429 and 5xx are retried, other 4xx stop \
-            forward. Splunk HEC has no such id: a batch whose response was lost is sent again and indexed \
+            Delivery. HTTPS: a batch is delivered only when the collector acknowledges it: Splunk HEC \
+            answers 2xx with a JSON object whose "code" is 0; _bulk answers 2xx with a boolean "errors" and \
+            one create item per document, in order, naming its _id, each with status 2xx or 409 (the same \
+            _id `<store id>-<Seq>` already indexed: delivered, so a batch sent again is not indexed twice). \
+            Anything else with 2xx (a proxy's HTML page) is retried and moves no checkpoint. 429 and 5xx \
+            (also HEC codes 8, 9, 18-20 and such _bulk items) are retried, other 4xx and refusals stop \
+            forward. Responses are capped: 8 KiB lines, 100 header lines, 1 MiB bodies and chunks, \
+            non-negative plain lengths, and a whole response within three times --connect-timeout (at least 30 s). Splunk HEC has no such id: a batch whose response was lost is sent again and indexed \
             twice. Syslog over TCP/TLS has no application acknowledgement. A batch counts as delivered when \
             the receiver's TCP acknowledged all its bytes (the socket's unacknowledged send queue, SIOCOUTQ), \
             then --ack-hold passed with the connection still up; after a broken connection forward \

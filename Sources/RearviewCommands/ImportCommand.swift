@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventModel
 import EventStore
 import Foundation
 import Investigation
@@ -21,6 +22,10 @@ struct ImportCommand: ParsableCommand {
             the damage and is reported. \
             The store is used only when the running user owns it and nobody else can write it (a new one \
             is made mode 0700, its files 0600); links in it are never followed. \
+            Compressed input is refused as a decompression bomb (FILE: decompressed size exceeds N times the compressed size, exit 2) \
+            once it expands more than --max-ratio times what was read of it (checked beyond 64 MiB of output; \
+            KubeArmor NDJSON compresses about 17-50x) or beyond --max-decompressed in all; the records before \
+            that point are kept, as for a damaged file. \
             Exit 0 when every record was imported, 2 when some were rejected.
             """)
 
@@ -36,12 +41,27 @@ struct ImportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seal the segment and start a new one at this size (e.g. 64M).", valueName: "size"))
     var segmentSize = "256M"
 
+    @Option(help: ArgumentHelp("Refuse compressed input that expands more than this many times (past 64 MiB).", valueName: "n"))
+    var maxRatio = DecompressionLimits().maxRatio
+
+    @Option(help: ArgumentHelp("Refuse compressed input that expands beyond this size (e.g. 64G).", valueName: "size"))
+    var maxDecompressed = "16G"
+
     /// How many rejected records to list on stderr before summarising the rest.
     static let rejectionsShown = 20
+
+    /// What to do about a refusal the options can lift.
+    private static func hint(_ failure: InputError) -> String {
+        switch failure.reason {
+        case .decompressedSizeExceedsRatio, .decompressedSizeExceedsLimit: " (--max-ratio and --max-decompressed raise the limits)"
+        default: ""
+        }
+    }
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("name at least one file, or - for standard input") }
         guard blockEvents > 0 && blockEvents <= 1 << 20 else { throw ValidationError("--block-events must be 1…1048576") }
+        guard maxRatio > 0 else { throw ValidationError("--max-ratio must be positive") }
     }
 
     func run() throws {
@@ -51,6 +71,8 @@ struct ImportCommand: ParsableCommand {
             importer.options.blockEvents = blockEvents
             importer.options.maxSegmentBytes = try RecordingLimits.bytes(segmentSize, option: "--segment-size")
             importer.options.signer = try signing.signer()
+            importer.decompression = DecompressionLimits(
+                maxRatio: maxRatio, maxBytes: try RecordingLimits.bytes(maxDecompressed, option: "--max-decompressed"))
             importer.progress = { Terminal.progress($0) }
             var processes: Result<ProcessTableUpdate, any Error>?
             var follower: ProcessTableFollower?
@@ -64,7 +86,7 @@ struct ImportCommand: ParsableCommand {
             if !report.recovery.isEmpty { Terminal.error(report.recovery.description) }
             var shown = 0
             for file in report.files {
-                if let failure = file.failure { Terminal.error("rearview: \(failure)") }
+                if let failure = file.failure { Terminal.error("rearview: \(failure)\(Self.hint(failure))") }
                 for rejection in file.rejected where shown < Self.rejectionsShown {
                     Terminal.error(rejection.description)
                     shown += 1

@@ -28,6 +28,10 @@ struct QueryCommand: ParsableCommand {
             (HostName, Operation, Type, PolicyName, ContainerID, PodName, NamespaceName, ProcessName, \
             HostPID) and time narrow the blocks read before any decompression; --explain shows how.
 
+            CSV cells that a spreadsheet would run as formulas (starting with =, +, -, @, tab or carriage \
+            return, other than plain numbers) get a single quote in front and are quoted, as OWASP advises; \
+            --csv-raw writes cells exactly.
+
             Examples:
               rearview query 'Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep)'
               rearview query --pod nginx --operation Process --since 2h
@@ -69,9 +73,10 @@ struct QueryCommand: ParsableCommand {
                 out.line(String(matched))
             } else if let groupBy {
                 matched = try GroupedCounts.run(plan: plan, filter: filter, fields: EventColumn.list(groupBy),
-                                                format: output.format ?? .defaultForStdout, limit: output.limit, out: out)
+                                                format: output.format ?? .defaultForStdout, csv: output.csv, limit: output.limit, out: out)
             } else {
-                var printer = EventPrinter(format: output.format ?? .defaultForStdout, columns: output.columns.map(EventColumn.list))
+                var printer = EventPrinter(format: output.format ?? .defaultForStdout, columns: output.columns.map(EventColumn.list),
+                                           csv: output.csv)
                 if !reverse, let lines = printer.lineWriter {
                     matched = try Self.emitLines(plan: plan, filter: filter, limit: output.limit, writer: lines) { out.write($0) }
                 } else {
@@ -157,11 +162,13 @@ struct EventPrinter {
     let format: EventFormat
     private var table: EventTable
     private let columns: [EventColumn]
+    private let csv: EventCSV
     private var lines: EventLineWriter
     private var line: [UInt8] = []
 
-    init(format: EventFormat, columns: [EventColumn]?) {
+    init(format: EventFormat, columns: [EventColumn]?, csv: EventCSV) {
         self.format = format
+        self.csv = csv
         self.columns = columns ?? (format == .csv ? EventField.allCases.map(EventColumn.field) : EventColumn.tableDefault)
         table = EventTable(columns: self.columns)
         lines = EventLineWriter(withStoreFields: format == .ndjson)
@@ -171,7 +178,7 @@ struct EventPrinter {
     var lineWriter: EventLineWriter? { format == .kubearmor || format == .ndjson ? lines : nil }
 
     func header() -> [UInt8] {
-        format == .csv ? Array(EventCSV.header(columns).utf8) : []
+        format == .csv ? Array(csv.header(columns).utf8) : []
     }
 
     mutating func render(_ event: Event) -> [UInt8] {
@@ -179,7 +186,7 @@ struct EventPrinter {
         case .table:
             return Array(table.add(event).utf8)
         case .csv:
-            return Array(EventCSV.row(event, columns).utf8)
+            return Array(csv.row(event, columns).utf8)
         case .kubearmor, .ndjson:
             line.removeAll(keepingCapacity: true)
             lines.append(event, to: &line)
@@ -194,7 +201,7 @@ struct EventPrinter {
 
 /// `--group-by`: event counts per distinct value tuple, most frequent first (aureport-style summaries).
 enum GroupedCounts {
-    static func run(plan: QueryPlan, filter: EventFilter, fields: [EventColumn], format: EventFormat,
+    static func run(plan: QueryPlan, filter: EventFilter, fields: [EventColumn], format: EventFormat, csv: EventCSV,
                     limit: Int?, out: StandardOutput) throws -> Int {
         var counts = GroupCounts(columns: fields)
         let empty = counts
@@ -202,12 +209,12 @@ enum GroupedCounts {
             counts.merge($0)
             return true
         }
-        try write(counts.counts, fields: fields, format: format, limit: limit, out: out)
+        try write(counts.counts, fields: fields, format: format, csv: csv, limit: limit, out: out)
         return counts.total
     }
 
     /// Prints `counts` (one count per value tuple of `fields`), most frequent first.
-    static func write(_ counts: [[String]: Int], fields: [EventColumn], format: EventFormat, limit: Int?,
+    static func write(_ counts: [[String]: Int], fields: [EventColumn], format: EventFormat, csv: EventCSV, limit: Int?,
                       out: StandardOutput) throws {
         var rows = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key) }
         if let limit { rows = Array(rows.prefix(limit)) }
@@ -217,8 +224,8 @@ enum GroupedCounts {
             for (key, n) in rows { out.write(table.add(cells: [String(n)] + key)) }
             out.write(table.finish())
         case .csv:
-            out.write(EventCSV.row(["Count"] + fields.map(\.description)))
-            for (key, n) in rows { out.write(EventCSV.row([String(n)] + key)) }
+            out.write(csv.row(["Count"] + fields.map(\.description)))
+            for (key, n) in rows { out.write(csv.row([String(n)] + key)) }
         case .ndjson, .kubearmor:
             for (key, n) in rows {
                 var object: [String: Any] = ["Count": n]

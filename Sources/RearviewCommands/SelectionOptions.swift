@@ -3,6 +3,7 @@ import EventModel
 import EventStore
 import Foundation
 import Investigation
+import Reports
 
 /// The stores a reading command reads: `--store` may be repeated (one store per host is how fleets arrive).
 struct ReadStoresOptions: ParsableArguments {
@@ -43,6 +44,12 @@ struct EventOutputOptions: ParsableArguments {
 
     @Flag(help: "Print only the number of records found.")
     var count = false
+
+    @Flag(help: "csv: write cells exactly, without neutralising cells a spreadsheet would run as formulas.")
+    var csvRaw = false
+
+    /// The CSV writer these options ask for.
+    var csv: EventCSV { EventCSV(neutralizesFormulas: !csvRaw) }
 
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }

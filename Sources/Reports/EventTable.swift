@@ -61,19 +61,52 @@ public struct EventTable {
 }
 
 /// Renders events as CSV (RFC 4180): a header row, then one row per event; values quoted when needed.
-public enum EventCSV {
-    public static func header(_ columns: [EventColumn]) -> String {
+///
+/// Event strings are chosen by whoever controls the monitored host, and a spreadsheet runs a cell
+/// that starts with `=`, `+`, `-` or `@` (or a tab or carriage return before one) as a formula
+/// (`=HYPERLINK(…)`, `=cmd|' /C calc'!A0`). By default such a cell is neutralised as OWASP advises
+/// (CSV injection): prefixed with a single quote and quoted, so it reads as text. A plain number
+/// (`-1`, `+2.5`) is left alone: spreadsheets read it as a number, not a formula.
+public struct EventCSV: Sendable {
+    /// Whether formula-like cells are neutralised (`--csv-raw` turns it off).
+    public var neutralizesFormulas: Bool
+
+    public init(neutralizesFormulas: Bool = true) { self.neutralizesFormulas = neutralizesFormulas }
+
+    public func header(_ columns: [EventColumn]) -> String {
         row(columns.map(\.description))
     }
 
-    public static func row(_ event: Event, _ columns: [EventColumn]) -> String {
+    public func row(_ event: Event, _ columns: [EventColumn]) -> String {
         row(columns.map { $0.value(of: event) })
     }
 
-    public static func row(_ cells: [String]) -> String {
-        cells.map { cell in
-            cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
-        }.joined(separator: ",") + "\r\n"
+    public func row(_ cells: [String]) -> String {
+        cells.map(cell).joined(separator: ",") + "\r\n"
+    }
+
+    /// One cell: neutralised when it could run as a formula, quoted when it holds a separator or quote.
+    public func cell(_ value: String) -> String {
+        if neutralizesFormulas && Self.isFormulaLike(value) {
+            return "\"'" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+    }
+
+    /// Whether a spreadsheet could take `value` for a formula: it starts with one of OWASP's trigger
+    /// characters and is not a plain number.
+    static func isFormulaLike(_ value: String) -> Bool {
+        guard let first = value.utf8.first, [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D].contains(first) else { return false }
+        return !isPlainNumber(value.utf8)
+    }
+
+    /// `[+-]digits[.digits]`.
+    private static func isPlainNumber(_ bytes: String.UTF8View) -> Bool {
+        var digits = bytes.dropFirst(bytes.first == 0x2B || bytes.first == 0x2D ? 1 : 0)
+        guard let head = digits.firstIndex(where: { !(0x30...0x39).contains($0) }) else { return !digits.isEmpty }
+        guard head != digits.startIndex, digits[head] == 0x2E else { return false }
+        digits = digits[digits.index(after: head)...]
+        return !digits.isEmpty && digits.allSatisfy { (0x30...0x39).contains($0) }
     }
 }

@@ -59,13 +59,18 @@ struct EventFactory {
     }
 }
 
-/// A temporary directory removed when the value is released.
+/// A temporary directory removed when the value is released. Failing to create it is recorded as an
+/// issue of the calling test (which then fails where it uses the directory), not a crash.
 final class TemporaryDirectory {
     let path: String
 
     init() {
         path = NSTemporaryDirectory() + "rearview-test-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            Issue.record(error, "creating \(path)")
+        }
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }

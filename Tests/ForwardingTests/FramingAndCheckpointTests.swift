@@ -29,16 +29,16 @@ import Testing
     }
 
     @Test func bulkItemErrorsAreRetriedOrRefused() throws {
-        let fine = Array(#"{"errors":false,"items":[{"create":{"status":201}}]}"#.utf8)
-        #expect(try HTTPCollectorConnection.checkBulkItems(fine) == 0)
-        let resent = Array(#"{"errors":true,"items":[{"create":{"status":409}},{"create":{"status":201}}]}"#.utf8)
-        #expect(try HTTPCollectorConnection.checkBulkItems(resent) == 1)
-        let busy = Array(#"{"errors":true,"items":[{"create":{"status":429}}]}"#.utf8)
-        #expect(throws: ForwardError.self) { try HTTPCollectorConnection.checkBulkItems(busy) }
-        #expect((try? HTTPCollectorConnection.checkBulkItems(busy)) == nil)
+        let fine = Array(#"{"errors":false,"items":[{"create":{"_id":"s-1","status":201}}]}"#.utf8)
+        #expect(try HTTPCollectorConnection.checkBulkItems(fine, ids: ["s-1"]) == 0)
+        let resent = Array(#"{"errors":true,"items":[{"create":{"_id":"s-1","status":409}},{"create":{"_id":"s-2","status":201}}]}"#.utf8)
+        #expect(try HTTPCollectorConnection.checkBulkItems(resent, ids: ["s-1", "s-2"]) == 1)
+        let busy = Array(#"{"errors":true,"items":[{"create":{"_id":"s-1","status":429}}]}"#.utf8)
+        #expect(throws: ForwardError.self) { try HTTPCollectorConnection.checkBulkItems(busy, ids: ["s-1"]) }
+        #expect((try? HTTPCollectorConnection.checkBulkItems(busy, ids: ["s-1"])) == nil)
         let refused = Array(#"{"errors":true,"items":[{"create":{"_id":"s-3","status":400,"error":{"type":"mapper_parsing_exception"}}}]}"#.utf8)
         do {
-            _ = try HTTPCollectorConnection.checkBulkItems(refused)
+            _ = try HTTPCollectorConnection.checkBulkItems(refused, ids: ["s-3"])
             Issue.record("a 400 item must stop forward")
         } catch {
             #expect(!error.retryable && error.message.contains("mapper_parsing_exception") && error.message.contains("s-3"))

@@ -9,13 +9,21 @@ import PolicyEngine
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
-/// The demo incident's events in time order.
-let demoEvents: [Event] = {
+/// A fixture that could not be made; thrown into each test that needs it rather than trapping.
+struct FixtureFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The demo incident's events in time order (read once).
+private let loadedDemoEvents = Result { () throws -> [Event] in
     let path = repository + "/samples/demo-incident.ndjson"
-    let bytes = Array(FileManager.default.contents(atPath: path)!)
-    let events = try! KubeArmorJSONReader.readAll(bytes: bytes, origin: path).map { try $0.get() }
+    guard let data = FileManager.default.contents(atPath: path) else { throw FixtureFailure(description: "\(path): cannot read") }
+    let events = try KubeArmorJSONReader.readAll(bytes: Array(data), origin: path).map { try $0.get() }
     return events.enumerated().sorted { ($0.element.timeNs, $0.offset) < ($1.element.timeNs, $1.offset) }.map(\.element)
-}()
+}
+
+/// The demo incident's events in time order.
+var demoEvents: [Event] { get throws { try loadedDemoEvents.get() } }
 
 /// A store directory in the temporary directory, removed when released.
 final class TemporaryDirectory {
@@ -63,9 +71,11 @@ func report(of events: [Event], rowLimit: Int? = nil) -> IncidentReport {
 }
 
 /// The policies of samples/policies.
-func samplePolicies() -> PolicySet {
+func samplePolicies() throws -> PolicySet {
     let loaded = PolicyLoader.load(paths: [repository + "/samples/policies"])
-    precondition(loaded.rejections.isEmpty && !loaded.policies.isEmpty, "samples/policies should load")
+    guard loaded.rejections.isEmpty && !loaded.policies.isEmpty else {
+        throw FixtureFailure(description: "samples/policies should load: \(loaded.rejections)")
+    }
     return PolicySet(loaded.policies)
 }
 

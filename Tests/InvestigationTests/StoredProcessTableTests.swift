@@ -8,13 +8,15 @@ import Testing
 /// for trees, always equal to a build from every event in memory.
 @Suite struct StoredProcessTableTests {
     /// The demo incident's events (two hosts, a web shell, PIDs as KubeArmor logs them), in time order.
-    static let demo: [Event] = {
+    static var demo: [Event] { get throws { try loadedDemo.get() } }
+
+    private static let loadedDemo = Result { () throws -> [Event] in
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("samples/demo-incident.ndjson").path
-        let bytes = Array(FileManager.default.contents(atPath: path)!)
-        let events = try! KubeArmorJSONReader.readAll(bytes: bytes, origin: path).map { try $0.get() }
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let events = try KubeArmorJSONReader.readAll(bytes: bytes, origin: path).map { try $0.get() }
         return events.enumerated().sorted { ($0.element.timeNs, $0.offset) < ($1.element.timeNs, $1.offset) }.map(\.element)
-    }()
+    }
 
     /// The table a builder makes from `events` in memory.
     static func built(_ events: [Event]) -> ProcessInstanceTable {
@@ -41,17 +43,18 @@ import Testing
     }
 
     @Test func persistedTableEqualsAnInMemoryBuild() throws {
+        let demo = try Self.demo
         let directory = TemporaryStore()
-        let outcome = try Self.append(Self.demo, to: directory.path, updating: true)
+        let outcome = try Self.append(demo, to: directory.path, updating: true)
         guard case .rebuilt(_, let instances, let events)? = outcome else {
             Issue.record("expected a first build, got \(String(describing: outcome))")
             return
         }
-        #expect(events == Self.demo.count)
+        #expect(events == demo.count)
         let (view, table) = try Self.storedTable(directory.path)
         #expect(view.isStoredTableCurrent)
         #expect(instances == table.count)
-        #expect(table.instances == Self.built(Self.demo).instances)
+        #expect(table.instances == Self.built(demo).instances)
         #expect(table.instances.contains { $0.hostPID == 9939 && $0.containerID.hasPrefix("14a0f9e77f1b") })
     }
 
@@ -73,85 +76,91 @@ import Testing
 
     @Test func followerBuildsTheTableWhileEventsAreWritten() throws {
         let directory = TemporaryStore()
-        let half = Self.demo.count / 2
-        guard case .rebuilt(let reason, _, let events) = try Self.appendFollowing(Array(Self.demo[..<half]), to: directory.path) else {
+        let demo = try Self.demo
+        let half = demo.count / 2
+        guard case .rebuilt(let reason, _, let events) = try Self.appendFollowing(Array(demo[..<half]), to: directory.path) else {
             Issue.record("expected a first build")
             return
         }
         #expect(reason == "the index holds no process table")
         #expect(events == half)
-        guard case .extended(_, let later, _) = try Self.appendFollowing(Array(Self.demo[half...]), to: directory.path) else {
+        guard case .extended(_, let later, _) = try Self.appendFollowing(Array(demo[half...]), to: directory.path) else {
             Issue.record("expected an extension")
             return
         }
-        #expect(later == Self.demo.count - half)
+        #expect(later == demo.count - half)
         let (view, table) = try Self.storedTable(directory.path)
         #expect(view.isStoredTableCurrent)
-        #expect(table.instances == Self.built(Self.demo).instances)
+        #expect(table.instances == Self.built(demo).instances)
     }
 
     @Test func followerFallsBackWhenTheNewEventsAreOlder() throws {
         let directory = TemporaryStore()
-        let half = Self.demo.count / 2
-        _ = try Self.appendFollowing(Array(Self.demo[half...]), to: directory.path)
-        let outcome = try Self.appendFollowing(Array(Self.demo[..<half]), to: directory.path)
+        let demo = try Self.demo
+        let half = demo.count / 2
+        _ = try Self.appendFollowing(Array(demo[half...]), to: directory.path)
+        let outcome = try Self.appendFollowing(Array(demo[..<half]), to: directory.path)
         guard case .rebuilt(let reason, _, let events) = outcome else {
             Issue.record("expected a rebuild, got \(outcome)")
             return
         }
         #expect(reason.hasPrefix("new blocks hold events older"))
-        #expect(events == Self.demo.count)
-        #expect(try Self.storedTable(directory.path).table.instances == Self.built(Self.demo).instances)
+        #expect(events == demo.count)
+        #expect(try Self.storedTable(directory.path).table.instances == Self.built(demo).instances)
     }
 
     @Test func laterBlocksExtendTheStoredTable() throws {
+        let demo = try Self.demo
         let directory = TemporaryStore()
-        let half = Self.demo.count / 2
-        _ = try Self.append(Array(Self.demo[..<half]), to: directory.path, updating: true)
-        let outcome = try Self.append(Array(Self.demo[half...]), to: directory.path, updating: true)
+        let half = demo.count / 2
+        _ = try Self.append(Array(demo[..<half]), to: directory.path, updating: true)
+        let outcome = try Self.append(Array(demo[half...]), to: directory.path, updating: true)
         guard case .extended(let blocks, let events, let changed)? = outcome else {
             Issue.record("expected an extension, got \(String(describing: outcome))")
             return
         }
-        #expect(blocks == (Self.demo.count - half + 127) / 128)
-        #expect(events == Self.demo.count - half)
+        #expect(blocks == (demo.count - half + 127) / 128)
+        #expect(events == demo.count - half)
         #expect(changed > 0)
-        #expect(try Self.storedTable(directory.path).table.instances == Self.built(Self.demo).instances)
+        #expect(try Self.storedTable(directory.path).table.instances == Self.built(demo).instances)
         let writer = try StoreWriter(path: directory.path)
         #expect(try StoredProcessTable.update(writer) == .upToDate)
         try writer.close()
     }
 
     @Test func olderEventsMakeTheTableBuildAgain() throws {
+        let demo = try Self.demo
         let directory = TemporaryStore()
-        let half = Self.demo.count / 2
-        _ = try Self.append(Array(Self.demo[half...]), to: directory.path, updating: true)
-        let outcome = try Self.append(Array(Self.demo[..<half]), to: directory.path, updating: true)
+        let half = demo.count / 2
+        _ = try Self.append(Array(demo[half...]), to: directory.path, updating: true)
+        let outcome = try Self.append(Array(demo[..<half]), to: directory.path, updating: true)
         guard case .rebuilt(let reason, _, let events)? = outcome else {
             Issue.record("expected a rebuild, got \(String(describing: outcome))")
             return
         }
         #expect(reason.contains("older"))
-        #expect(events == Self.demo.count)
+        #expect(events == demo.count)
         // The store now reads back in time order, as if imported at once.
-        #expect(try Self.storedTable(directory.path).table.instances == Self.built(Self.demo).instances)
+        #expect(try Self.storedTable(directory.path).table.instances == Self.built(demo).instances)
     }
 
     @Test func readersFoldBlocksBeyondTheWatermark() throws {
+        let demo = try Self.demo
         let directory = TemporaryStore()
-        let half = Self.demo.count / 2
-        _ = try Self.append(Array(Self.demo[..<half]), to: directory.path, updating: true)
-        _ = try Self.append(Array(Self.demo[half...]), to: directory.path, updating: false)
+        let half = demo.count / 2
+        _ = try Self.append(Array(demo[..<half]), to: directory.path, updating: true)
+        _ = try Self.append(Array(demo[half...]), to: directory.path, updating: false)
         let (view, table) = try Self.storedTable(directory.path)
         #expect(!view.isStoredTableCurrent)
-        #expect(table.instances == Self.built(Self.demo).instances)
+        #expect(table.instances == Self.built(demo).instances)
         // A reader never writes: the stored table is still behind.
         #expect(try !StoredProcessTable(store: try Store.open(directory.path)).isStoredTableCurrent)
     }
 
     @Test func reindexDropsTheTableAndTheNextUpdateRebuildsIt() throws {
+        let demo = try Self.demo
         let directory = TemporaryStore()
-        _ = try Self.append(Self.demo, to: directory.path, updating: true)
+        _ = try Self.append(demo, to: directory.path, updating: true)
         _ = try Store.reindex(directory.path)
         #expect(try Store.open(directory.path).processTableWatermark() == nil)
         let outcome = try StoredProcessTable.update(storePath: directory.path)
@@ -159,14 +168,15 @@ import Testing
             Issue.record("expected a rebuild, got \(outcome)")
             return
         }
-        #expect(try Self.storedTable(directory.path).table.instances == Self.built(Self.demo).instances)
+        #expect(try Self.storedTable(directory.path).table.instances == Self.built(demo).instances)
     }
 
     @Test func treesFromStoredRowsEqualTreesFromTheWholeTable() throws {
+        let demo = try Self.demo
         let directory = TemporaryStore()
-        _ = try Self.append(Self.demo, to: directory.path, updating: true)
+        _ = try Self.append(demo, to: directory.path, updating: true)
         let view = try StoredProcessTable(store: try Store.open(directory.path))
-        let whole = Self.built(Self.demo)
+        let whole = Self.built(demo)
         for pid: Int32 in [9939, 9893, 4024, 1, 4023] {
             for (ancestors, descendants, depth) in [(true, true, nil), (true, false, nil), (false, true, 1), (true, true, 2)] as [(Bool, Bool, Int?)] {
                 let fromRows = try ProcessTreeQuery.tree([view], selecting: .hostPID(pid, at: nil), ancestors: ancestors,
@@ -183,21 +193,23 @@ import Testing
     }
 
     @Test func treesOfSeveralStoresKeepTheirInstancesApart() throws {
+        let demo = try Self.demo
         let first = TemporaryStore(), second = TemporaryStore()
-        let hosts = Set(Self.demo.map(\.hostName)).sorted()
-        _ = try Self.append(Self.demo.filter { $0.hostName == hosts[0] }, to: first.path, updating: true)
-        _ = try Self.append(Self.demo.filter { $0.hostName == hosts[1] }, to: second.path, updating: true)
+        let hosts = Set(demo.map(\.hostName)).sorted()
+        _ = try Self.append(demo.filter { $0.hostName == hosts[0] }, to: first.path, updating: true)
+        _ = try Self.append(demo.filter { $0.hostName == hosts[1] }, to: second.path, updating: true)
         let views = try [first, second].map { try StoredProcessTable(store: try Store.open($0.path)) }
         let forest = try ProcessTreeQuery.tree(views, selecting: .all)
-        #expect(forest.instancesByID.count == Self.built(Self.demo).count)
+        #expect(forest.instancesByID.count == Self.built(demo).count)
         #expect(Set(forest.roots.map(\.instance.hostName)) == Set(hosts))
         let one = try ProcessTreeQuery.tree(views, selecting: .hostPID(1, at: nil))
         #expect(Set(one.selectedIDs.compactMap { one.instancesByID[$0]?.hostName }).count == 2, "PID 1 of each host")
     }
 
     @Test func aStoredParentCycleDoesNotMakeTreesLoop() throws {
+        let demo = try Self.demo
         let directory = TemporaryStore()
-        _ = try Self.append(Array(Self.demo.prefix(10)), to: directory.path, updating: false)
+        _ = try Self.append(Array(demo.prefix(10)), to: directory.path, updating: false)
         func instance(_ id: Int64, parent: Int64) -> ProcessInstance {
             ProcessInstance(id: id, hostName: "h", hostPID: Int32(100 + id), pid: Int32(100 + id), startNs: id, lastActivityNs: id,
                             images: ["/bin/sh"], uid: 0, parentID: parent, origin: .inferredFirstSeen)

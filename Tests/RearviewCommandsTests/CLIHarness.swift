@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs the built `rearview` binary as a user would, capturing its output and exit status.
 struct CLI {
@@ -20,10 +21,12 @@ struct CLI {
         return bundle.appendingPathComponent("rearview").path
     }()
 
+    /// Runs `rearview` (or `executable`, e.g. a wrapper that runs it) with `arguments`.
     @discardableResult
-    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Run {
+    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+                    executable: String = binary) throws -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "REARVIEW_STORE")
@@ -75,29 +78,51 @@ enum FileWorkload {
     }
 }
 
-/// A scratch store holding the demo incident, imported through the CLI.
+/// A harness step that failed: thrown into the test that needed it, never a trap that ends the process.
+struct HarnessFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A scratch store holding the demo incident, imported through the CLI. A failed import is recorded
+/// as an issue of the calling test (which then fails on the empty store), not a crash.
 enum DemoStore {
     static func imported() -> (scratch: Scratch, store: String) {
         let scratch = Scratch()
         let store = scratch.path + "/store"
-        _ = try! CLI.run(["import", "--store", store, Shared.repository + "/samples/demo-incident.ndjson"])
+        do {
+            let run = try CLI.run(["import", "--store", store, Shared.repository + "/samples/demo-incident.ndjson"])
+            if run.status != 0 { Issue.record("importing the demo incident: exit \(run.status): \(run.stderr)") }
+        } catch {
+            Issue.record(error, "importing the demo incident")
+        }
         return (scratch, store)
     }
 }
 
+/// A scratch directory, removed when released. Its failures are recorded as issues of the calling test
+/// (which then fails where it uses the missing directory or file), so one cannot end the test process.
 final class Scratch: Sendable {
     let path: String
 
     init() {
         path = NSTemporaryDirectory() + "rearview-cli-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            Issue.record(error, "creating the scratch directory \(path)")
+        }
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     func write(_ name: String, _ text: String) -> String {
         let file = path + "/" + name
-        try! Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        } catch {
+            Issue.record(error, "writing \(file)")
+        }
         return file
     }
 
@@ -132,7 +157,7 @@ enum Shared {
         p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
-        precondition(p.terminationStatus == 0, "generator failed")
+        guard p.terminationStatus == 0 else { throw HarnessFailure("the log generator failed: \(arguments)") }
     }
 }
 

@@ -8,7 +8,7 @@ import Testing
     /// The demo incident as `export` writes it in `format`, one record per line.
     static func exported(_ store: String, _ format: String) throws -> [String] {
         let run = try CLI.run(["export", "--store", store, "--format", format])
-        precondition(run.status == 0, "export --format \(format): \(run.stderr)")
+        guard run.status == 0 else { throw HarnessFailure("export --format \(format): \(run.stderr)") }
         return lines(run.stdout)
     }
 
@@ -181,17 +181,18 @@ import Testing
     }
 
     @Test func followForwardsWhatIsImportedWhileItRuns() throws {
+        let halves = try TreeTimelineCommandTests.demoHalves()
         let scratch = Scratch()
         let store = scratch.path + "/store"
-        _ = try CLI.run(["import", "--store", store, scratch.write("older.ndjson", TreeTimelineCommandTests.demoHalves.older)])
+        _ = try CLI.run(["import", "--store", store, scratch.write("older.ndjson", halves.older)])
         let receiver = try RsyslogReceiver(.tcp, in: scratch.path)
         defer { receiver.stop() }
         let log = scratch.path + "/forward.stderr"
         let forward = try Self.start(["forward", "--store", store, "--to", "syslog+tcp://127.0.0.1:\(receiver.port)",
                                       "--follow", "--poll-interval", "100ms", "--ack-hold", "100ms"], stderr: log)
-        let older = lines(TreeTimelineCommandTests.demoHalves.older).count
+        let older = lines(halves.older).count
         #expect(receiver.waitFor(messages: older).count == older)
-        _ = try CLI.run(["import", "--store", store, scratch.write("newer.ndjson", TreeTimelineCommandTests.demoHalves.newer)])
+        _ = try CLI.run(["import", "--store", store, scratch.write("newer.ndjson", halves.newer)])
         #expect(receiver.waitFor(messages: 2000).count == 2000)
         forward.send(SIGTERM)
         let status = forward.wait()

@@ -5,12 +5,12 @@ import Testing
     /// One store with the demo incident, shared by the tests of this suite.
     static let fixture = DemoStore.imported()
     var store: String { Self.fixture.store }
-    var demo: [String] { lines(try! String(contentsOfFile: Shared.repository + "/samples/demo-incident.ndjson", encoding: .utf8)) }
+    var demo: [String] { get throws { lines(try String(contentsOfFile: Shared.repository + "/samples/demo-incident.ndjson", encoding: .utf8)) } }
 
     @Test func discoveryHuntFindsEveryPsAndPgrep() throws {
         let run = try CLI.run(["query", "--store", store, "Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep)", "--format", "kubearmor"])
         #expect(run.status == 0)
-        let expected = demo.filter { $0.contains("\"Operation\":\"Process\"") && ($0.contains("\"ProcessName\":\"/usr/bin/ps\"") || $0.contains("\"ProcessName\":\"/usr/bin/pgrep\"")) }
+        let expected = try demo.filter { $0.contains("\"Operation\":\"Process\"") && ($0.contains("\"ProcessName\":\"/usr/bin/ps\"") || $0.contains("\"ProcessName\":\"/usr/bin/pgrep\"")) }
         #expect(expected.count > 10)
         // kubearmor output is exactly the input records.
         #expect(lines(run.stdout).sorted() == expected.sorted())
@@ -19,7 +19,7 @@ import Testing
     @Test func ndjsonCarriesTimeAndSeqInOrder() throws {
         let run = try CLI.run(["query", "--store", store, "--operation", "NETWORK", "--format", "ndjson"])
         let objects = try lines(run.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        #expect(objects.count == demo.filter { $0.contains("\"Operation\":\"Network\"") }.count)
+        #expect(try objects.count == demo.filter { $0.contains("\"Operation\":\"Network\"") }.count)
         let keys = objects.map { ($0["TimeNs"] as! Int, $0["Seq"] as! Int) }
         #expect(zip(keys, keys.dropFirst()).allSatisfy { $0 < $1 })
         #expect(objects.allSatisfy { $0["Operation"] as? String == "Network" })
@@ -29,7 +29,7 @@ import Testing
         let csv = try CLI.run(["query", "--store", store, "--type", "alert", "--format", "csv", "--columns", "Time,PolicyName,Resource"])
         let rows = csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(rows.first == "Time,PolicyName,Resource")
-        let alerts = demo.filter { $0.contains("\"Type\":\"Matched") }.count
+        let alerts = try demo.filter { $0.contains("\"Type\":\"Matched") }.count
         #expect(rows.count == alerts + 1)
         let count = try CLI.run(["query", "--store", store, "--type", "alert", "--count"])
         #expect(count.stdout == "\(alerts)\n")
@@ -45,7 +45,7 @@ import Testing
 
     @Test func policyFlagIsKarmorsAndTheStoreMayComeFromTheEnvironment() throws {
         let byFlag = try CLI.run(["query", "--store", store, "--policy", "DISCOVERY-TOOLS$", "--count"])
-        let expected = demo.filter { $0.range(of: #""PolicyName":"[^"]*discovery-tools""#, options: .regularExpression) != nil }.count
+        let expected = try demo.filter { $0.range(of: #""PolicyName":"[^"]*discovery-tools""#, options: .regularExpression) != nil }.count
         #expect(expected == 26)
         #expect(byFlag.stdout == "\(expected)\n")
         let fromEnvironment = try CLI.run(["query", "--policy", "remote-copy", "--count"], environment: ["REARVIEW_STORE": store])
@@ -73,8 +73,8 @@ import Testing
     @Test func failEmptyExits1AndTimeWindowsApply() throws {
         let none = try CLI.run(["query", "--store", store, "ProcessName = /no/such", "--fail-empty"])
         #expect(none.status == 1)
-        let all = Int(try CLI.run(["query", "--store", store, "--count"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
-        let recent = Int(try CLI.run(["query", "--store", store, "--since", "30s", "--count"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let all = try #require(Int(try CLI.run(["query", "--store", store, "--count"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let recent = try #require(Int(try CLI.run(["query", "--store", store, "--since", "30s", "--count"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(all == 2000)
         #expect(recent > 0 && recent < all)
         let explain = try CLI.run(["query", "--store", store, "--pid", "1", "--explain", "--count"])

@@ -8,8 +8,8 @@ import Testing
 
     /// The demo's records split at the median `UpdatedTime`: every record of the first part is older
     /// than every record of the second.
-    static let demoHalves: (older: String, newer: String) = {
-        let records = lines(try! String(contentsOfFile: Shared.repository + "/samples/demo-incident.ndjson", encoding: .utf8))
+    static func demoHalves() throws -> (older: String, newer: String) {
+        let records = lines(try String(contentsOfFile: Shared.repository + "/samples/demo-incident.ndjson", encoding: .utf8))
         func time(_ record: String) -> String {
             let range = record.range(of: #""UpdatedTime":"[^"]*""#, options: .regularExpression)!
             return String(record[range])
@@ -17,7 +17,7 @@ import Testing
         let boundary = records.map(time).sorted()[records.count / 2]
         return (records.filter { time($0) < boundary }.joined(separator: "\n") + "\n",
                 records.filter { time($0) >= boundary }.joined(separator: "\n") + "\n")
-    }()
+    }
 
     // MARK: tree
 
@@ -141,8 +141,9 @@ import Testing
 
     @Test func importsExtendTheTableAndOlderImportsRebuildIt() throws {
         let whole = try CLI.run(["tree", "--store", store, "--format", "json"]).stdout
-        for (first, second, expected) in [(Self.demoHalves.older, Self.demoHalves.newer, "process table extended"),
-                                          (Self.demoHalves.newer, Self.demoHalves.older, "process table rebuilt (new blocks hold events older")] {
+        let halves = try Self.demoHalves()
+        for (first, second, expected) in [(halves.older, halves.newer, "process table extended"),
+                                          (halves.newer, halves.older, "process table rebuilt (new blocks hold events older")] {
             let scratch = Scratch()
             let store = scratch.path + "/store"
             let one = try CLI.run(["import", "--store", store, scratch.write("first.ndjson", first)])
@@ -175,12 +176,13 @@ import Testing
     @Test func followPicksUpBlocksImportedWhileItRuns() throws {
         let scratch = Scratch()
         let store = scratch.path + "/store"
-        _ = try CLI.run(["import", "--store", store, scratch.write("older.ndjson", Self.demoHalves.older)])
-        let initial = lines(Self.demoHalves.older).count
+        let halves = try Self.demoHalves()
+        _ = try CLI.run(["import", "--store", store, scratch.write("older.ndjson", halves.older)])
+        let initial = lines(halves.older).count
         let follower = try RunningCLI(["timeline", "--store", store, "--follow", "--poll-interval", "100ms"])
         defer { follower.stop() }
         #expect(follower.waitFor(lines: initial), "the history: \(follower.output.count) bytes")
-        let imported = try CLI.run(["import", "--store", store, scratch.write("newer.ndjson", Self.demoHalves.newer)])
+        let imported = try CLI.run(["import", "--store", store, scratch.write("newer.ndjson", halves.newer)])
         #expect(imported.status == 0)
         #expect(follower.waitFor(lines: 2000), "the new events: \(lines(follower.output).count) lines")
         let printed = lines(follower.output)

@@ -44,7 +44,8 @@ import Testing
 
     @Test func everyCorpusLineParsesBackAndNamesOnlyMappedKeys() throws {
         let mapped = ExportFormat.cef.fieldMappings.map(\.target).joined(separator: " ")
-        for (event, bytes) in zip(TestEvents.corpus, Encode.bytes(TestEvents.corpus, .cef)) {
+        let corpus = try TestEvents.corpus
+        for (event, bytes) in zip(corpus, Encode.bytes(corpus, .cef)) {
             let text = String(decoding: bytes, as: UTF8.self)
             let fields = Self.split(text)
             #expect(fields.count == 8 && fields[0] == "CEF:0")

@@ -129,7 +129,8 @@ import Testing
             .enforcer: "kubearmor.Enforcer", .action: "kubearmor.Action", .result: "kubearmor.Result",
             .cwd: "process.working_directory", .tty: "kubearmor.TTY",
         ]
-        for (event, bytes) in zip(TestEvents.corpus, Encode.bytes(TestEvents.corpus, .ecs)) {
+        let corpus = try TestEvents.corpus
+        for (event, bytes) in zip(corpus, Encode.bytes(corpus, .ecs)) {
             let doc = try JSONSerialization.jsonObject(with: Data(bytes))
             for (field, path) in places where !event.string(field).isEmpty && !(field == .timestamp && event.timestamp == 0) {
                 #expect(member(doc, path).map { "\($0)" } == event.string(field), "\(field.rawValue) at \(path)")

@@ -44,7 +44,8 @@ import Testing
 
     @Test func everyCorpusRecordIsValidJSONWithItsRecord() throws {
         var writer = KubeArmorJSONWriter()
-        for (event, bytes) in zip(TestEvents.corpus, Encode.bytes(TestEvents.corpus, .splunkHEC)) {
+        let corpus = try TestEvents.corpus
+        for (event, bytes) in zip(corpus, Encode.bytes(corpus, .splunkHEC)) {
             let object = try JSONSerialization.jsonObject(with: Data(bytes)) as! [String: Any]
             #expect(object["time"] is Double || object["time"] is Int)
             let inner = try JSONSerialization.data(withJSONObject: object["event"]!, options: [.sortedKeys])

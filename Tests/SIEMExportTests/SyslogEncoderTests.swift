@@ -64,7 +64,8 @@ import Testing
 
     @Test func everyCorpusRecordIsOneWellFormedLine() throws {
         var writer = KubeArmorJSONWriter()
-        for (event, bytes) in zip(TestEvents.corpus, Encode.bytes(TestEvents.corpus, .syslog)) {
+        let corpus = try TestEvents.corpus
+        for (event, bytes) in zip(corpus, Encode.bytes(corpus, .syslog)) {
             let text = String(decoding: bytes, as: UTF8.self)
             #expect(!bytes.contains(10) && !bytes.contains(13))
             let sd = try parseStructuredData(text)

@@ -116,12 +116,14 @@ enum TestEvents {
     static var handMade: [Event] { [exec, fileOpen, connect, accept, socket, blockAlert, auditFileAlert, hostileEvent] }
 
     /// Every record of the demo incident and of the real KubeArmor corpus.
-    static let corpus: [Event] = {
+    static var corpus: [Event] { get throws { try loadedCorpus.get() } }
+
+    private static let loadedCorpus = Result { () throws -> [Event] in
         var events: [Event] = []
         for file in [Paths.repository + "/samples/demo-incident.ndjson", Paths.logs + "/KubeArmor/samples.ndjson",
                      Paths.logs + "/accuknox-docs/alerts.ndjson"] {
-            let bytes = [UInt8](FileManager.default.contents(atPath: file)!)
-            for outcome in try! KubeArmorJSONReader.readAll(bytes: bytes, origin: file) {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+            for outcome in try KubeArmorJSONReader.readAll(bytes: bytes, origin: file) {
                 if case .success(var event) = outcome {
                     event.seq = UInt64(events.count + 1)
                     events.append(event)
@@ -129,7 +131,7 @@ enum TestEvents {
             }
         }
         return events
-    }()
+    }
 }
 
 /// Where the repository, the shared corpus and the vendored schemas are.
