@@ -93,10 +93,16 @@ public final class ProcessTableFollower: @unchecked Sendable {
             return try StoredProcessTable.update(writer, options: options)
         }
         self.builder = nil
-        let changed = builder.takeChangedInstances()
+        // The builder, then the instances, are let go as soon as the next form exists: at 10 M events
+        // each form is hundreds of MB.
+        let rows = { () -> [ProcessInstanceRow] in
+            let changed = builder.takeChangedInstances()
+            builder = ProcessInstanceBuilder(options: options)
+            return changed.map(ProcessInstanceRow.init)
+        }()
         let watermark = ProcessTableWatermark(consumed: blocks)
-        try writer.storeProcessRows(changed.map(ProcessInstanceRow.init), replacingAll: rebuildReason != nil, watermark: watermark)
-        if let rebuildReason { return .rebuilt(reason: rebuildReason, instances: changed.count, events: fed) }
-        return .extended(blocks: new.count, events: fed, changedInstances: changed.count)
+        try writer.storeProcessRows(rows, replacingAll: rebuildReason != nil, watermark: watermark)
+        if let rebuildReason { return .rebuilt(reason: rebuildReason, instances: rows.count, events: fed) }
+        return .extended(blocks: new.count, events: fed, changedInstances: rows.count)
     }
 }
