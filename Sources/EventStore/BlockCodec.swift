@@ -167,8 +167,15 @@ enum BlockCodec {
     ]
     static let contextWidth = contextStrings.count + contextNumbers.count + 1
 
-    /// Encodes `events` (in time order, `seq` already assigned and contiguous).
-    static func encode(_ events: ArraySlice<Event>) -> EncodedBlock {
+    /// Encodes `events` (in time order) as the block whose first event has sequence number
+    /// `firstSeq` (the events' own `seq` is not read: the block's events are numbered from it).
+    static func encode(_ events: ArraySlice<Event>, firstSeq: UInt64) -> EncodedBlock {
+        events.withUnsafeBufferPointer { encode($0, firstSeq: firstSeq) }
+    }
+
+    /// Events are read in place through the pointer: a copy of an ``Event`` costs a reference count
+    /// per string, which was most of an import's block encoding.
+    private static func encode(_ events: UnsafeBufferPointer<Event>, firstSeq: UInt64) -> EncodedBlock {
         precondition(!events.isEmpty)
         var strings = StringInterner(capacity: events.count)
         var layoutKeys: [[Int32]] = []
@@ -195,16 +202,16 @@ enum BlockCodec {
 
         var minTime = Int64.max, maxTime = Int64.min
         var unit: UInt64 = 0
-        var previousTime = events.first!.timeNs
-        for (i, position) in events.indices.enumerated() {
-            let e = events[position]
-            minTime = min(minTime, e.timeNs)
-            maxTime = max(maxTime, e.timeNs)
-            unit = gcd(unit, (e.timeNs &- previousTime).magnitude)
-            previousTime = e.timeNs
+        var previousTime = events[0].timeNs
+        for i in 0..<n {
+            let e = events.baseAddress! + i
+            minTime = min(minTime, e.pointee.timeNs)
+            maxTime = max(maxTime, e.pointee.timeNs)
+            unit = gcd(unit, (e.pointee.timeNs &- previousTime).magnitude)
+            previousTime = e.pointee.timeNs
 
             var layoutID: Int32 = 0
-            if let layout = e.layout {
+            if let layout = e.pointee.layout {
                 // Readers share one keys array per distinct layout, so its address identifies it.
                 let address = layout.keys.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
                 if let address, let known = layoutByAddress[address] {
@@ -221,44 +228,44 @@ enum BlockCodec {
                     if let address { layoutByAddress[address] = layoutID }
                 }
             }
-            contextRow[0] = strings.id(e.clusterName)
-            contextRow[1] = strings.id(e.hostName)
-            contextRow[2] = strings.id(e.namespaceName)
-            contextRow[3] = strings.id(e.podName)
-            contextRow[4] = strings.id(e.labels)
-            contextRow[5] = strings.id(e.containerID)
-            contextRow[6] = strings.id(e.containerName)
-            contextRow[7] = strings.id(e.containerImage)
-            contextRow[8] = strings.id(e.parentProcessName)
-            contextRow[9] = strings.id(e.processName)
-            contextRow[10] = strings.id(e.source)
-            contextRow[11] = strings.id(e.cwd)
-            contextRow[12] = strings.id(e.tty)
-            contextRow[13] = e.hostPPID
-            contextRow[14] = e.hostPID
-            contextRow[15] = e.ppid
-            contextRow[16] = e.pid
-            contextRow[17] = e.uid
+            contextRow[0] = strings.id(e.pointee.clusterName)
+            contextRow[1] = strings.id(e.pointee.hostName)
+            contextRow[2] = strings.id(e.pointee.namespaceName)
+            contextRow[3] = strings.id(e.pointee.podName)
+            contextRow[4] = strings.id(e.pointee.labels)
+            contextRow[5] = strings.id(e.pointee.containerID)
+            contextRow[6] = strings.id(e.pointee.containerName)
+            contextRow[7] = strings.id(e.pointee.containerImage)
+            contextRow[8] = strings.id(e.pointee.parentProcessName)
+            contextRow[9] = strings.id(e.pointee.processName)
+            contextRow[10] = strings.id(e.pointee.source)
+            contextRow[11] = strings.id(e.pointee.cwd)
+            contextRow[12] = strings.id(e.pointee.tty)
+            contextRow[13] = e.pointee.hostPPID
+            contextRow[14] = e.pointee.hostPID
+            contextRow[15] = e.pointee.ppid
+            contextRow[16] = e.pointee.pid
+            contextRow[17] = e.pointee.uid
             contextRow[18] = layoutID
             contextColumn[i] = contextRow.withUnsafeBufferPointer { contexts.id($0) }
 
-            verdictRow[0] = strings.id(e.operation)
-            verdictRow[1] = strings.id(e.result)
-            verdictRow[2] = strings.id(e.type)
-            verdictRow[3] = strings.id(e.policyName)
-            verdictRow[4] = strings.id(e.severity)
-            verdictRow[5] = strings.id(e.tags)
-            verdictRow[6] = strings.id(e.message)
-            verdictRow[7] = strings.id(e.action)
-            verdictRow[8] = strings.id(e.enforcer)
+            verdictRow[0] = strings.id(e.pointee.operation)
+            verdictRow[1] = strings.id(e.pointee.result)
+            verdictRow[2] = strings.id(e.pointee.type)
+            verdictRow[3] = strings.id(e.pointee.policyName)
+            verdictRow[4] = strings.id(e.pointee.severity)
+            verdictRow[5] = strings.id(e.pointee.tags)
+            verdictRow[6] = strings.id(e.pointee.message)
+            verdictRow[7] = strings.id(e.pointee.action)
+            verdictRow[8] = strings.id(e.pointee.enforcer)
             verdictColumn[i] = verdictRow.withUnsafeBufferPointer { verdicts.id($0) }
 
-            resourceColumn[i] = strings.id(e.resource)
-            dataColumn[i] = strings.id(e.data)
-            if !e.extras.isEmpty {
+            resourceColumn[i] = strings.id(e.pointee.resource)
+            dataColumn[i] = strings.id(e.pointee.data)
+            if !e.pointee.extras.isEmpty {
                 // Up to `extrasWidth / 2` pairs go through the fast fixed-width table; more through a dictionary.
                 pairs.removeAll(keepingCapacity: true)
-                for extra in e.extras { pairs += [strings.id(extra.key), strings.id(extra.json)] }
+                for extra in e.pointee.extras { pairs += [strings.id(extra.key), strings.id(extra.json)] }
                 let id: Int32
                 if pairs.count <= extrasWidth {
                     while pairs.count < extrasWidth { pairs.append(-1) }
@@ -279,7 +286,7 @@ enum BlockCodec {
                 }
                 extrasColumn[i] = id
             }
-            if let given = e.updatedTimeAsGiven { updatedColumn[i] = strings.id(given) + 1 }
+            if let given = e.pointee.updatedTimeAsGiven { updatedColumn[i] = strings.id(given) + 1 }
         }
         if unit == 0 { unit = 1 }
         if unit > UInt64(UInt32.max) { unit = 1 }
@@ -311,13 +318,13 @@ enum BlockCodec {
         for f in 0..<verdictStrings.count {
             for r in 0..<verdicts.rowCount { w.varint(Int(verdicts.cells[r * verdictStrings.count + f])) }
         }
-        previousTime = events.first!.timeNs
+        previousTime = events[0].timeNs
         w.zigzag(previousTime)
-        for e in events.dropFirst() {
-            w.zigzag((e.timeNs &- previousTime) / Int64(unit))
-            previousTime = e.timeNs
+        for i in 1..<n {
+            w.zigzag((events[i].timeNs &- previousTime) / Int64(unit))
+            previousTime = events[i].timeNs
         }
-        for e in events { w.zigzag(e.timestamp &- floorSeconds(e.timeNs)) }
+        for i in 0..<n { w.zigzag(events[i].timestamp &- floorSeconds(events[i].timeNs)) }
         for column in [contextColumn, verdictColumn, resourceColumn, dataColumn, extrasColumn, updatedColumn] {
             for v in column { w.varint(Int(v)) }
         }
@@ -326,7 +333,7 @@ enum BlockCodec {
         let crc = compressed.withUnsafeBytes { BlockCompression.crc32($0) }
         let header = BlockHeader(eventCount: n, rawLength: w.bytes.count, compressedLength: compressed.count,
                                  timeUnit: UInt32(unit), minTimeNs: minTime, maxTimeNs: maxTime,
-                                 firstSeq: events.first!.seq, payloadCRC: crc)
+                                 firstSeq: firstSeq, payloadCRC: crc)
         return EncodedBlock(header: header, payload: compressed,
                             terms: terms(strings: strings.strings, contexts: contexts, contextColumn: contextColumn,
                                          verdicts: verdicts, verdictColumn: verdictColumn))
@@ -409,8 +416,6 @@ enum BlockCodec {
 /// The block encoder on its own, for benchmarks: how many bytes a block of these events takes.
 public enum BlockEncoding {
     public static func encodedSize(of events: [Event]) -> Int {
-        var numbered = events
-        for i in numbered.indices { numbered[i].seq = UInt64(i + 1) }
-        return BlockCodec.encode(numbered[...]).byteCount
+        BlockCodec.encode(events[...], firstSeq: 1).byteCount
     }
 }

@@ -27,7 +27,8 @@ public enum DuplicateFilter {
     /// Returns the events to add (in their original order) and how many were already stored.
     public static func removeStored(from events: [Event], store: Store) throws(StoreError) -> (kept: [Event], duplicates: Int) {
         var stored = StoredCopies(store: store, storedBefore: .max)
-        return try stored.remove(from: events)
+        let (kept, duplicates) = try stored.remove(from: events[...])
+        return (Array(kept), duplicates)
     }
 }
 
@@ -50,7 +51,7 @@ struct StoredCopies {
     }
 
     /// Returns the events of `window` to add (in their order) and how many were already stored.
-    mutating func remove(from window: [Event]) throws(StoreError) -> (kept: [Event], duplicates: Int) {
+    mutating func remove(from window: ArraySlice<Event>) throws(StoreError) -> (kept: ArraySlice<Event>, duplicates: Int) {
         guard !window.isEmpty else { return (window, 0) }
         var first = Int64.max, last = Int64.min
         for i in window.indices {
@@ -84,6 +85,6 @@ struct StoredCopies {
                 kept.append(event)
             }
         }
-        return (kept, duplicates)
+        return (kept[...], duplicates)
     }
 }

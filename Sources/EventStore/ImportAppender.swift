@@ -10,6 +10,7 @@ struct ImportAppender {
     let writer: StoreWriter
     let windowEvents: Int
     private var stored: StoredCopies
+    /// The window still open at the end of the last run handed over (copied out of it).
     private var window: [Event] = []
     /// Events appended so far.
     private(set) var appended = 0
@@ -22,21 +23,39 @@ struct ImportAppender {
         stored = StoredCopies(store: writer.store, storedBefore: writer.nextSeq)
     }
 
-    /// Takes the next events in time order.
-    mutating func add(_ events: [Event]) throws(StoreError) {
-        for event in events {
-            if window.count >= windowEvents, event.timeNs != window[window.count - 1].timeNs { try closeWindow() }
-            if window.isEmpty { window.reserveCapacity(windowEvents) }
-            window.append(event)
+    /// Takes the next run of events in time order. Windows that lie within the run are appended from
+    /// it without copying; only the window still open at its end is kept aside.
+    mutating func add(_ events: ArraySlice<Event>) throws(StoreError) {
+        var start = events.startIndex
+        while !window.isEmpty, start < events.endIndex {
+            if window.count >= windowEvents, events[start].timeNs != window[window.count - 1].timeNs {
+                try append(window[...])
+                window = []
+            } else {
+                window.append(events[start])
+                start += 1
+            }
+        }
+        while start < events.endIndex {
+            var end = start + windowEvents
+            while end < events.endIndex, events[end].timeNs == events[end - 1].timeNs { end += 1 }
+            guard end < events.endIndex else {
+                window = Array(events[start...])
+                return
+            }
+            try append(events[start..<end])
+            start = end
         }
     }
 
     /// Appends what is left; the caller flushes the writer.
-    mutating func finish() throws(StoreError) { try closeWindow() }
-
-    private mutating func closeWindow() throws(StoreError) {
-        let (kept, copies) = try stored.remove(from: window)
+    mutating func finish() throws(StoreError) {
+        if !window.isEmpty { try append(window[...]) }
         window = []
+    }
+
+    private mutating func append(_ window: ArraySlice<Event>) throws(StoreError) {
+        let (kept, copies) = try stored.remove(from: window)
         duplicates += copies
         appended += kept.count
         try writer.append(kept)

@@ -111,12 +111,40 @@ enum ProcessChunks {
         }
     }
 
-    static func encodeKeys(_ rows: ArraySlice<ProcessInstanceRow>, _ strings: inout ProcessStringTable) -> [UInt8] {
+    /// The texts of a row that are stored as string numbers, in the order ``RowTexts`` keeps them:
+    /// the host name, then the seven detail texts (``detailText(_:of:)``).
+    static let textsPerRow = 8
+
+    /// Text `k` of a row (0 the host name, then the detail texts).
+    static func text(_ k: Int, of r: borrowing ProcessInstanceRow) -> String {
+        k == 0 ? r.hostName : detailText(k - 1, of: r)
+    }
+
+    /// The string numbers of some rows' texts, ``textsPerRow`` per row in row order: worked out
+    /// once, before the chunks are encoded on every core.
+    struct RowTexts: Sendable {
+        var ids: [Int64]
+
+        /// Numbers from `strings`, adding the texts it lacks.
+        init(_ rows: [ProcessInstanceRow], _ strings: inout ProcessStringTable) {
+            ids = []
+            ids.reserveCapacity(rows.count * textsPerRow)
+            for i in rows.indices {
+                for k in 0..<textsPerRow { ids.append(strings.id(text(k, of: rows[i]))) }
+            }
+        }
+
+        init(ids: [Int64]) { self.ids = ids }
+
+        subscript(row: Int, text: Int) -> Int64 { ids[row * textsPerRow + text] }
+    }
+
+    static func encodeKeys(_ rows: ArraySlice<ProcessInstanceRow>, _ texts: RowTexts) -> [UInt8] {
         var w = ByteWriter(capacity: rows.count * 8)
         w.varint(rows.count)
         var prev: Int64 = 0
         for i in rows.indices { w.zigzag(rows[i].id &- prev); prev = rows[i].id }
-        let hosts = rows.indices.map { strings.id(rows[$0].hostName) }
+        let hosts = rows.indices.map { texts[$0, 0] }
         for host in hosts { w.varint(UInt64(host)) }
         var previous = HostValues()
         for (host, i) in zip(hosts, rows.indices) { w.zigzag(rows[i].hostPID &- previous.swap(host, rows[i].hostPID)) }
@@ -263,7 +291,7 @@ enum ProcessChunks {
         }
     }
 
-    static func encodeDetails(_ rows: ArraySlice<ProcessInstanceRow>, _ strings: inout ProcessStringTable) -> [UInt8] {
+    static func encodeDetails(_ rows: ArraySlice<ProcessInstanceRow>, _ texts: RowTexts) -> [UInt8] {
         var w = ByteWriter(capacity: rows.count * 24)
         // Times are kept in units of the largest step dividing them all (KubeArmor logs microseconds).
         var unit: Int64 = 0
@@ -292,7 +320,7 @@ enum ProcessChunks {
         for column in 0..<7 {
             prev = 0
             for i in rows.indices {
-                let id = strings.id(detailText(column, of: rows[i]))
+                let id = texts[i, 1 + column]
                 w.zigzag(id &- prev)
                 prev = id
             }
@@ -468,13 +496,12 @@ enum ProcessChunks {
     // MARK: writing
 
     /// Writes `rows` (sorted by id) as chunks numbered from `firstChunk`.
-    static func write(_ db: Database, _ rows: [ProcessInstanceRow], firstChunk: Int64, _ strings: inout ProcessStringTable) throws {
-        // Strings are numbered as met, in row order, so the columns are encoded in turn; compression,
-        // most of the work, runs on every core.
+    /// Writes `rows` as chunks numbered from `firstChunk`, their texts numbered by `texts`; the
+    /// chunks are encoded and compressed on every core.
+    static func write(_ db: Database, _ rows: [ProcessInstanceRow], firstChunk: Int64, _ texts: RowTexts) throws {
         let ranges = stride(from: 0, to: rows.count, by: rowsPerChunk).map { $0..<min(rows.count, $0 + rowsPerChunk) }
-        let columns = ranges.map { (keys: encodeKeys(rows[$0], &strings), details: encodeDetails(rows[$0], &strings)) }
-        let packed = [(keys: Data, details: Data)](count: columns.count) {
-            (pack(columns[$0].keys, level: 6), pack(columns[$0].details, level: 6))
+        let packed = [(keys: Data, details: Data)](count: ranges.count) {
+            (pack(encodeKeys(rows[ranges[$0]], texts), level: 6), pack(encodeDetails(rows[ranges[$0]], texts), level: 6))
         }
         let insert = try db.cachedStatement(sql: "INSERT INTO process_chunks(chunk, rows, keys, details) VALUES (?, ?, ?, ?)")
         for (i, chunk) in packed.enumerated() {

@@ -1,3 +1,4 @@
+import EventModel
 import Foundation
 import GRDB
 
@@ -22,22 +23,32 @@ struct ProcessStringTable {
         case legacy
     }
 
-    private(set) var strings: [String] = []
-    private var ids: [String: Int64] = [:]
+    private var numbers: StringInterner
     /// The first chunk changed since loading (rewritten by ``write(_:)``).
     private var firstChangedChunk: Int
 
-    /// An empty table (for replacing the stored one).
-    init() { firstChangedChunk = 0 }
+    /// The strings, by number.
+    var strings: [String] { numbers.strings }
+
+    /// An empty table (for replacing the stored one), `capacity` strings expected.
+    init(capacity: Int = 1024) {
+        numbers = StringInterner(capacity: capacity, reservingEmpty: false)
+        firstChangedChunk = 0
+    }
+
+    /// A new table of `strings`, numbered in their order (they are distinct).
+    init(numbering strings: [String]) {
+        self.init(capacity: strings.count)
+        for text in strings { _ = id(text) }
+    }
 
     /// Every stored string, for adding to.
     init(loading db: Database, path: String) throws {
-        strings = try Self.read(db, chunks: nil, layout: .current, path: path).sorted { $0.key < $1.key }.map(\.value)
-        guard strings.count == (strings.isEmpty ? 0 : Int(try Self.storedCount(db, layout: .current))) else {
+        let stored = try Self.read(db, chunks: nil, layout: .current, path: path).sorted { $0.key < $1.key }.map(\.value)
+        self.init(numbering: stored)
+        guard strings.count == stored.count, stored.count == (stored.isEmpty ? 0 : Int(try Self.storedCount(db, layout: .current))) else {
             throw StoreError(.damaged, path: path, "process strings are not numbered 0..<n")
         }
-        ids.reserveCapacity(strings.count)
-        for (id, text) in strings.enumerated() { ids[text] = Int64(id) }
         firstChangedChunk = strings.count / Self.chunkSize(.current)
     }
 
@@ -54,14 +65,40 @@ struct ProcessStringTable {
         }
     }
 
-    /// The number of `text`, adding it when new.
-    mutating func id(_ text: String) -> Int64 {
-        if let known = ids[text] { return known }
-        let id = Int64(strings.count)
-        strings.append(text)
-        ids[text] = id
-        return id
+    /// The positions of `strings` in ``bytesPrecede(_:_:)`` order, sorted on every core: an
+    /// import's process table has hundreds of thousands of distinct texts. Each is compared by its
+    /// first eight bytes first, which settles most comparisons without reading the strings again.
+    static func byteOrder(_ strings: [String]) -> [Int32] {
+        let keys = strings.map { text -> UInt64 in
+            var text = text
+            return text.withUTF8 { bytes in
+                var key: UInt64 = 0
+                for i in 0..<8 { key = key << 8 | UInt64(i < bytes.count ? bytes[i] : 0) }
+                return key
+            }
+        }
+        let precedes: @Sendable (Int32, Int32) -> Bool = { a, b in
+            let x = keys[Int(a)], y = keys[Int(b)]
+            return x != y ? x < y : bytesPrecede(strings[Int(a)], strings[Int(b)])
+        }
+        let halves = [[Int32]](count: 2, parallel: strings.count > 4096) { half in
+            let range = half == 0 ? 0..<strings.count / 2 : strings.count / 2..<strings.count
+            return range.map { Int32($0) }.sorted(by: precedes)
+        }
+        var merged: [Int32] = []
+        merged.reserveCapacity(strings.count)
+        var i = 0, j = 0
+        let (a, b) = (halves[0], halves[1])
+        while i < a.count && j < b.count {
+            if precedes(b[j], a[i]) { merged.append(b[j]); j += 1 } else { merged.append(a[i]); i += 1 }
+        }
+        merged += a[i...]
+        merged += b[j...]
+        return merged
     }
+
+    /// The number of `text`, adding it when new.
+    mutating func id(_ text: String) -> Int64 { Int64(numbers.id(text)) }
 
     /// Writes the chunks that changed (all of them after ``init()``, replacing any stored).
     func write(_ db: Database, replacingAll: Bool, layout: Layout = .current) throws {

@@ -365,23 +365,18 @@ extension StoreIndex {
 
     /// Replaces the stored table (chunks and strings) with `rows`.
     private static func writeAll(_ db: Database, _ rows: [ProcessInstanceRow]) throws {
+        let rows = zip(rows, rows.dropFirst()).allSatisfy({ $0.id < $1.id }) ? rows : rows.sorted { $0.id < $1.id }
         // Strings numbered in sorted order: similar command lines (same binary, same container) end up
         // in the same chunk, which compresses them a quarter smaller than numbering them as met.
-        var texts = Set<String>()
-        for i in rows.indices {
-            texts.insert(rows[i].hostName)
-            for column in 0..<7 { texts.insert(ProcessChunks.detailText(column, of: rows[i])) }
-        }
-        var strings = ProcessStringTable()
-        // Sorted by their bytes in place, without copies: at 10 M events there are millions of them.
-        var unique = Array(texts)
-        texts = []
-        unique.sort(by: ProcessStringTable.bytesPrecede)
-        for text in unique { _ = strings.id(text) }
-        unique = []
+        var distinct = ProcessStringTable(capacity: rows.count * 2)
+        let met = ProcessChunks.RowTexts(rows, &distinct)
+        let order = ProcessStringTable.byteOrder(distinct.strings)
+        var rank = [Int64](repeating: 0, count: order.count)
+        for (position, id) in order.enumerated() { rank[Int(id)] = Int64(position) }
+        let strings = ProcessStringTable(numbering: order.map { distinct.strings[Int($0)] })
+        distinct = ProcessStringTable(capacity: 0)
         try db.execute(sql: "DELETE FROM process_chunks")
-        let sorted = zip(rows, rows.dropFirst()).allSatisfy({ $0.id < $1.id }) ? rows : rows.sorted { $0.id < $1.id }
-        try ProcessChunks.write(db, sorted, firstChunk: 0, &strings)
+        try ProcessChunks.write(db, rows, firstChunk: 0, ProcessChunks.RowTexts(ids: met.ids.map { rank[Int($0)] }))
         try strings.write(db, replacingAll: true)
         try ProcessChunks.bumpGeneration(db)
     }
@@ -411,7 +406,7 @@ extension StoreIndex {
                         try Self.writeAll(db, all)
                     } else {
                         var strings = try ProcessStringTable(loading: db, path: self.path)
-                        try ProcessChunks.write(db, changed, firstChunk: keys.lastChunk + 1, &strings)
+                        try ProcessChunks.write(db, changed, firstChunk: keys.lastChunk + 1, ProcessChunks.RowTexts(changed, &strings))
                         try strings.write(db, replacingAll: false)
                         try ProcessChunks.bumpGeneration(db)
                     }

@@ -64,9 +64,7 @@ enum SortedRunFile {
     /// The blocks of `ranges` of `order`, each as header and payload bytes.
     private static func encode(_ events: [Event], order: [Int], _ ranges: [Range<Int>], threads: Int) -> [[UInt8]] {
         [[UInt8]](count: ranges.count, parallel: threads > 1) { i in
-            var block = ranges[i].map { events[order[$0]] }
-            for j in block.indices { block[j].seq = UInt64(j + 1) }
-            let encoded = BlockCodec.encode(block[...])
+            let encoded = BlockCodec.encode(ranges[i].map { events[order[$0]] }[...], firstSeq: 1)
             return encoded.header.encoded() + encoded.payload
         }
     }

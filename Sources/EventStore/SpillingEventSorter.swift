@@ -52,15 +52,30 @@ struct SpillingEventSorter {
         return events.indices.map { (time: events[$0].timeNs, index: $0) }.sorted { ($0.time, $0.index) < ($1.time, $1.index) }.map(\.index)
     }
 
-    /// Hands every event to `body` in time order, in batches of at most ``blockEvents``.
-    consuming func drain(_ body: ([Event]) throws(StoreError) -> Void) throws(StoreError) {
+    /// Hands every event to `body` in time order, in runs: of at most ``blockEvents`` when runs were
+    /// spilled, else slices of the gathered events themselves (sorted in one piece when needed).
+    /// Leaves the sorter empty.
+    mutating func drain(_ body: (ArraySlice<Event>) throws(StoreError) -> Void) throws(StoreError) {
+        let order = Self.timeOrder(gathered)
+        let isOrdered = order.indices.elementsEqual(order)
+        if runs == 0 {
+            // Taken, not copied: the permutation must find the only reference to the events.
+            var events: [Event] = []
+            swap(&events, &gathered)
+            if !isOrdered { Self.permute(&events, into: order) }
+            for start in stride(from: 0, to: events.count, by: Self.memoryRun) {
+                try body(events[start..<min(events.count, start + Self.memoryRun)])
+            }
+            return
+        }
         var cursors: [MergeCursor] = []
         for number in stride(from: 1, through: runs, by: 1) {
             let reader = try SortedRunReader(file: try directory.openRun(number))
             if let cursor = try MergeCursor(next: { () throws(StoreError) in try reader.nextBlock() }) { cursors.append(cursor) }
         }
-        let events = gathered, order = Self.timeOrder(gathered), size = blockEvents
-        gathered = []
+        var events: [Event] = []
+        swap(&events, &gathered)
+        let size = blockEvents
         var taken = 0
         let inMemory = try MergeCursor { () -> [Event]? in
             guard taken < order.count else { return nil }
@@ -71,11 +86,31 @@ struct SpillingEventSorter {
         try Self.merge(cursors, blockEvents: blockEvents, body)
     }
 
+    /// Puts `events[order[k]]` at position `k`, in place: events are swapped along the permutation's
+    /// cycles, never copied (a copy costs a reference count per string, and a second array would
+    /// double the memory an import holds).
+    private static func permute(_ events: inout [Event], into order: [Int]) {
+        var placed = [Bool](repeating: false, count: events.count)
+        for start in events.indices where !placed[start] {
+            placed[start] = true
+            var k = start
+            while order[k] != start {
+                let source = order[k]
+                events.swapAt(k, source)
+                placed[source] = true
+                k = source
+            }
+        }
+    }
+
+    /// Events per run ``drain(_:)`` hands over from memory (the importer reports progress per run).
+    private static let memoryRun = 1 << 20
+
     /// Merges cursors by time; ties go to the earlier cursor (the earlier input).
-    private static func merge(_ cursors: [MergeCursor], blockEvents: Int, _ body: ([Event]) throws(StoreError) -> Void) throws(StoreError) {
+    private static func merge(_ cursors: [MergeCursor], blockEvents: Int, _ body: (ArraySlice<Event>) throws(StoreError) -> Void) throws(StoreError) {
         var cursors = cursors
         if cursors.count == 1 {
-            repeat { try body(cursors[0].block) } while try cursors[0].nextBlock()
+            repeat { try body(cursors[0].block[...]) } while try cursors[0].nextBlock()
             return
         }
         var batch: [Event] = []
@@ -90,14 +125,14 @@ struct SpillingEventSorter {
             repeat {
                 batch.append(cursors[best].head)
                 if batch.count == blockEvents {
-                    try body(batch)
+                    try body(batch[...])
                     batch.removeAll(keepingCapacity: true)
                 }
                 more = try cursors[best].advance()
             } while more && (cursors[best].headTime, best) < bound
             if !more { cursors.remove(at: best) }
         }
-        if !batch.isEmpty { try body(batch) }
+        if !batch.isEmpty { try body(batch[...]) }
     }
 }
 
@@ -135,3 +170,4 @@ private struct MergeCursor {
         return false
     }
 }
+

@@ -62,12 +62,15 @@ public final class StoreWriter {
     public private(set) var nextSeq: UInt64
     /// Metadata JSON written into the footer of each segment this writer seals (e.g. drop counters).
     public var segmentMetadata: () -> String = { "{}" }
-    /// Called with each run of events once it is written and indexed, in `Seq` order (`seq` set):
-    /// for keeping derived state, such as the process table, up to date while events are stored.
-    public var didWrite: (([Event]) -> Void)?
+    /// Called with each run of events once it is written and indexed, in `Seq` order (the events
+    /// as appended: their `seq` is not rewritten): for keeping derived state, such as the process
+    /// table, up to date while events are stored.
+    public var didWrite: ((ArraySlice<Event>) -> Void)?
 
     private let storeID: [UInt8]
-    private var pending: [Event] = []
+    /// Appended events not yet written, as the runs they came in (sharing the callers' buffers).
+    private var pending: [ArraySlice<Event>] = []
+    private var pendingCount = 0
     private var segment: OpenSegment?
     private var lastSealedHash: [UInt8]
     private var lastSegmentNumber: UInt64
@@ -166,13 +169,19 @@ public final class StoreWriter {
 
     /// Appends events. They are written in full blocks as they accumulate; call ``flush()`` to make the
     /// remainder durable. Within each written block events are ordered by time.
-    public func append(_ events: [Event]) throws(StoreError) {
+    public func append(_ events: [Event]) throws(StoreError) { try append(events[...]) }
+
+    /// Appends a run of events without copying it: blocks that lie within one run are encoded from
+    /// the run itself (a copy of an ``Event`` costs a reference count per string).
+    public func append(_ events: ArraySlice<Event>) throws(StoreError) {
         precondition(!closed, "append after close")
         if let failure { throw failure }
-        if pending.isEmpty { pending = events } else { pending.append(contentsOf: events) }
+        guard !events.isEmpty else { return }
+        pending.append(events)
+        pendingCount += events.count
         let batch = options.blockEvents * max(1, options.threads) * 2
-        if pending.count >= batch {
-            let full = pending.count - pending.count % options.blockEvents
+        if pendingCount >= batch {
+            let full = pendingCount - pendingCount % options.blockEvents
             try stoppingOnFailure { () throws(StoreError) in try write(blocksFrom: full) }
         }
     }
@@ -180,7 +189,7 @@ public final class StoreWriter {
     /// Writes every buffered event (possibly as a partial block), fsyncs the segment, and indexes it.
     public func flush() throws(StoreError) {
         if let failure { throw failure }
-        try stoppingOnFailure { () throws(StoreError) in try write(blocksFrom: pending.count) }
+        try stoppingOnFailure { () throws(StoreError) in try write(blocksFrom: pendingCount) }
     }
 
     /// Flushes, seals the current segment and releases the store. After a failed write it only
@@ -191,7 +200,7 @@ public final class StoreWriter {
         defer { store.directory.unlock() }
         if failure != nil { return }
         try stoppingOnFailure { () throws(StoreError) in
-            try write(blocksFrom: pending.count)
+            try write(blocksFrom: pendingCount)
             try sealCurrent()
         }
     }
@@ -200,7 +209,7 @@ public final class StoreWriter {
     public func rotate() throws(StoreError) {
         if let failure { throw failure }
         try stoppingOnFailure { () throws(StoreError) in
-            try write(blocksFrom: pending.count)
+            try write(blocksFrom: pendingCount)
             try sealCurrent()
         }
     }
@@ -213,6 +222,7 @@ public final class StoreWriter {
         } catch {
             segment?.rollBack()
             pending = []
+            pendingCount = 0
             var stopped = error
             stopped.message += "; the store keeps every event flushed before this, the rest were not stored"
             failure = stopped
@@ -222,24 +232,21 @@ public final class StoreWriter {
 
     private func write(blocksFrom count: Int) throws(StoreError) {
         guard count > 0 else { return }
-        var slice: [Event]
-        if count == pending.count {
-            slice = []
-            swap(&slice, &pending)
-        } else {
-            slice = Array(pending[0..<count])
-            pending.removeFirst(count)
+        let size = options.blockEvents
+        let blocks = { () -> [ArraySlice<Event>] in
+            let blocks = takeBlocks(count)
+            // Time order inside each write; ties keep arrival order. Sequence numbers follow that order.
+            if isSorted(blocks) { return blocks }
+            let sorted = blocks.joined().enumerated().sorted { ($0.element.timeNs, $0.offset) < ($1.element.timeNs, $1.offset) }.map(\.element)
+            return stride(from: 0, to: sorted.count, by: size).map { sorted[$0..<min($0 + size, sorted.count)] }
+        }()
+        // Numbered in that order: the blocks get their first numbers, the events are not rewritten
+        // (which would copy every event the caller still holds).
+        let firstSeq = nextSeq
+        let encoded = [EncodedBlock](count: blocks.count, parallel: options.threads > 1) { i in
+            BlockCodec.encode(blocks[i], firstSeq: firstSeq + UInt64(i * size))
         }
-        // Time order inside each write; ties keep arrival order. Sequence numbers follow that order.
-        if !isSorted(slice) {
-            slice = slice.enumerated().sorted { ($0.element.timeNs, $0.offset) < ($1.element.timeNs, $1.offset) }.map(\.element)
-        }
-        for i in slice.indices {
-            slice[i].seq = nextSeq
-            nextSeq += 1
-        }
-        let ranges = stride(from: 0, to: slice.count, by: options.blockEvents).map { $0..<min($0 + options.blockEvents, slice.count) }
-        let encoded = encodeParallel(slice, ranges)
+        nextSeq += UInt64(count)
         var indexed: [(location: BlockLocation, terms: [TermCount])] = []
         for block in encoded {
             let current = try currentSegment()
@@ -265,22 +272,48 @@ public final class StoreWriter {
             try store.index.add(blocks: indexed, segment: openRow(current))
             current.markFlushed()
         }
-        didWrite?(slice)
+        if let didWrite { for block in blocks { didWrite(block) } }
     }
 
-    private func isSorted(_ events: [Event]) -> Bool {
+    /// The first `count` pending events as blocks of ``WriterOptions/blockEvents`` (the last may be
+    /// shorter), taken off `pending`. Only a block that straddles two runs is copied together.
+    private func takeBlocks(_ count: Int) -> [ArraySlice<Event>] {
+        var blocks: [ArraySlice<Event>] = []
+        var left = count
+        pendingCount -= count
+        while left > 0 {
+            let size = min(options.blockEvents, left)
+            left -= size
+            if pending[0].count >= size {
+                blocks.append(takePending(size))
+            } else {
+                var block: [Event] = []
+                block.reserveCapacity(size)
+                while block.count < size { block += takePending(min(size - block.count, pending[0].count)) }
+                blocks.append(block[...])
+            }
+        }
+        return blocks
+    }
+
+    /// The first `n` events of the first pending run (which holds at least `n`).
+    private func takePending(_ n: Int) -> ArraySlice<Event> {
+        let run = pending[0]
+        let taken = run.prefix(n)
+        if n == run.count { pending.removeFirst() } else { pending[0] = run.dropFirst(n) }
+        return taken
+    }
+
+    private func isSorted(_ blocks: [ArraySlice<Event>]) -> Bool {
         var previous = Int64.min
-        for e in events {
-            if e.timeNs < previous { return false }
-            previous = e.timeNs
+        for block in blocks {
+            for i in block.indices {
+                if block[i].timeNs < previous { return false }
+                previous = block[i].timeNs
+            }
         }
         return true
     }
-
-    private func encodeParallel(_ events: [Event], _ ranges: [Range<Int>]) -> [EncodedBlock] {
-        [EncodedBlock](count: ranges.count, parallel: options.threads > 1) { BlockCodec.encode(events[ranges[$0]]) }
-    }
-
 
     private func openRow(_ s: OpenSegment) -> IndexedSegment {
         IndexedSegment(number: s.number, sealed: false, hash: nil, previousHash: s.header.previousHash,

@@ -1,13 +1,15 @@
 import Glibc
 import EventModel
 
-/// Gives each distinct string a small dense id, fast: the block encoder's dictionary.
+/// Gives each distinct string a small dense id, fast: the block encoder's dictionary and the
+/// process table's strings.
 ///
 /// Two tables: one keyed by the string's raw 16 bytes (equal bits mean an equal string, and the
 /// importer hands over the same String instance for repeated values, so this hit is the common case),
-/// and one keyed by the UTF-8 content. Id 0 is always the empty string.
+/// and one keyed by the UTF-8 content. With `reservingEmpty` (the block dictionary's convention) id 0
+/// is always the empty string; otherwise ids are given in the order strings are first met.
 struct StringInterner {
-    private(set) var strings: [String] = [""]
+    private(set) var strings: [String]
     private var byBits: [BitsSlot]
     private var byContent: [Int32]  // index into strings + 1, 0 = empty slot
     private var contentHashes: [UInt64]
@@ -20,16 +22,18 @@ struct StringInterner {
         var id: Int32 = -1
     }
 
-    init(capacity: Int = 1024) {
+    init(capacity: Int = 1024, reservingEmpty: Bool = true) {
         var size = 64
         while size < capacity * 2 { size <<= 1 }
         byBits = Array(repeating: BitsSlot(), count: size)
         byContent = Array(repeating: 0, count: size)
         bitsMask = size - 1
         contentMask = size - 1
-        let emptyHash = FastHash.bytes(UnsafeRawBufferPointer(start: nil, count: 0))
-        contentHashes = [emptyHash]
-        byContent[Int(truncatingIfNeeded: emptyHash) & contentMask] = 1
+        strings = []
+        contentHashes = []
+        strings.reserveCapacity(capacity)
+        contentHashes.reserveCapacity(capacity)
+        if reservingEmpty { _ = contentID("") }
     }
 
     var count: Int { strings.count }

@@ -145,15 +145,16 @@ public struct ProcessInstanceBuilder: Sendable {
     public static let columns: BatchColumns = [.resource, .data]
 
     /// Consumes events in order and returns the instance id of each.
-    public mutating func add(_ events: [Event]) -> [Int64] {
+    public mutating func add(_ events: some RandomAccessCollection<Event>) -> [Int64] {
         var ids: [Int64] = []
         ids.reserveCapacity(events.count)
-        events.withUnsafeBufferPointer { buffer in
+        let inPlace: Void? = events.withContiguousStorageIfAvailable { buffer in
             guard let base = buffer.baseAddress else { return }
             for offset in 0..<buffer.count {
                 ids.append(add(at: base + offset))
             }
         }
+        if inPlace == nil { for event in events { ids.append(add(event)) } }
         return ids
     }
 

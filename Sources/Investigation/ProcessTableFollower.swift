@@ -21,13 +21,13 @@ public final class ProcessTableFollower: @unchecked Sendable {
     /// Touched only by the worker until ``finish()`` has joined it.
     private var builder: ProcessInstanceBuilder?
     private var fed = 0
-    private let pending = Mutex<[[Event]?]>([])
+    private let pending = Mutex<[ArraySlice<Event>?]>([])
     private let items = DispatchSemaphore(value: 0)
     private let slots = DispatchSemaphore(value: 0)
     private var worker: DedicatedThread?
 
-    /// Runs of events held for the worker at most; the writer waits beyond.
-    private static let window = 8
+    /// Blocks of events held for the worker at most; the writer waits beyond.
+    private static let window = 32
 
     /// Starts following `writer` (setting its ``StoreWriter/didWrite``).
     public init(_ writer: StoreWriter, options: ProcessInstanceBuilder.Options = .init()) {
@@ -67,7 +67,7 @@ public final class ProcessTableFollower: @unchecked Sendable {
             guard let events = pending.withLock({ $0.removeFirst() }) else { return }
             slots.signal()
             guard builder != nil, !events.isEmpty else { continue }
-            if events[0].timeNs < latestTimeNs {
+            if events[events.startIndex].timeNs < latestTimeNs {
                 builder = nil
                 continue
             }

@@ -8,7 +8,7 @@ import Testing
         var factory = EventFactory(seed: 1)
         var events = factory.events(3000)
         for i in events.indices { events[i].seq = 100 + UInt64(i) }
-        let block = BlockCodec.encode(events[...])
+        let block = BlockCodec.encode(events[...], firstSeq: 100)
         let decoded = try block.payload.decoding { (raw) throws(DecodeFailure) in try BlockCodec.decode(header: block.header, payload: raw).events() }
         #expect(decoded == events)
         #expect(block.header.eventCount == 3000)
@@ -19,26 +19,23 @@ import Testing
 
     @Test func compressesRepetitiveEventsWell() {
         var factory = EventFactory(seed: 2)
-        var events = factory.events(8192)
-        for i in events.indices { events[i].seq = UInt64(i + 1) }
-        let block = BlockCodec.encode(events[...])
+        let events = factory.events(8192)
+        let block = BlockCodec.encode(events[...], firstSeq: 1)
         #expect(Double(block.byteCount) / 8192 < 20, "bytes/event \(Double(block.byteCount) / 8192)")
     }
 
     @Test func termsMatchDecodedTerms() throws {
         var factory = EventFactory(seed: 3)
-        var events = factory.events(2000)
-        for i in events.indices { events[i].seq = UInt64(i + 1) }
-        let block = BlockCodec.encode(events[...])
+        let events = factory.events(2000)
+        let block = BlockCodec.encode(events[...], firstSeq: 1)
         let decoded = try block.payload.decoding { (raw) throws(DecodeFailure) in try BlockCodec.decode(header: block.header, payload: raw) }
         #expect(block.terms == BlockCodec.terms(of: decoded))
     }
 
     @Test func damagedPayloadThrowsInsteadOfCrashing() {
         var factory = EventFactory(seed: 4)
-        var events = factory.events(50)
-        for i in events.indices { events[i].seq = UInt64(i + 1) }
-        let block = BlockCodec.encode(events[...])
+        let events = factory.events(50)
+        let block = BlockCodec.encode(events[...], firstSeq: 1)
         var failures = 0
         for position in stride(from: 0, to: block.payload.count, by: 3) {
             var payload = block.payload
@@ -89,6 +86,35 @@ import Testing
         #expect(summary.events == 5000)
         #expect(summary.hosts.map(\.value).sorted() == ["host-0", "host-1", "host-2"])
         #expect(summary.sealedSegments == summary.segments)
+    }
+
+    /// Runs appended one after another (shorter than a block, straddling blocks, out of order
+    /// across runs) make the same blocks, numbered the same, as the events appended at once.
+    @Test func runsOfAnySizeWriteTheBlocksOfOneAppend() throws {
+        let dir = TemporaryDirectory()
+        var factory = EventFactory(seed: 7)
+        var events = factory.events(3000)
+        events.sort { $0.timeNs < $1.timeNs }
+        events[1500..<1520].reverse()
+        var options = WriterOptions()
+        options.blockEvents = 100
+        options.threads = 2
+        let whole = try StoreWriter(path: dir.path + "/whole", options: options)
+        try whole.append(events)
+        try whole.close()
+        let runs = try StoreWriter(path: dir.path + "/runs", options: options)
+        var start = 0
+        for size in [1, 99, 100, 101, 7, 350, 1, 1, 843, 1497] {
+            try runs.append(events[start..<start + size])
+            start += size
+        }
+        try runs.close()
+        #expect(start == events.count)
+        let expected = try readAll(dir.path + "/whole")
+        #expect(try readAll(dir.path + "/runs") == expected)
+        #expect(expected.map(\.seq) == (1...3000).map { UInt64($0) })
+        let blocks = { (path: String) in try Store.open(path).blocks().map(\.location) }
+        #expect(try blocks(dir.path + "/runs") == blocks(dir.path + "/whole"))
     }
 
     @Test func rotatesSegmentsAndChainsThem() throws {

@@ -91,10 +91,18 @@ import Testing
         var inMemory = Importer(storePath: plain)
         inMemory.options = Self.options
         let plainReport = try inMemory.run(files: files)
+        // Held in memory (sorted in place) but checked in windows smaller than a run: windows are
+        // cut from the sorted events themselves, and one left open is carried over.
+        let windowed = dir.path + "/windowed"
+        try prepare(windowed)
+        var inMemoryWindows = Importer(storePath: windowed)
+        inMemoryWindows.options = Self.options
+        inMemoryWindows.windowEvents = 70
+        let windowedReport = try inMemoryWindows.run(files: files)
 
         // Records 0..<600 once each, but record 10 twice (stored three times) and 100..<150 twice (stored once).
         #expect(expected.duplicates == 549 + 2 + 50)
-        for report in [report, plainReport] {
+        for report in [report, plainReport, windowedReport] {
             #expect(report.imported == expected.imported)
             #expect(report.duplicates == expected.duplicates)
         }
@@ -104,6 +112,7 @@ import Testing
         #expect(stored.blocks.count > 30)
         #expect(try contents(streamed) == stored)
         #expect(try contents(plain) == stored)
+        #expect(try contents(windowed) == stored)
 
         // Rejections name their lines across chunks, and are kept verbatim.
         let rejected = report.files[0].rejected
