@@ -76,15 +76,21 @@ public final class ProcessTableFollower: @unchecked Sendable {
         }
     }
 
+    /// Stops following and lets the worker go, storing nothing: for an import that failed (its
+    /// thread would otherwise wait for events forever). ``finish()`` begins with it; calling it again
+    /// does nothing.
+    public func stop() {
+        writer.didWrite = nil
+        guard let worker else { return }
+        pending.withLock { $0.append(nil) }
+        items.signal()
+        worker.join()
+        self.worker = nil
+    }
+
     /// Stops following and stores the table; what the update did.
     public func finish() throws -> ProcessTableUpdate {
-        writer.didWrite = nil
-        if let worker {
-            pending.withLock { $0.append(nil) }
-            items.signal()
-            worker.join()
-            self.worker = nil
-        }
+        stop()
         let blocks = try writer.store.blocks()
         let known = Set(blocksBefore)
         let new = blocks.filter { !known.contains($0) }
@@ -98,7 +104,7 @@ public final class ProcessTableFollower: @unchecked Sendable {
         let rows = { () -> [ProcessInstanceRow] in
             let changed = builder.takeChangedInstances()
             builder = ProcessInstanceBuilder(options: options)
-            return changed.map(ProcessInstanceRow.init)
+            return changed.storedRows
         }()
         let watermark = ProcessTableWatermark(consumed: blocks)
         try writer.storeProcessRows(rows, replacingAll: rebuildReason != nil, watermark: watermark)

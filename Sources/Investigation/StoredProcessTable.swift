@@ -105,7 +105,7 @@ public struct StoredProcessTable: Sendable {
             if var builder = try resumed(store, options: options) {
                 try feed(&builder, later)
                 let changed = builder.takeChangedInstances()
-                try writer.storeProcessRows(changed.map(ProcessInstanceRow.init), replacingAll: false,
+                try writer.storeProcessRows(changed.storedRows, replacingAll: false,
                                             watermark: ProcessTableWatermark(consumed: blocks))
                 return .extended(blocks: later.count, events: builder.statistics.events, changedInstances: changed.count)
             }
@@ -120,7 +120,7 @@ public struct StoredProcessTable: Sendable {
             let events = builder.statistics.events
             let instances = builder.takeChangedInstances()
             builder = ProcessInstanceBuilder(options: options)
-            return (instances.map(ProcessInstanceRow.init), events)
+            return (instances.storedRows, events)
         }()
         try writer.storeProcessRows(rows, replacingAll: true, watermark: ProcessTableWatermark(consumed: blocks))
         return .rebuilt(reason: reason, instances: rows.count, events: events)

@@ -76,6 +76,7 @@ struct ImportCommand: ParsableCommand {
             importer.progress = { Terminal.progress($0) }
             var processes: Result<ProcessTableUpdate, any Error>?
             var follower: ProcessTableFollower?
+            defer { follower?.stop() }
             importer.beforeAppend = { follower = ProcessTableFollower($0) }
             importer.afterAppend = { writer in
                 Terminal.progress("updating the process table")

@@ -94,6 +94,31 @@ import Testing
         #expect(table.instances == Self.built(demo).instances)
     }
 
+    /// An import that fails after the follower started stops it: its thread ends, nothing is stored,
+    /// and the next update builds the table from the blocks.
+    @Test func stoppedFollowerStoresNothingAndLetsItsThreadGo() throws {
+        let directory = TemporaryStore()
+        let demo = try Self.demo
+        var options = WriterOptions()
+        options.blockEvents = 16
+        options.threads = 1
+        let writer = try StoreWriter(path: directory.path, options: options)
+        let follower = ProcessTableFollower(writer)
+        try writer.append(demo)
+        try writer.flush()
+        follower.stop()
+        follower.stop()
+        try writer.append(demo[..<1])
+        try writer.close()
+        #expect(try Store.open(directory.path).processTableWatermark() == nil)
+        let update = try StoredProcessTable.update(storePath: directory.path)
+        guard case .rebuilt(_, _, let events) = update else {
+            Issue.record("expected a first build, got \(update)")
+            return
+        }
+        #expect(events == demo.count + 1)
+    }
+
     @Test func followerFallsBackWhenTheNewEventsAreOlder() throws {
         let directory = TemporaryStore()
         let demo = try Self.demo
