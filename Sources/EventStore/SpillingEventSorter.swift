@@ -38,7 +38,8 @@ struct SpillingEventSorter {
         let file = try directory.createRun(runs + 1)
         try SortedRunFile.write(gathered, order: Self.timeOrder(gathered), to: file, blockEvents: blockEvents, threads: threads)
         runs += 1
-        gathered = []
+        // Kept for the next run: a fresh reservation would fault its pages in again.
+        gathered.removeAll(keepingCapacity: true)
     }
 
     /// The indices of `events` in stable time order.
