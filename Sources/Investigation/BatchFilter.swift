@@ -76,8 +76,13 @@ private struct BatchEvaluation {
         case .typed(let field):
             switch ColumnBatch.place(of: field) {
             case .contextString(let column):
+                // Contexts are many (one per process of the block), their values of one field few:
+                // each distinct value is tested once.
+                var known = [UInt8](repeating: 0, count: batch.stringCount)  // 0: not yet tested, 1: passes, 2: fails
                 return keyed(batch.contextIDs, keys: batch.contextCount, active) { c in
-                    batch.withBytes(ofString: batch.stringID(column, context: c)) { t.holds(text: $0) }
+                    let id = batch.stringID(column, context: c)
+                    if known[Int(id)] == 0 { known[Int(id)] = batch.withBytes(ofString: id) { t.holds(text: $0) } ? 1 : 2 }
+                    return known[Int(id)] == 1
                 }
             case .contextNumber(let column):
                 return keyed(batch.contextIDs, keys: batch.contextCount, active) { c in

@@ -203,12 +203,7 @@ struct EventPrinter {
 enum GroupedCounts {
     static func run(plan: QueryPlan, filter: EventFilter, fields: [EventColumn], format: EventFormat, csv: EventCSV,
                     limit: Int?, out: StandardOutput) throws -> Int {
-        var counts = GroupCounts(columns: fields)
-        let empty = counts
-        try plan.batches(filter: filter, columns: counts.batchColumns).map({ empty.counting($0, rows: $1) }) {
-            counts.merge($0)
-            return true
-        }
+        let counts = try GroupCounts.counting(plan: plan, filter: filter, columns: fields)
         try write(counts.counts, fields: fields, format: format, csv: csv, limit: limit, out: out)
         return counts.total
     }
