@@ -6,10 +6,10 @@ import EventStore
 /// decoded and filtered.
 ///
 /// The postings hold, per block, how many events have each value of an indexed field. A block is
-/// answered from them when the filter is a conjunction of *term clauses* (`F = v`, `F in (…)`, and
-/// `F ~ re`, `glob`, `contains`, `startswith`, `has` or a shortcut flag whose test rejects the empty
-/// string, each on an indexed field `F`, resolved against the store's values of `F`) and of `TimeNs`
-/// orderings (`--since`, `--until`), and in that block:
+/// answered from them when the filter is a conjunction of *term clauses* (`F = v`, `F in (…)`,
+/// `F exists`, and `F ~ re`, `glob`, `contains`, `startswith`, `has` or a shortcut flag whose test
+/// rejects the empty string, each on an indexed field `F`, resolved against the store's values of
+/// `F`) and of `TimeNs` orderings (`--since`, `--until`), and in that block:
 ///
 /// - the time clauses hold at the block's first and last time (so at every event of it), and
 /// - every term clause but at most one admits all the block's events (its values' counts sum to the
@@ -100,8 +100,8 @@ struct PostingsSelection {
     enum Values {
         /// Values as written (byte-distinct or not; compared by bytes).
         case literal([String])
-        /// A test of the field's text that rejects the empty string.
-        case pattern(TextTest)
+        /// The values a test of the field's text admits (it rejects the empty string).
+        case pattern(@Sendable (String) -> Bool)
     }
 
     var clauses: [(field: EventField, values: Values)] = []
@@ -135,7 +135,11 @@ struct PostingsSelection {
             clauses.append((field, .literal(values)))
             return true
         case .text(.typed(let field), let test) where IndexedFields.all.contains(field) && !test.matches(""):
-            clauses.append((field, .pattern(test)))
+            clauses.append((field, .pattern { test.matches($0) }))
+            return true
+        case .exists(.typed(let field)) where IndexedFields.all.contains(field):
+            // Non-empty; numbers non-zero (as the filter reads `exists`); the shortcut flags add it.
+            clauses.append((field, .pattern { !$0.isEmpty && (!field.isNumeric || $0 != "0") }))
             return true
         default:
             return false
@@ -181,8 +185,8 @@ private struct StorePostings {
             switch clause.values {
             case .literal(let literal):
                 for value in literal { values[Array(value.utf8)] = value }
-            case .pattern(let test):
-                for value in try store.values(of: clause.field) where test.matches(value) { values[Array(value.utf8)] = value }
+            case .pattern(let admits):
+                for value in try store.values(of: clause.field) where admits(value) { values[Array(value.utf8)] = value }
             }
             if let k = admitted.firstIndex(where: { $0.field == clause.field }) {
                 admitted[k].values = admitted[k].values.filter { values[$0.key] != nil }

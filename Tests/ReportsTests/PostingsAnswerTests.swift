@@ -101,11 +101,11 @@ import Testing
     }
 
     @Test func generatedStoresAnswerTheSameFromPostingsAndScans() throws {
-        guard let events = try Self.generatedEvents(20_000, seed: 5, hosts: 3) else { return }
-        let all = try TestStore(events, blockEvents: 200)
+        guard let events = try Self.generatedEvents(10_000, seed: 5, hosts: 3) else { return }
+        let all = try TestStore(events, blockEvents: 100)
         // One host's records alone: its HostName admits whole blocks.
         let host = "ip-10-0-1-11.ec2.internal"
-        let oneHost = try TestStore(events.filter { $0.hostName == host }, blockEvents: 150)
+        let oneHost = try TestStore(events.filter { $0.hostName == host }, blockEvents: 80)
         let blocks = try all.store.blocks()
         let boundary = blocks[blocks.count / 3].location.minTimeNs, late = blocks[2 * blocks.count / 3].location.maxTimeNs
         let middle = (blocks[10].location.minTimeNs + blocks[10].location.maxTimeNs) / 2
@@ -124,7 +124,7 @@ import Testing
             // Not decided by postings: negation, other fields, disjunctions, empty values.
             ("not Operation = File", .init()), ("Resource ~ shadow", .init()), ("Operation = Process or HostName = '\(host)'", .init()),
             ("Severity >= 3 and Operation = Process", .init()), ("PodName = ''", .init()), ("HostPID = 0", .init()),
-            ("PodName exists", .init()),
+            ("PodName exists", .init()), ("HostPID exists and not PodName exists", .init()),
             // karmor-style flags.
             ("", .init(pod: "postgres", operation: "process")), ("", .init(type: "alert")), ("", .init(pid: pid)),
             ("", .init(host: "ip-10-0-1-1[01]")), ("", .init(namespace: "default", process: "sh$")),
@@ -132,16 +132,18 @@ import Testing
         for (expression, shortcuts) in selections {
             let f = try filter(expression, shortcuts)
             try compare([all], f, "\(f.expression)")
-            try compare([oneHost], f, "one host: \(f.expression)")
-            try compare([all, oneHost], f, "two stores: \(f.expression)")
+            try compare([oneHost], f, groupings: ["ProcessName", "HostName", "HostPID"], "one host: \(f.expression)")
+            try compare([all, oneHost], f, groupings: ["ProcessName", "PodName"], "two stores: \(f.expression)")
         }
         // The postings do answer: every block of a count with no filter or one term clause, and some
         // blocks of two clauses where the second holds for whole blocks.
-        for expression in ["", "Operation = Process", "PodName ~ '^postgres'", "HostPID = \(pid)"] {
-            let f = try filter(expression)
+        for (expression, shortcuts) in [("", ShortcutFilters()), ("Operation = Process", .init()), ("PodName ~ '^postgres'", .init()),
+                                        ("HostPID = \(pid)", .init()), ("PodName exists", .init()), ("", .init(operation: "process")),
+                                        ("", .init(pid: pid))] {
+            let f = try filter(expression, shortcuts)
             let plan = try QueryPlan(stores: [all.store], filter: f)
             let answer = try plan.answerFromPostings(filter: f)
-            #expect(answer.answeredBlocks == plan.sources.count && answer.remaining.sources.isEmpty, "\(expression)")
+            #expect(answer.answeredBlocks == plan.sources.count && answer.remaining.sources.isEmpty, "\(f.expression)")
         }
         let grouped = try filter("HostName = '\(host)'")
         #expect(try QueryPlan(stores: [oneHost.store], filter: grouped).answerFromPostings(filter: grouped, groupingBy: .processName)
