@@ -65,7 +65,16 @@ struct QueryCommand: ParsableCommand {
             let opened = try stores.open()
             let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
             let plan = try QueryPlan(stores: opened, filter: filter, pruning: !noPrune)
-            if explain { Terminal.error(plan.explanation) }
+            if explain {
+                Terminal.error(plan.explanation)
+                if output.count || groupBy != nil {
+                    let grouped = groupBy.map(EventColumn.list)
+                    let field: EventField? = if let grouped, grouped.count == 1, case .field(let f) = grouped[0] { f } else { nil }
+                    let answer = try plan.answerFromPostings(filter: filter, groupingBy: field)
+                    let answerable = output.count || (field.map(IndexedFields.all.contains) ?? false)
+                    Terminal.error("postings: \(answerable ? answer.answeredBlocks : 0) of the blocks read counted from the index without decoding")
+                }
+            }
             let out = StandardOutput()
             let matched: Int
             if output.count {
