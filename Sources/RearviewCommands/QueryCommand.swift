@@ -26,7 +26,10 @@ struct QueryCommand: ParsableCommand {
 
             Results come in time order (Seq breaks ties), merged across every --store. Indexed fields \
             (HostName, Operation, Type, PolicyName, ContainerID, PodName, NamespaceName, ProcessName, \
-            HostPID) and time narrow the blocks read before any decompression; --explain shows how.
+            HostPID) and time narrow the blocks read before any decompression; --explain shows how. \
+            --count, and --group-by on one indexed field, take the index's per-block counts where they \
+            decide a block (no filter, or only conditions on indexed fields and a --since/--until window \
+            holding the whole block), without decompressing it; the result is the same.
 
             CSV cells that a spreadsheet would run as formulas (starting with =, +, -, @, tab or carriage \
             return, other than plain numbers) get a single quote in front and are quoted, as OWASP advises; \
