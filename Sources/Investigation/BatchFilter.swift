@@ -117,17 +117,15 @@ private struct BatchEvaluation {
         var contexts = [UInt8](repeating: 0, count: batch.contextCount)  // 0: not yet decided, 1: passes, 2: fails
         var verdicts = [UInt8](repeating: 0, count: batch.verdictCount)
         var out = [Bool](repeating: false, count: active.count)
-        batch.contextIDs.withUnsafeBufferPointer { contextIDs in
-            batch.verdictIDs.withUnsafeBufferPointer { verdictIDs in
-                for row in 0..<active.count where active[row] {
-                    let c = Int(contextIDs[row])
-                    if contexts[c] == 0 { contexts[c] = contextTests.allSatisfy { $0.holds(c) } ? 1 : 2 }
-                    guard contexts[c] == 1 else { continue }
-                    let v = Int(verdictIDs[row])
-                    if verdicts[v] == 0 { verdicts[v] = verdictTests.allSatisfy { $0.holds(v) } ? 1 : 2 }
-                    out[row] = verdicts[v] == 1
-                }
-            }
+        // A plain loop: state a closure captured would be boxed and its every access checked.
+        let contextIDs = batch.contextIDs, verdictIDs = batch.verdictIDs
+        for row in 0..<active.count where active[row] {
+            let c = Int(contextIDs[row])
+            if contexts[c] == 0 { contexts[c] = contextTests.allSatisfy { $0.holds(c) } ? 1 : 2 }
+            guard contexts[c] == 1 else { continue }
+            let v = Int(verdictIDs[row])
+            if verdicts[v] == 0 { verdicts[v] = verdictTests.allSatisfy { $0.holds(v) } ? 1 : 2 }
+            out[row] = verdicts[v] == 1
         }
         return out
     }
