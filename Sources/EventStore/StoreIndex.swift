@@ -200,11 +200,13 @@ final class StoreIndex {
                     INSERT INTO blocks(segment, offset, length, events, min_time, max_time, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
                     """)
                 var termIDs = try self.termIDs ?? Self.loadTermIDs(db)
+                var pending: [TermChunk: [UInt8]] = [:]
                 for (location, terms) in blocks {
                     try insertBlock.execute(arguments: [Int64(segment.number), location.offset, location.length, location.eventCount,
                                                         location.minTimeNs, location.maxTimeNs, Int64(location.firstSeq)])
-                    try Self.addPostings(terms, block: db.lastInsertedRowID, db, &termIDs)
+                    try Self.addPostings(terms, block: db.lastInsertedRowID, db, &termIDs, to: &pending)
                 }
+                try Self.writePostings(pending, db)
                 self.termIDs = termIDs
             }
         }

@@ -240,12 +240,17 @@ extension StoreIndex {
         return TermIDs(ids: ids, next: next)
     }
 
-    /// Adds one block's postings (the term ids found or made in `termIDs`).
-    static func addPostings(_ terms: [TermCount], block: Int64, _ db: Database, _ termIDs: inout TermIDs) throws {
+    /// A term's chunk of postings.
+    struct TermChunk: Hashable {
+        var term: Int64
+        var chunk: Int64
+    }
+
+    /// Adds one block's postings to `pending` (the term ids found or made in `termIDs`); the
+    /// postings of several blocks are then written at once by ``writePostings(_:_:)``.
+    static func addPostings(_ terms: [TermCount], block: Int64, _ db: Database, _ termIDs: inout TermIDs,
+                            to pending: inout [TermChunk: [UInt8]]) throws {
         let insertTerm = try db.cachedStatement(sql: "INSERT INTO term_ids(field, value, id) VALUES (?, ?, ?)")
-        // Read, append, write: SQL's `||` makes text of blobs, which is not safe for their bytes.
-        let readChunk = try db.cachedStatement(sql: "SELECT entries FROM term_blocks WHERE term = ? AND chunk = ?")
-        let writeChunk = try db.cachedStatement(sql: "INSERT OR REPLACE INTO term_blocks(term, chunk, entries) VALUES (?, ?, ?)")
         for term in terms {
             guard let code = fieldCodes[term.field] else { continue }
             let key = ExactTerm(field: code, bytes: Array(term.value.utf8))
@@ -258,10 +263,18 @@ extension StoreIndex {
                 try insertTerm.execute(arguments: [code, term.value, id])
                 termIDs.ids[key] = id
             }
-            let chunk = block / chunkBlocks
-            var entries = try Data.fetchOne(readChunk, arguments: [id, chunk]).map { Array($0) } ?? []
-            appendEntry(block: block, events: term.count, to: &entries)
-            try writeChunk.execute(arguments: [id, chunk, Data(entries)])
+            appendEntry(block: block, events: term.count, to: &pending[TermChunk(term: id, chunk: block / chunkBlocks), default: []])
+        }
+    }
+
+    /// Appends the pending entries to their chunks: each chunk read, extended and written once.
+    static func writePostings(_ pending: [TermChunk: [UInt8]], _ db: Database) throws {
+        // Read, append, write: SQL's `||` makes text of blobs, which is not safe for their bytes.
+        let readChunk = try db.cachedStatement(sql: "SELECT entries FROM term_blocks WHERE term = ? AND chunk = ?")
+        let writeChunk = try db.cachedStatement(sql: "INSERT OR REPLACE INTO term_blocks(term, chunk, entries) VALUES (?, ?, ?)")
+        for (key, added) in pending {
+            let stored = try Data.fetchOne(readChunk, arguments: [key.term, key.chunk]).map { Array($0) } ?? []
+            try writeChunk.execute(arguments: [key.term, key.chunk, Data(stored + added)])
         }
     }
 
