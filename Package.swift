@@ -53,7 +53,7 @@ let package = Package(
         .plugin(name: "BPFObjectPlugin", capability: .buildTool(), dependencies: ["BPFObjectEmbedder"]),
 
         // Benchmarks live apart from tests and run in release mode (`make bench`).
-        .executableTarget(name: "RearviewBench", dependencies: ["EventModel", "EventStore", "Investigation", "PolicyEngine"],
+        .executableTarget(name: "RearviewBench", dependencies: ["EventModel", "EventStore", "Investigation", "PolicyEngine", "Reports"],
                           path: "Benchmarks/RearviewBench"),
 
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"]),
@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "PolicyEngineTests", dependencies: ["PolicyEngine", "EventModel"]),
         .testTarget(name: "IncidentReportTests", dependencies: ["IncidentReport", "EventModel", "EventStore", "Investigation", "PolicyEngine"]),
         .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "SIEMExport", "EventModel", "EventStore"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "EventStore", "EventModel"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Investigation", "EventStore", "EventModel"]),
         .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel"]),
         .testTarget(name: "SIEMExportTests", dependencies: ["SIEMExport", "EventModel", .product(name: "Yams", package: "Yams")],
                     exclude: ["Schemas"]),

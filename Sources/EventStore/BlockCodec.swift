@@ -397,9 +397,19 @@ enum BlockCodec {
             .sorted(by: TermCount.storageOrder)
     }
 
+    /// A term compared by its bytes: Swift's `String` equality would merge canonically equivalent
+    /// spellings (`"K"` and the Kelvin sign), posting one under the other's name.
     private struct TermKey: Hashable {
         var field: EventField
         var value: String
+
+        static func == (a: TermKey, b: TermKey) -> Bool { a.field == b.field && a.value.utf8.elementsEqual(b.value.utf8) }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(field)
+            var value = value
+            value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
     }
 
     @inline(__always) static func floorSeconds(_ ns: Int64) -> Int64 {

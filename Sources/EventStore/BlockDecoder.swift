@@ -62,7 +62,7 @@ extension BlockCodec {
         let dictionaryStart = r.offset
         _ = try r.bytes(end)
         for i in offsets.indices { offsets[i] += Int32(dictionaryStart) }
-        func stringID() throws(DecodeFailure) -> Int32 {
+        @inline(__always) func stringID() throws(DecodeFailure) -> Int32 {
             let id = try r.varint()
             guard id < UInt64(stringCount) else { throw DecodeFailure(offset: r.offset, reason: "string id \(id) out of range") }
             return Int32(id)
@@ -86,19 +86,18 @@ extension BlockCodec {
         }
         let contextCount = try r.count()
         var contexts = [Int32](repeating: 0, count: contextCount * contextWidth)
-        for f in 0..<contextWidth {
+        // Column by column, each kind of cell in a loop of its own (the hot loop of a decode).
+        try contexts.withUnsafeMutableBufferPointer { (cells) throws(DecodeFailure) in
+            for f in 0..<contextStrings.count {
+                for c in 0..<contextCount { cells[c * contextWidth + f] = try stringID() }
+            }
+            for f in contextStrings.count..<(contextWidth - 1) {
+                for c in 0..<contextCount { cells[c * contextWidth + f] = Int32(truncatingIfNeeded: try r.zigzag()) }
+            }
             for c in 0..<contextCount {
-                let v: Int32
-                if f < contextStrings.count {
-                    v = try stringID()
-                } else if f < contextWidth - 1 {
-                    v = Int32(truncatingIfNeeded: try r.zigzag())
-                } else {
-                    let id = try r.varint()
-                    guard id < UInt64(layouts.count) else { throw DecodeFailure(offset: r.offset, reason: "layout id out of range") }
-                    v = Int32(id)
-                }
-                contexts[c * contextWidth + f] = v
+                let id = try r.varint()
+                guard id < UInt64(layouts.count) else { throw DecodeFailure(offset: r.offset, reason: "layout id out of range") }
+                cells[c * contextWidth + contextWidth - 1] = Int32(id)
             }
         }
         let verdictCount = try r.count()

@@ -74,6 +74,19 @@ public final class Store: @unchecked Sendable {
         try index.termTotals(field)
     }
 
+    /// Per value of an indexed field (of `values`, or every value the index holds), the blocks
+    /// holding it and how many of each block's events have it: what ``postingsAreExact`` says may
+    /// answer counts without decoding blocks. Each byte-distinct value comes once.
+    public func postings(of field: EventField, values: [String]? = nil) throws(StoreError) -> [FieldPostings] {
+        precondition(IndexedFields.all.contains(field), "\(field.rawValue) is not indexed")
+        return try index.postings(field, values: values).map { FieldPostings(value: $0.value, blocks: $0.blocks) }
+    }
+
+    /// Whether the index's postings count events per byte-distinct value exactly, as a scan would:
+    /// true for an index created or rebuilt (`reindex`) by this version; false for one converted
+    /// from an earlier layout, whose writers merged canonically equivalent spellings into one term.
+    public func postingsAreExact() throws(StoreError) -> Bool { try index.postingsAreExact() }
+
     /// Decodes one block's events (in time order), checking its checksums.
     public func events(in block: IndexedBlock) throws(StoreError) -> [Event] {
         try batch(in: block).events()
@@ -108,6 +121,13 @@ public final class Store: @unchecked Sendable {
             types: try index.termTotals(.type), segmentBytes: segmentBytes, indexBytes: bytes,
             segmentMetadata: segments.map(\.metadata))
     }
+}
+
+/// One value of an indexed field as the index posts it: the blocks holding it (ascending ids,
+/// ``IndexedBlock/id``) and how many events of each have it.
+public struct FieldPostings: Sendable {
+    public var value: String
+    public var blocks: [(block: Int64, events: Int)]
 }
 
 /// A block of a particular store: the unit a scan reads.

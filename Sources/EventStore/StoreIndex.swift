@@ -34,12 +34,7 @@ final class StoreIndex {
     /// The process table's key columns as last read (tree queries read them twice).
     let processKeys = ProcessChunks.KeysCache()
     /// Term ids, loaded on the first write (only one writer holds the store at a time).
-    private var termIDs: [TermKey: Int64]?
-
-    private struct TermKey: Hashable {
-        var field: String
-        var value: String
-    }
+    private var termIDs: TermIDs?
 
     /// The index's file name in the store directory.
     static let fileName = "index.sqlite"
@@ -57,7 +52,7 @@ final class StoreIndex {
         if !readOnly, try directory.status(Self.fileName) == nil { try Self.create(in: directory) }
         do {
             db = try DatabasePool(path: directory.resolvedPath() + "/" + Self.fileName, configuration: Self.configuration(readOnly: readOnly))
-            if !readOnly { try Self.migrator.migrate(db) }
+            if !readOnly { try Self.migrate(db) }
         } catch {
             throw StoreError(.io, path: path, "cannot open the index: \(error)")
         }
@@ -113,8 +108,17 @@ final class StoreIndex {
         }
         m.registerMigration("v2-processes", migrate: StoreIndex.createProcessTable)
         m.registerMigration("v3-process-chunks", migrate: StoreIndex.createProcessChunks)
+        m.registerMigration("v4-term-blocks", migrate: StoreIndex.createTermBlocks)
         return m
     }()
+
+    /// Migrates a writer's index; an index converted from the term rows of before v4 is vacuumed
+    /// after, so that the pages the old layout took are given back.
+    private static func migrate(_ db: DatabasePool) throws {
+        let converting = try db.read { db in try db.tableExists("terms") && Int.fetchOne(db, sql: "SELECT count(*) FROM terms")! > 0 }
+        try migrator.migrate(db)
+        if converting { try db.vacuum() }
+    }
 
     func wrap<T>(_ what: String, _ body: () throws -> T) throws(StoreError) -> T {
         do { return try body() } catch let error as StoreError { throw error } catch {
@@ -157,40 +161,6 @@ final class StoreIndex {
                                              firstSeq: UInt64(row["first_seq"] as Int64)))
     }
 
-    /// Ids of the blocks holding a value of an indexed field.
-    func blocks(withTerm field: EventField, values: [String]) throws(StoreError) -> Set<Int64> {
-        try wrap("reading postings") {
-            try db.read { db in
-                var result = Set<Int64>()
-                for value in values {
-                    let ids = try Int64.fetchAll(db, sql: """
-                        SELECT p.block FROM terms t JOIN postings p ON p.term = t.id WHERE t.field = ? AND t.value = ?
-                        """, arguments: [field.rawValue, value])
-                    result.formUnion(ids)
-                }
-                return result
-            }
-        }
-    }
-
-    func termValues(_ field: EventField) throws(StoreError) -> [String] {
-        try wrap("reading terms") {
-            try db.read { db in try String.fetchAll(db, sql: "SELECT value FROM terms WHERE field = ?", arguments: [field.rawValue]) }
-        }
-    }
-
-    /// Event counts per value of an indexed field, over the whole store.
-    func termTotals(_ field: EventField) throws(StoreError) -> [(value: String, events: Int)] {
-        try wrap("reading term counts") {
-            try db.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT t.value, SUM(p.events) AS n FROM terms t JOIN postings p ON p.term = t.id
-                    WHERE t.field = ? GROUP BY t.id ORDER BY n DESC, t.value
-                    """, arguments: [field.rawValue]).map { ($0["value"], $0["n"]) }
-            }
-        }
-    }
-
     func meta(_ key: String) throws(StoreError) -> String? {
         try wrap("reading metadata") {
             try db.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
@@ -229,30 +199,15 @@ final class StoreIndex {
                 let insertBlock = try db.cachedStatement(sql: """
                     INSERT INTO blocks(segment, offset, length, events, min_time, max_time, first_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
                     """)
-                if self.termIDs == nil {
-                    var ids: [TermKey: Int64] = [:]
-                    for row in try Row.fetchAll(db, sql: "SELECT id, field, value FROM terms") {
-                        ids[TermKey(field: row["field"], value: row["value"])] = row["id"]
-                    }
-                    self.termIDs = ids
-                }
-                let insertTerm = try db.cachedStatement(sql: "INSERT INTO terms(field, value) VALUES (?, ?)")
-                let insertPosting = try db.cachedStatement(sql: "INSERT INTO postings(term, block, events) VALUES (?, ?, ?)")
+                var termIDs = try self.termIDs ?? Self.loadTermIDs(db)
+                var pending: [TermChunk: [UInt8]] = [:]
                 for (location, terms) in blocks {
                     try insertBlock.execute(arguments: [Int64(segment.number), location.offset, location.length, location.eventCount,
                                                         location.minTimeNs, location.maxTimeNs, Int64(location.firstSeq)])
-                    let blockID = db.lastInsertedRowID
-                    for term in terms {
-                        let key = TermKey(field: term.field.rawValue, value: term.value)
-                        var termID = self.termIDs![key]
-                        if termID == nil {
-                            try insertTerm.execute(arguments: [term.field.rawValue, term.value])
-                            termID = db.lastInsertedRowID
-                            self.termIDs![key] = termID
-                        }
-                        try insertPosting.execute(arguments: [termID!, blockID, term.count])
-                    }
+                    try Self.addPostings(terms, block: db.lastInsertedRowID, db, &termIDs, to: &pending)
                 }
+                try Self.writePostings(pending, db)
+                self.termIDs = termIDs
             }
         }
     }
@@ -262,10 +217,8 @@ final class StoreIndex {
         guard !ids.isEmpty else { return }
         try wrap("removing blocks") {
             try db.write { db in
-                for id in ids {
-                    try db.execute(sql: "DELETE FROM postings WHERE block = ?", arguments: [id])
-                    try db.execute(sql: "DELETE FROM blocks WHERE id = ?", arguments: [id])
-                }
+                try Self.removePostings(blocks: Set(ids), db)
+                for id in ids { try db.execute(sql: "DELETE FROM blocks WHERE id = ?", arguments: [id]) }
             }
         }
     }
@@ -275,7 +228,9 @@ final class StoreIndex {
         try wrap("dumping the index") {
             try db.read { db in
                 var lines: [String] = []
-                for (table, order) in [("meta", "key"), ("segments", "number"), ("blocks", "id"), ("terms", "id"), ("postings", "term, block")] {
+                let terms = try Self.hasTermBlocks(db) ? [("term_ids", "field, value"), ("term_blocks", "term, chunk")]
+                    : [("terms", "id"), ("postings", "term, block")]
+                for (table, order) in [("meta", "key"), ("segments", "number"), ("blocks", "id")] + terms {
                     for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") {
                         lines.append("\(table) \(row.description)")
                     }

@@ -48,8 +48,19 @@ private struct BatchEvaluation {
         case .everything:
             return active
         case .and(let parts):
+            // Tests of process-context and verdict fields are decided once per context and per
+            // verdict, and the rows looked at once for all of them; the other parts then narrow those.
+            var keyTests: [KeyTest] = [], others: [CompiledFilter] = []
+            for part in parts {
+                if case .test(let t) = part, let keyTest = keyTest(t) { keyTests.append(keyTest) } else { others.append(part) }
+            }
             var current = active
-            for part in parts { current = evaluate(part, active: current) }
+            if keyTests.count > 1 {
+                current = keyed(keyTests, active: current)
+            } else {
+                others = parts
+            }
+            for part in others { current = evaluate(part, active: current) }
             return current
         case .or(let parts):
             var result = [Bool](repeating: false, count: batch.count)
@@ -70,23 +81,64 @@ private struct BatchEvaluation {
         }
     }
 
+    /// A test decided per process context (`onVerdict` false) or per verdict, given its index.
+    private struct KeyTest {
+        var onVerdict: Bool
+        var holds: (Int) -> Bool
+    }
+
+    /// The test of a context or verdict field as a ``KeyTest``; nil for other fields.
+    private func keyTest(_ t: FieldTest) -> KeyTest? {
+        let batch = batch
+        guard case .typed(let field) = t.field else { return nil }
+        switch ColumnBatch.place(of: field) {
+        case .contextString(let column):
+            // Contexts are many (one per process of the block), their values of one field few:
+            // each distinct value is tested once.
+            var known = [UInt8](repeating: 0, count: batch.stringCount)  // 0: not yet tested, 1: passes, 2: fails
+            return KeyTest(onVerdict: false) { c in
+                let id = batch.stringID(column, context: c)
+                if known[Int(id)] == 0 { known[Int(id)] = batch.withBytes(ofString: id) { t.holds(text: $0) } ? 1 : 2 }
+                return known[Int(id)] == 1
+            }
+        case .contextNumber(let column):
+            return KeyTest(onVerdict: false) { c in t.holds(integer: Int64(batch.number(column, context: c))) }
+        case .verdictString(let column):
+            return KeyTest(onVerdict: true) { v in batch.withBytes(ofString: batch.stringID(column, verdict: v)) { t.holds(text: $0) } }
+        case .rowString, .timestamp, .updatedTime:
+            return nil
+        }
+    }
+
+    /// Rows among `active` whose context and verdict pass every test, each context and verdict
+    /// decided at most once (by all its tests, in order).
+    private func keyed(_ tests: [KeyTest], active: [Bool]) -> [Bool] {
+        let contextTests = tests.filter { !$0.onVerdict }, verdictTests = tests.filter(\.onVerdict)
+        var contexts = [UInt8](repeating: 0, count: batch.contextCount)  // 0: not yet decided, 1: passes, 2: fails
+        var verdicts = [UInt8](repeating: 0, count: batch.verdictCount)
+        var out = [Bool](repeating: false, count: active.count)
+        // A plain loop: state a closure captured would be boxed and its every access checked.
+        let contextIDs = batch.contextIDs, verdictIDs = batch.verdictIDs
+        for row in 0..<active.count where active[row] {
+            let c = Int(contextIDs[row])
+            if contexts[c] == 0 { contexts[c] = contextTests.allSatisfy { $0.holds(c) } ? 1 : 2 }
+            guard contexts[c] == 1 else { continue }
+            let v = Int(verdictIDs[row])
+            if verdicts[v] == 0 { verdicts[v] = verdictTests.allSatisfy { $0.holds(v) } ? 1 : 2 }
+            out[row] = verdicts[v] == 1
+        }
+        return out
+    }
+
     private func evaluate(_ t: FieldTest, active: [Bool]) -> [Bool] {
         let batch = batch
         switch t.field {
         case .typed(let field):
             switch ColumnBatch.place(of: field) {
-            case .contextString(let column):
-                return keyed(batch.contextIDs, keys: batch.contextCount, active) { c in
-                    batch.withBytes(ofString: batch.stringID(column, context: c)) { t.holds(text: $0) }
-                }
-            case .contextNumber(let column):
-                return keyed(batch.contextIDs, keys: batch.contextCount, active) { c in
-                    t.holds(integer: Int64(batch.number(column, context: c)))
-                }
-            case .verdictString(let column):
-                return keyed(batch.verdictIDs, keys: batch.verdictCount, active) { v in
-                    batch.withBytes(ofString: batch.stringID(column, verdict: v)) { t.holds(text: $0) }
-                }
+            case .contextString, .contextNumber, .verdictString:
+                let keyTest = keyTest(t)!  // a field of the context or the verdict
+                return keyTest.onVerdict ? keyed(batch.verdictIDs, keys: batch.verdictCount, active, keyTest.holds)
+                    : keyed(batch.contextIDs, keys: batch.contextCount, active, keyTest.holds)
             case .rowString:
                 return keyed(batch.rowStringIDs(field), keys: batch.stringCount, active) { id in
                     batch.withBytes(ofString: Int32(id)) { t.holds(text: $0) }

@@ -16,6 +16,9 @@ public struct QueryPlan: Sendable {
     /// the first store, for display).
     public let constraint: TermConstraint
     public let timeBounds: TimeBounds
+    /// Whether blocks were skipped by time and index terms (false: every block is read, and counts
+    /// are not answered from postings either: the pure scan, to compare with).
+    public let pruning: Bool
 
     /// Plans a scan of `stores` for `filter`; with `pruning` false every block is read (for testing
     /// that pruning changes nothing, and for `--explain` comparisons).
@@ -49,7 +52,21 @@ public struct QueryPlan: Sendable {
         skippedByTerms = byTerms
         constraint = shown
         timeBounds = bounds
+        self.pruning = pruning
     }
+
+    private init(_ plan: QueryPlan, sources: [BlockSource]) {
+        self.sources = sources
+        totalBlocks = plan.totalBlocks
+        skippedByTime = plan.skippedByTime
+        skippedByTerms = plan.skippedByTerms
+        constraint = plan.constraint
+        timeBounds = plan.timeBounds
+        pruning = plan.pruning
+    }
+
+    /// The plan with only `sources` (some of its own) left to read.
+    func narrowed(to sources: [BlockSource]) -> QueryPlan { QueryPlan(self, sources: sources) }
 
     /// Replaces pattern constraints by the store's terms they match.
     private static func resolve(_ constraint: TermConstraint, store: Store) throws(StoreError) -> TermConstraint {
@@ -103,10 +120,12 @@ public struct QueryPlan: Sendable {
         try batches(filter: filter, threads: threads).events(body)
     }
 
-    /// How many events match `filter`.
+    /// How many events match `filter`: from the postings where they answer (``PostingsAnswer``),
+    /// the other blocks decoded and filtered.
     public func count(filter: EventFilter, threads: Int = 2) throws -> Int {
-        var total = 0
-        try batches(filter: filter, columns: [], threads: threads).map({ _, rows in rows.count }) { n in
+        let answer = try answerFromPostings(filter: filter)
+        var total = answer.total
+        try answer.remaining.batches(filter: filter, columns: [], threads: threads).map({ _, rows in rows.count }) { n in
             total += n
             return true
         }

@@ -1,5 +1,6 @@
 import EventModel
 import EventStore
+import Investigation
 
 /// Event counts per distinct tuple of column values (`--group-by`, summaries), counted on a batch's
 /// ids and turned into text once per distinct tuple of each block.
@@ -72,6 +73,26 @@ public struct GroupCounts: Sendable {
         }
         block.total = rows.count
         return block
+    }
+
+    /// The counts of the events of `plan` that `filter` admits: a grouping by one indexed field is
+    /// taken from the index's postings where they answer (``PostingsAnswer``), every other block
+    /// decoded and counted on its ids (on `threads` threads).
+    public static func counting(plan: QueryPlan, filter: EventFilter, columns: [EventColumn], threads: Int = 2) throws -> GroupCounts {
+        var counts = GroupCounts(columns: columns)
+        var rest = plan
+        if columns.count == 1, case .field(let field) = columns[0], IndexedFields.all.contains(field) {
+            let answer = try plan.answerFromPostings(filter: filter, groupingBy: field)
+            for (value, events) in answer.groups { counts.counts[[value], default: 0] += events }
+            counts.total = answer.total
+            rest = answer.remaining
+        }
+        let empty = GroupCounts(columns: columns)
+        try rest.batches(filter: filter, columns: counts.batchColumns, threads: threads).map({ empty.counting($0, rows: $1) }) {
+            counts.merge($0)
+            return true
+        }
+        return counts
     }
 
     /// Counts events one by one (for callers that hold records rather than batches).

@@ -244,13 +244,15 @@ import Testing
     @Test func aReaderNeverMigratesAnOlderIndex() throws {
         let tmp = TemporaryDirectory()
         try makeStore(tmp.path)
-        // The index as a rearview from before migration v3 left it.
+        // The index as a rearview from before migrations v3 and v4 left it.
+        try StoreIndex(directory: try DirectoryHandle(path: tmp.path, trust: .owned), readOnly: false).writeLegacyTermLayout()
         try DatabaseQueue(path: tmp.path + "/index.sqlite").write { db in
             try db.execute(sql: "DROP TABLE process_chunks; DROP TABLE process_texts; DELETE FROM grdb_migrations WHERE identifier = 'v3-process-chunks'")
         }
         let store = try Store.open(tmp.path)
         #expect(try store.summary().events == 300)
         #expect(try !store.index.tableExists("process_chunks"))
+        #expect(try !store.index.tableExists("term_blocks"))
         let applied = try DatabaseQueue(path: tmp.path + "/index.sqlite").read { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
         }

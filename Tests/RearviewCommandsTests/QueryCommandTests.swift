@@ -80,4 +80,25 @@ import Testing
         let explain = try CLI.run(["query", "--store", store, "--pid", "1", "--explain", "--count"])
         #expect(explain.stderr.contains("blocks:"))
     }
+
+    @Test func countsAndGroupsFromTheIndexPrintWhatTheScanPrints() throws {
+        // --no-prune reads every block and answers nothing from postings: the scan to compare with.
+        let selections: [[String]] = [[], ["--operation", "process"], ["--type", "alert"], ["Operation = File and HostName exists"],
+                                      ["--since", "30s"], ["--pod", "web", "--operation", "process"], ["Resource ~ passwd"]]
+        var printed = 0
+        for selection in selections {
+            for output in [["--count"], ["--group-by", "ProcessName", "--format", "ndjson"], ["--group-by", "PolicyName"],
+                           ["--group-by", "HostPID", "--format", "csv"], ["--group-by", "Operation,Type"]] {
+                let indexed = try CLI.run(["query", "--store", store] + selection + output + ["--explain"])
+                let scanned = try CLI.run(["query", "--store", store] + selection + output + ["--no-prune"])
+                #expect(indexed.status == 0 && scanned.status == 0)
+                #expect(indexed.stdout == scanned.stdout, "\(selection) \(output)")
+                #expect(indexed.stderr.contains("postings: "))
+                if !scanned.stdout.isEmpty { printed += 1 }
+            }
+        }
+        #expect(printed > 25)
+        let answered = try CLI.run(["query", "--store", store, "--operation", "process", "--count", "--explain"])
+        #expect(!answered.stderr.contains("postings: 0 "))
+    }
 }
