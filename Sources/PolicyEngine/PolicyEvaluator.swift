@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// Re-evaluates recorded events against a ``PolicySet``: for each event, the alert KubeArmor would have
 /// raised had the policies been active, or nil.
@@ -56,6 +57,8 @@ public struct PolicyEvaluator {
     private var fixedTables: (container: Int?, host: Int?) = (nil, nil)
     private var operationsPerTable: [Int] = []
     private var candidates: [Int32] = []
+    /// The decisions of the block being evaluated (``verdicts(in:rows:_:)``), by dictionary ids.
+    private var blockMemo = BlockVerdictMemo()
     private var events = 0
     private var operations = 0
     private var alerts = 0
@@ -85,6 +88,41 @@ public struct PolicyEvaluator {
         }
     }
 
+    /// The verdicts for `rows` of a column batch (a decoded store block), given to `body` with their
+    /// row in order: exactly those ``verdicts(for:_:)`` gives for `batch.events(at: rows)`, with the
+    /// same statistics, decided from the columns without building an ``Event``.
+    ///
+    /// An event's verdict depends only on its process context, its verdict strings (Operation,
+    /// Result), its Resource, its Data and its extras (the owner's `OID`), each a dictionary id in
+    /// the batch: rows that repeat a tuple of those ids within the block are decided once. Rows whose
+    /// verdict strings name no operation a rule concerns (or a result that never reached the
+    /// enforcer) are skipped after one lookup per distinct verdict.
+    public mutating func verdicts(in batch: ColumnBatch, rows: some Sequence<Int32>,
+                                  _ body: (_ row: Int32, _ verdict: PolicyVerdict) throws -> Void) rethrows {
+        blockMemo.start(batch, isOperation: { verdict in
+            let operation = batch.string(batch.stringID(Self.operationColumn, verdict: verdict))
+            let result = batch.string(batch.stringID(Self.resultColumn, verdict: verdict))
+            return OperationKind.mayName(operation) && Self.isEvaluatedResult(result)
+        })
+        for row in rows {
+            let decision: Decision
+            switch blockMemo.lookup(row: Int(row)) {
+            case .notAnOperation:
+                decision = Decision(table: -1, verdict: nil)
+            case .known(let known):
+                decision = known
+            case .unknown(let key):
+                decision = decide(BatchRow(batch, row: Int(row)))
+                blockMemo.remember(decision, for: key)
+            }
+            tally(decision)
+            if let verdict = decision.verdict { try body(row, verdict) }
+        }
+    }
+
+    private static let operationColumn = BlockVerdictMemo.verdictColumn(.operation)
+    private static let resultColumn = BlockVerdictMemo.verdictColumn(.result)
+
     /// `events` with each one that raises an alert replaced by its alert, as KubeArmor's own stream
     /// carries a matched operation: once, as the alert (which keeps every field of the event).
     public mutating func replacingAlerts(in events: [Event]) -> [Event] {
@@ -99,13 +137,44 @@ public struct PolicyEvaluator {
 
     @inline(__always)
     private mutating func decideVerdict(_ event: borrowing Event) -> PolicyVerdict? {
+        let decision = decide(event)
+        tally(decision)
+        return decision.verdict
+    }
+
+    /// What one event came to: the rule table it was an operation for, and its verdict.
+    struct Decision {
+        /// The index of the rule table of the event's workload, or -1 when no rule can concern the
+        /// event (it is no operation, or its result never reached the enforcer).
+        var table: Int32
+        var verdict: PolicyVerdict?
+    }
+
+    /// Counts `decision` into the statistics.
+    @inline(__always)
+    private mutating func tally(_ decision: Decision) {
         events += 1
-        guard let kind = OperationKind(event), Self.isEvaluatedResult(event.result) else { return nil }
+        guard decision.table >= 0 else { return }
         operations += 1
+        operationsPerTable[Int(decision.table)] += 1
+        if decision.verdict != nil { alerts += 1 }
+    }
+
+    /// The decision for `event`, the one implementation of the matching for records and batch rows.
+    @inline(__always)
+    private mutating func decide<E: PolicyEventFields>(_ event: E) -> Decision {
+        guard let kind = OperationKind(event), Self.isEvaluatedResult(event.result) else {
+            return Decision(table: -1, verdict: nil)
+        }
         let isContainer = !event.containerID.isEmpty
         let tableIndex = table(for: event, isContainer: isContainer)
-        operationsPerTable[tableIndex] += 1
-        let table = tables[tableIndex]
+        return Decision(table: Int32(tableIndex), verdict: verdict(for: event, kind: kind, table: tables[tableIndex],
+                                                                   isContainer: isContainer))
+    }
+
+    @inline(__always)
+    private mutating func verdict<E: PolicyEventFields>(for event: E, kind: OperationKind, table: RuleTable,
+                                                        isContainer: Bool) -> PolicyVerdict? {
         candidates.removeAll(keepingCapacity: true)
         let source: String
         let group: PostureGroup
@@ -162,8 +231,8 @@ public struct PolicyEvaluator {
 
     private enum PostureGroup { case file, network, capabilities }
 
-    private mutating func decide(_ event: borrowing Event, table: RuleTable, group: PostureGroup, source: String,
-                                 isContainer: Bool) -> PolicyVerdict? {
+    private mutating func decide<E: PolicyEventFields>(_ event: E, table: RuleTable, group: PostureGroup,
+                                                       source: String, isContainer: Bool) -> PolicyVerdict? {
         let allowList: Bool
         switch group {
         case .file: allowList = table.fileAllowList
@@ -222,7 +291,7 @@ public struct PolicyEvaluator {
         return nil
     }
 
-    private mutating func syscallVerdict(_ event: borrowing Event, table: RuleTable, isContainer: Bool) -> PolicyVerdict? {
+    private func syscallVerdict<E: PolicyEventFields>(_ event: E, table: RuleTable, isContainer: Bool) -> PolicyVerdict? {
         guard !table.syscallRules.isEmpty else { return nil }
         let firstData = event.data.split(separator: " ", maxSplits: 1).first ?? ""
         guard let range = firstData.range(of: "SYS_") else { return nil }
@@ -235,16 +304,15 @@ public struct PolicyEvaluator {
                      ownerUnverified: false)
     }
 
-    private mutating func verdict(label: AlertLabel?, action: String, result: String, isContainer: Bool,
-                                  ownerUnverified: Bool) -> PolicyVerdict {
-        alerts += 1
-        return PolicyVerdict(label: label, action: action, result: result, isHostAlert: !isContainer,
+    private func verdict(label: AlertLabel?, action: String, result: String, isContainer: Bool,
+                         ownerUnverified: Bool) -> PolicyVerdict {
+        PolicyVerdict(label: label, action: action, result: result, isHostAlert: !isContainer,
                              ownerUnverified: ownerUnverified)
     }
 
     // MARK: workloads
 
-    private func posture(_ event: Event, isContainer: Bool, group: PostureGroup) -> DefaultPosture.Action {
+    private func posture<E: PolicyEventFields>(_ event: E, isContainer: Bool, group: PostureGroup) -> DefaultPosture.Action {
         let options = policySet.options
         let posture = isContainer ? options.namespacePostures[event.namespaceName] ?? options.containerPosture
             : options.hostPosture
@@ -255,7 +323,7 @@ public struct PolicyEvaluator {
         }
     }
 
-    private func isAudited(_ event: Event, isContainer: Bool) -> Bool {
+    private func isAudited<E: PolicyEventFields>(_ event: E, isContainer: Bool) -> Bool {
         let options = policySet.options
         if options.auditsEverything { return true }
         return isContainer ? options.auditedNamespaces.contains(event.namespaceName) : options.auditedHosts.contains(event.hostName)
@@ -266,7 +334,7 @@ public struct PolicyEvaluator {
         let labels: String
         let containerName: String
 
-        func describes(_ event: Event) -> Bool {
+        func describes<E: PolicyEventFields>(_ event: E) -> Bool {
             labels == event.labels && namespace == event.namespaceName && containerName == event.containerName
         }
     }
@@ -274,7 +342,7 @@ public struct PolicyEvaluator {
     private static let recentPodCount = 8
 
     /// The index of the rule table for `event`'s workload, built on first use.
-    private mutating func table(for event: borrowing Event, isContainer: Bool) -> Int {
+    private mutating func table<E: PolicyEventFields>(for event: E, isContainer: Bool) -> Int {
         let compiled = policySet.compiled
         switch (policySet.options.scope, isContainer) {
         case (.everywhere, _), (.anyWorkload, _):
@@ -335,7 +403,7 @@ public struct PolicyEvaluator {
     }
 
     /// The executable acting: `ProcessName`, or the first word of `Source` when it is missing.
-    private static func actor(_ event: Event) -> String {
+    private static func actor<E: PolicyEventFields>(_ event: E) -> String {
         event.processName.isEmpty ? firstWord(event.source) : event.processName
     }
 
@@ -353,12 +421,12 @@ struct AccessFacts {
     private let ownerText: String?
     private var writeCache: Bool?
 
-    init(_ event: borrowing Event) {
+    init<E: PolicyEventFields>(_ event: E) {
         data = event.data
         resource = event.resource
         onTerminal = !event.tty.isEmpty
         uid = event.uid
-        ownerText = event.extras.isEmpty ? nil : event.extra("OID")
+        ownerText = event.extra("OID")
     }
 
     /// The UID owning the file (the event's `OID` field), or nil when the event does not say.

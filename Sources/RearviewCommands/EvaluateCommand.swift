@@ -119,7 +119,7 @@ struct EvaluateCommand: ParsableCommand {
                 var n = 0
                 evaluators = try scan.map(state: makeEvaluator, { evaluator, batch, rows in
                     var alerts = 0
-                    evaluator.verdicts(for: batch.events(at: rows)) { _, _ in alerts += 1 }
+                    evaluator.verdicts(in: batch, rows: rows) { _, _ in alerts += 1 }
                     return alerts
                 }) { n += $0; return true }
                 out.line(String(n))
@@ -127,7 +127,7 @@ struct EvaluateCommand: ParsableCommand {
                 var counts: [[String]: Int] = [:]
                 evaluators = try scan.map(state: makeEvaluator, { evaluator, batch, rows in
                     var block: [[String]: Int] = [:]
-                    evaluator.verdicts(for: batch.events(at: rows)) { _, verdict in
+                    evaluator.verdicts(in: batch, rows: rows) { _, verdict in
                         block[[verdict.policyName, verdict.rule, verdict.action], default: 0] += 1
                     }
                     return block
@@ -143,9 +143,10 @@ struct EvaluateCommand: ParsableCommand {
                 var printed = 0
                 if output.limit != 0 {
                     evaluators = try scan.orderedMap(state: makeEvaluator, { evaluator, batch, rows in
-                        let events = batch.events(at: rows)
                         var alerts: [Event] = []
-                        evaluator.verdicts(for: events) { index, verdict in alerts.append(verdict.alert(for: events[index], enforcer: enforcer)) }
+                        evaluator.verdicts(in: batch, rows: rows) { row, verdict in
+                            alerts.append(verdict.alert(for: batch.event(at: Int(row)), enforcer: enforcer))
+                        }
                         return alerts
                     }) { alerts in
                         for alert in alerts.prefix(output.limit.map { $0 - printed } ?? alerts.count) {
