@@ -1,46 +1,93 @@
 import EventModel
 import EventStore
 
-/// The decisions of ``PolicyEvaluator`` for one column batch, by dictionary ids: everything an event's
-/// verdict depends on is a field of its process context, of its verdict strings, its `Resource`, its
-/// `Data` or its extras, and each of those is one id in the batch, so rows repeating a tuple of ids
-/// are decided once per block. Ids mean something only within their batch: ``start(_:isOperation:)``
-/// forgets the previous block.
-struct BlockVerdictMemo {
-    /// The ids a row's decision depends on.
-    struct Key: Hashable {
-        var context: Int32
-        var verdict: Int32
-        var resource: Int32
-        var data: Int32
-        var extras: Int32
-    }
+/// The dictionary ids of a batch row that the evaluator's caches key on (``PolicyEventFields/batchIDs``).
+struct BatchRowIDs: Hashable {
+    var context: Int32
+    var verdict: Int32
+    var resource: Int32
+    var data: Int32
+    var extras: Int32
+    /// `ProcessName` of the context.
+    var processName: Int32
+}
 
-    /// What the memo knows about a row.
+/// What ``PolicyEvaluator`` has worked out for one column batch, by dictionary ids, so that each part of
+/// a decision is made once per distinct value in the block rather than once per row:
+///
+/// - per verdict id, whether its `Operation` and `Result` can make an operation a rule concerns;
+/// - per process context, its rule table and the executables rules' `fromSource` is compared with;
+/// - per rule table, operation kind and target (the executable and command line of an execution, the
+///   path of a file access, `Resource` and `Data` of a socket or a capability), the rules whose target
+///   names it: the matching proper;
+/// - per tuple of context, verdict, `Resource`, `Data` and extras ids (everything a verdict depends on),
+///   the whole decision.
+///
+/// Ids mean something only within their batch: ``start(_:isOperation:)`` forgets the previous block.
+struct BlockVerdictMemo {
+    /// What the memo knows about a row before it is decided.
     enum Lookup {
         /// Its verdict strings name no operation a rule can concern, or a result that never reached
         /// the enforcer.
         case notAnOperation
-        case known(PolicyEvaluator.Decision)
-        /// Not decided yet in this block; ``remember(_:for:)`` the decision under this key.
-        case unknown(Key)
+        /// Decided before in this block: the table it was an operation for (-1: none) and the index
+        /// of its verdict in ``verdicts`` (-1: none).
+        case known(table: Int32, verdict: Int32)
+        /// Not decided yet in this block; ``remember(_:for:)`` the decision under these ids.
+        case unknown(BatchRowIDs)
+    }
+
+    /// An executable a rule's `fromSource` is compared with, and its ``SourceHash``.
+    struct Source {
+        var path: String
+        var hash: UInt64
+    }
+
+    /// A rule table, an operation kind and the ids of what that kind's rules match on.
+    private struct TargetKey: Hashable {
+        var table: Int32
+        var kind: Int32
+        var first: Int32
+        var second: Int32
     }
 
     private var batch: ColumnBatch?
     /// Per verdict id: 0 not asked yet, 1 an operation, 2 not one.
     private var verdictKinds: [UInt8] = []
     private var isOperation: (Int) -> Bool = { _ in true }
-    private var decisions: [Key: PolicyEvaluator.Decision] = [:]
+    /// Per context id: its rule table + 1 (0: not known yet).
+    private var contextTables: [Int32] = []
+    /// Per context id: the executable acting, and the parent's (for executions).
+    private var actors: [Source?] = []
+    private var parents: [Source?] = []
+    /// Matched rules, as ranges of ``targetRules``; a nil range: no rule of the kind can concern it.
+    private var targets: [TargetKey: Range<Int32>?] = [:]
+    private var targetRules: [Int32] = []
+    private var decisions: [BatchRowIDs: (table: Int32, verdict: Int32)] = [:]
+    /// The verdicts of ``decisions``.
+    private(set) var verdicts: [PolicyVerdict] = []
 
     /// Starts on `batch`; `isOperation` says whether a verdict id's strings may name an operation
     /// rules concern (asked once per verdict id).
     mutating func start(_ batch: ColumnBatch, isOperation: @escaping (Int) -> Bool) {
         self.batch = batch
-        verdictKinds.removeAll(keepingCapacity: true)
-        verdictKinds.append(contentsOf: repeatElement(0, count: batch.verdictCount))
         self.isOperation = isOperation
+        Self.reset(&verdictKinds, to: 0, count: batch.verdictCount)
+        Self.reset(&contextTables, to: 0, count: batch.contextCount)
+        Self.reset(&actors, to: nil, count: batch.contextCount)
+        Self.reset(&parents, to: nil, count: batch.contextCount)
+        targets.removeAll(keepingCapacity: true)
+        targetRules.removeAll(keepingCapacity: true)
         decisions.removeAll(keepingCapacity: true)
+        verdicts.removeAll(keepingCapacity: true)
     }
+
+    private static func reset<T>(_ array: inout [T], to value: T, count: Int) {
+        array.removeAll(keepingCapacity: true)
+        array.append(contentsOf: repeatElement(value, count: count))
+    }
+
+    // MARK: whole decisions
 
     /// What is known about `row` of the batch.
     @inline(__always)
@@ -53,15 +100,81 @@ struct BlockVerdictMemo {
             verdictKinds[Int(verdict)] = kind
         }
         if kind == 2 { return .notAnOperation }
-        let key = Key(context: batch.contextIDs[row], verdict: verdict, resource: batch.resourceIDs[row],
-                      data: batch.dataIDs[row], extras: batch.extrasIDs[row])
-        if let known = decisions[key] { return .known(known) }
-        return .unknown(key)
+        let context = batch.contextIDs[row]
+        let ids = BatchRowIDs(context: context, verdict: verdict, resource: batch.resourceIDs[row],
+                              data: batch.dataIDs[row], extras: batch.extrasIDs[row],
+                              processName: batch.stringID(Self.processNameColumn, context: Int(context)))
+        if let known = decisions[ids] { return .known(table: known.table, verdict: known.verdict) }
+        return .unknown(ids)
     }
 
-    /// Keeps `decision` for the rows with `key`'s ids.
-    mutating func remember(_ decision: PolicyEvaluator.Decision, for key: Key) {
-        decisions[key] = decision
+    /// Keeps the decision for the rows with `ids`; returns the index of its verdict (-1: none).
+    mutating func remember(table: Int32, verdict: PolicyVerdict?, for ids: BatchRowIDs) -> Int32 {
+        var index: Int32 = -1
+        if let verdict {
+            index = Int32(verdicts.count)
+            verdicts.append(verdict)
+        }
+        decisions[ids] = (table, index)
+        return index
+    }
+
+    // MARK: parts of decisions
+
+    /// The rule table of context `context`, when known.
+    @inline(__always)
+    func table(ofContext context: Int32) -> Int? {
+        let known = contextTables[Int(context)]
+        return known > 0 ? Int(known - 1) : nil
+    }
+
+    mutating func keep(table: Int, ofContext context: Int32) { contextTables[Int(context)] = Int32(table + 1) }
+
+    /// The executable of context `context` that `fromSource` is compared with: the parent's for
+    /// executions, else the acting one's; `make` works it out the first time.
+    @inline(__always)
+    mutating func source(ofContext context: Int32, parent: Bool, _ make: () -> String) -> Source {
+        if let known = parent ? parents[Int(context)] : actors[Int(context)] { return known }
+        let path = make()
+        let source = Source(path: path, hash: SourceHash.of(path))
+        if parent { parents[Int(context)] = source } else { actors[Int(context)] = source }
+        return source
+    }
+
+    /// The rules of `table` whose target names what `first` and `second` stand for in an operation of
+    /// `kind`, appended to `rules`; `match` appends them the first time and returns false when no rule
+    /// of the kind can concern the operation. Returns what `match` returned.
+    @inline(__always)
+    mutating func matchedRules(table: Int, kind: OperationKind, first: Int32, second: Int32, into rules: inout [Int32],
+                               _ match: (inout [Int32]) -> Bool) -> Bool {
+        let key = TargetKey(table: Int32(table), kind: kind.rawValue, first: first, second: second)
+        if let known = targets[key] {
+            guard let range = known else { return false }
+            rules += targetRules[Int(range.lowerBound)..<Int(range.upperBound)]
+            return true
+        }
+        let start = rules.count
+        let matched = match(&rules)
+        if matched {
+            let first = Int32(targetRules.count)
+            targetRules += rules[start...]
+            targets[key] = first..<Int32(targetRules.count)
+        } else {
+            targets[key] = .some(nil)
+        }
+        return matched
+    }
+
+    // MARK: columns
+
+    private static let processNameColumn = contextColumn(.processName)
+
+    /// The column of context string `field` (``ColumnBatch/Place/contextString(_:)``).
+    static func contextColumn(_ field: EventField) -> Int {
+        guard case .contextString(let column) = ColumnBatch.place(of: field) else {
+            preconditionFailure("\(field.rawValue) is not a context string")
+        }
+        return column
     }
 
     /// The column of verdict string `field` (``ColumnBatch/Place/verdictString(_:)``).

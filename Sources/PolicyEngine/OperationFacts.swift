@@ -6,7 +6,7 @@ import EventModel
 ///   BPF-LSM `lsm=SECURITY_BPRM_CHECK` alert, or empty); rearview's fork, exit and start-up snapshot
 ///   records (`snapshot=procfs`) are not executions and no rule concerns them.
 /// - `File`, `Network`, `Capabilities` and `Syscall` events are taken as they are.
-enum OperationKind {
+enum OperationKind: Int32 {
     case execution
     case file
     case network

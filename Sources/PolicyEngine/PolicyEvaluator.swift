@@ -105,18 +105,19 @@ public struct PolicyEvaluator {
             return OperationKind.mayName(operation) && Self.isEvaluatedResult(result)
         })
         for row in rows {
-            let decision: Decision
+            let table: Int32, verdict: Int32
             switch blockMemo.lookup(row: Int(row)) {
             case .notAnOperation:
-                decision = Decision(table: -1, verdict: nil)
-            case .known(let known):
-                decision = known
-            case .unknown(let key):
-                decision = decide(BatchRow(batch, row: Int(row)))
-                blockMemo.remember(decision, for: key)
+                (table, verdict) = (-1, -1)
+            case .known(let knownTable, let knownVerdict):
+                (table, verdict) = (knownTable, knownVerdict)
+            case .unknown(let ids):
+                let decision = decide(BatchRow(batch, row: Int(row)))
+                table = decision.table
+                verdict = blockMemo.remember(table: table, verdict: decision.verdict, for: ids)
             }
-            tally(decision)
-            if let verdict = decision.verdict { try body(row, verdict) }
+            tally(table: table, alert: verdict >= 0)
+            if verdict >= 0 { try body(row, blockMemo.verdicts[Int(verdict)]) }
         }
     }
 
@@ -138,7 +139,7 @@ public struct PolicyEvaluator {
     @inline(__always)
     private mutating func decideVerdict(_ event: borrowing Event) -> PolicyVerdict? {
         let decision = decide(event)
-        tally(decision)
+        tally(table: decision.table, alert: decision.verdict != nil)
         return decision.verdict
     }
 
@@ -150,14 +151,14 @@ public struct PolicyEvaluator {
         var verdict: PolicyVerdict?
     }
 
-    /// Counts `decision` into the statistics.
+    /// Counts a decision into the statistics: an event, an operation for `table` (-1: none), an alert.
     @inline(__always)
-    private mutating func tally(_ decision: Decision) {
+    private mutating func tally(table: Int32, alert: Bool) {
         events += 1
-        guard decision.table >= 0 else { return }
+        guard table >= 0 else { return }
         operations += 1
-        operationsPerTable[Int(decision.table)] += 1
-        if decision.verdict != nil { alerts += 1 }
+        operationsPerTable[Int(table)] += 1
+        if alert { alerts += 1 }
     }
 
     /// The decision for `event`, the one implementation of the matching for records and batch rows.
@@ -167,36 +168,66 @@ public struct PolicyEvaluator {
             return Decision(table: -1, verdict: nil)
         }
         let isContainer = !event.containerID.isEmpty
-        let tableIndex = table(for: event, isContainer: isContainer)
-        return Decision(table: Int32(tableIndex), verdict: verdict(for: event, kind: kind, table: tables[tableIndex],
+        let tableIndex: Int
+        if let context = event.batchIDs?.context, let known = blockMemo.table(ofContext: context) {
+            tableIndex = known
+        } else {
+            tableIndex = table(for: event, isContainer: isContainer)
+            if let context = event.batchIDs?.context { blockMemo.keep(table: tableIndex, ofContext: context) }
+        }
+        return Decision(table: Int32(tableIndex), verdict: verdict(for: event, kind: kind, tableIndex: tableIndex,
                                                                    isContainer: isContainer))
     }
 
     @inline(__always)
-    private mutating func verdict<E: PolicyEventFields>(for event: E, kind: OperationKind, table: RuleTable,
+    private mutating func verdict<E: PolicyEventFields>(for event: E, kind: OperationKind, tableIndex: Int,
                                                         isContainer: Bool) -> PolicyVerdict? {
+        let table = tables[tableIndex]
+        if kind == .syscall { return syscallVerdict(event, table: table, isContainer: isContainer) }
         candidates.removeAll(keepingCapacity: true)
-        let source: String
-        let group: PostureGroup
+        let matched: Bool
+        if let ids = event.batchIDs {
+            // What the rules match on: the executable and command line, the path, the socket or capability words.
+            let (first, second) = kind == .execution ? (ids.processName, ids.resource)
+                : kind == .file ? (ids.resource, 0) : (ids.resource, ids.data)
+            matched = blockMemo.matchedRules(table: tableIndex, kind: kind, first: first, second: second, into: &candidates) {
+                Self.matchTargets(event, kind: kind, table: table, into: &$0)
+            }
+        } else {
+            matched = Self.matchTargets(event, kind: kind, table: table, into: &candidates)
+        }
+        guard matched else { return nil }
+        let isExecution = kind == .execution
+        let source: BlockVerdictMemo.Source
+        if let context = event.batchIDs?.context {
+            source = blockMemo.source(ofContext: context, parent: isExecution) { Self.source(event, execution: isExecution) }
+        } else {
+            let path = Self.source(event, execution: isExecution)
+            source = BlockVerdictMemo.Source(path: path, hash: SourceHash.of(path))
+        }
+        let group: PostureGroup = kind == .network ? .network : kind == .capability ? .capabilities : .file
+        return decide(event, table: table, group: group, source: source, isContainer: isContainer)
+    }
+
+    /// Appends to `candidates` the rules of `table` whose target names the operation (`kind` is not
+    /// `.syscall`): KubeArmor's `matchResources` for executions and files, socket type or protocol for
+    /// network rules, the capability's name for capability rules. False when no rule of the kind can
+    /// concern the operation (none in the table, nor an allow list; a socket the event does not describe).
+    private static func matchTargets<E: PolicyEventFields>(_ event: E, kind: OperationKind, table: RuleTable,
+                                                           into candidates: inout [Int32]) -> Bool {
         switch kind {
         case .execution:
-            guard !table.process.isEmpty || table.fileAllowList else { return nil }
+            guard !table.process.isEmpty || table.fileAllowList else { return false }
             let executable = event.processName.isEmpty ? Self.firstWord(event.resource) : event.processName
             table.process.collect(path: executable, alsoForPatterns: event.resource, into: &candidates)
-            source = event.parentProcessName.isEmpty ? Self.firstWord(event.source) : event.parentProcessName
-            group = .file
         case .file:
-            guard !table.file.isEmpty || table.fileAllowList else { return nil }
+            guard !table.file.isEmpty || table.fileAllowList else { return false }
             table.file.collect(path: event.resource, into: &candidates)
-            source = Self.actor(event)
-            group = .file
         case .network:
-            guard !table.sockets.isEmpty, let socket = SocketFacts(event) else { return nil }
+            guard !table.sockets.isEmpty, let socket = SocketFacts(event) else { return false }
             table.sockets.collect(socket, into: &candidates)
-            source = Self.actor(event)
-            group = .network
         case .capability:
-            guard !table.capabilityRules.isEmpty else { return nil }
+            guard !table.capabilityRules.isEmpty else { return false }
             let resource = event.resource.uppercased(), data = event.data.uppercased()
             for id in table.capabilityRules {
                 if case .capability(let name) = table.rules[Int(id)].target,
@@ -204,12 +235,17 @@ public struct PolicyEvaluator {
                     candidates.append(id)
                 }
             }
-            source = Self.actor(event)
-            group = .capabilities
         case .syscall:
-            return syscallVerdict(event, table: table, isContainer: isContainer)
+            return false
         }
-        return decide(event, table: table, group: group, source: source, isContainer: isContainer)
+        return true
+    }
+
+    /// The executable `fromSource` is compared with: for executions the parent's (`ParentProcessName`,
+    /// or the first word of `Source`), for the rest the process's own (``actor(_:)``).
+    private static func source<E: PolicyEventFields>(_ event: E, execution: Bool) -> String {
+        guard execution else { return actor(event) }
+        return event.parentProcessName.isEmpty ? firstWord(event.source) : event.parentProcessName
     }
 
     /// The counts so far, with ``EvaluationStatistics/eventsInScope`` for every policy.
@@ -232,7 +268,7 @@ public struct PolicyEvaluator {
     private enum PostureGroup { case file, network, capabilities }
 
     private mutating func decide<E: PolicyEventFields>(_ event: E, table: RuleTable, group: PostureGroup,
-                                                       source: String, isContainer: Bool) -> PolicyVerdict? {
+                                                       source: BlockVerdictMemo.Source, isContainer: Bool) -> PolicyVerdict? {
         let allowList: Bool
         switch group {
         case .file: allowList = table.fileAllowList
@@ -248,12 +284,11 @@ public struct PolicyEvaluator {
         var audit: CompiledRule?
         var permitted = false
         var allowNeededUnknownOwner = false
-        let sourceHash = SourceHash.of(source)
         for id in candidates {
             let requiredSource = table.sourceHashes[Int(id)]
-            if requiredSource != 0 && requiredSource != sourceHash { continue }
+            if requiredSource != 0 && requiredSource != source.hash { continue }
             let rule = table.rules[Int(id)]
-            if let required = rule.fromSource, required != source { continue }
+            if let required = rule.fromSource, required != source.path { continue }
             switch rule.action {
             case .block:
                 if block.map({ rule.order < $0.order }) ?? true, access.isConcerned(by: rule) { block = rule }

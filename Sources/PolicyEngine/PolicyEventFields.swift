@@ -21,7 +21,23 @@ protocol PolicyEventFields {
     var uid: Int32 { get }
     /// The compact JSON text of extra field `key` (the file owner's `OID`), when the event has it.
     func extra(_ key: String) -> String?
+    /// The dictionary ids of the fields, when they come from a column batch: the evaluator then works
+    /// each part of a decision out once per distinct id in the block (``BlockVerdictMemo``). Nil for
+    /// records.
+    var batchIDs: BatchRowIDs? { get }
 }
 
-extension Event: PolicyEventFields {}
-extension BatchRow: PolicyEventFields {}
+extension Event: PolicyEventFields {
+    var batchIDs: BatchRowIDs? { nil }
+}
+
+extension BatchRow: PolicyEventFields {
+    var batchIDs: BatchRowIDs? {
+        let context = batch.contextIDs[row]
+        return BatchRowIDs(context: context, verdict: batch.verdictIDs[row], resource: batch.resourceIDs[row],
+                           data: batch.dataIDs[row], extras: batch.extrasIDs[row],
+                           processName: batch.stringID(Self.processNameColumn, context: Int(context)))
+    }
+
+    private static let processNameColumn = BlockVerdictMemo.contextColumn(.processName)
+}
