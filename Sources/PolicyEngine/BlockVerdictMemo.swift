@@ -10,6 +10,13 @@ struct BatchRowIDs: Hashable {
     var extras: Int32
     /// `ProcessName` of the context.
     var processName: Int32
+
+    // The context determines `processName`: it need not be hashed.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(UInt32(bitPattern: context)) << 32 | UInt64(UInt32(bitPattern: verdict)))
+        hasher.combine(UInt64(UInt32(bitPattern: resource)) << 32 | UInt64(UInt32(bitPattern: data)))
+        hasher.combine(extras)
+    }
 }
 
 /// What ``PolicyEvaluator`` has worked out for one column batch, by dictionary ids, so that each part of
@@ -49,9 +56,21 @@ struct BlockVerdictMemo {
         var kind: Int32
         var first: Int32
         var second: Int32
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(UInt64(UInt32(bitPattern: table)) << 32 | UInt64(UInt32(bitPattern: kind)))
+            hasher.combine(UInt64(UInt32(bitPattern: first)) << 32 | UInt64(UInt32(bitPattern: second)))
+        }
     }
 
-    private var batch: ColumnBatch?
+    // The batch's id columns, held here so that reading a row does not go through the batch.
+    private var contextIDs: [Int32] = []
+    private var verdictIDs: [Int32] = []
+    private var resourceIDs: [Int32] = []
+    private var dataIDs: [Int32] = []
+    private var extrasIDs: [Int32] = []
+    /// `ProcessName` per context id.
+    private var processNames: [Int32] = []
     /// Per verdict id: 0 not asked yet, 1 an operation, 2 not one.
     private var verdictKinds: [UInt8] = []
     private var isOperation: (Int) -> Bool = { _ in true }
@@ -70,7 +89,12 @@ struct BlockVerdictMemo {
     /// Starts on `batch`; `isOperation` says whether a verdict id's strings may name an operation
     /// rules concern (asked once per verdict id).
     mutating func start(_ batch: ColumnBatch, isOperation: @escaping (Int) -> Bool) {
-        self.batch = batch
+        contextIDs = batch.contextIDs
+        verdictIDs = batch.verdictIDs
+        resourceIDs = batch.resourceIDs
+        dataIDs = batch.dataIDs
+        extrasIDs = batch.extrasIDs
+        processNames = (0..<batch.contextCount).map { batch.stringID(Self.processNameColumn, context: $0) }
         self.isOperation = isOperation
         Self.reset(&verdictKinds, to: 0, count: batch.verdictCount)
         Self.reset(&contextTables, to: 0, count: batch.contextCount)
@@ -92,18 +116,16 @@ struct BlockVerdictMemo {
     /// What is known about `row` of the batch.
     @inline(__always)
     mutating func lookup(row: Int) -> Lookup {
-        let batch = batch.unsafelyUnwrapped
-        let verdict = batch.verdictIDs[row]
+        let verdict = verdictIDs[row]
         var kind = verdictKinds[Int(verdict)]
         if kind == 0 {
             kind = isOperation(Int(verdict)) ? 1 : 2
             verdictKinds[Int(verdict)] = kind
         }
         if kind == 2 { return .notAnOperation }
-        let context = batch.contextIDs[row]
-        let ids = BatchRowIDs(context: context, verdict: verdict, resource: batch.resourceIDs[row],
-                              data: batch.dataIDs[row], extras: batch.extrasIDs[row],
-                              processName: batch.stringID(Self.processNameColumn, context: Int(context)))
+        let context = contextIDs[row]
+        let ids = BatchRowIDs(context: context, verdict: verdict, resource: resourceIDs[row], data: dataIDs[row],
+                              extras: extrasIDs[row], processName: processNames[Int(context)])
         if let known = decisions[ids] { return .known(table: known.table, verdict: known.verdict) }
         return .unknown(ids)
     }

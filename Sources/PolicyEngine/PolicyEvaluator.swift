@@ -121,6 +121,10 @@ public struct PolicyEvaluator {
         }
     }
 
+    /// The optional batch columns evaluation reads (`Resource`, `Data`, extras for the owner's `OID`):
+    /// what a scan that only needs verdicts decodes.
+    public static let columns: BatchColumns = [.resource, .data, .extras]
+
     private static let operationColumn = BlockVerdictMemo.verdictColumn(.operation)
     private static let resultColumn = BlockVerdictMemo.verdictColumn(.result)
 
@@ -279,7 +283,8 @@ public struct PolicyEvaluator {
         let postureApplies = posture == .block || posture == .audit
         guard !candidates.isEmpty || postureApplies else { return nil }
 
-        var access = AccessFacts(event)
+        // Read from the event once a rule that concerns the operation's source needs it.
+        var access: AccessFacts?
         var block: CompiledRule?
         var audit: CompiledRule?
         var permitted = false
@@ -289,41 +294,49 @@ public struct PolicyEvaluator {
             if requiredSource != 0 && requiredSource != source.hash { continue }
             let rule = table.rules[Int(id)]
             if let required = rule.fromSource, required != source.path { continue }
+            if access == nil { access = AccessFacts(event) }
             switch rule.action {
             case .block:
-                if block.map({ rule.order < $0.order }) ?? true, access.isConcerned(by: rule) { block = rule }
+                if block.map({ rule.order < $0.order }) ?? true, access!.isConcerned(by: rule) { block = rule }
             case .audit:
-                if audit.map({ rule.order < $0.order }) ?? true, access.isConcerned(by: rule) { audit = rule }
+                if audit.map({ rule.order < $0.order }) ?? true, access!.isConcerned(by: rule) { audit = rule }
             case .allow:
                 if !permitted {
-                    permitted = access.isPermitted(by: rule)
-                    allowNeededUnknownOwner = allowNeededUnknownOwner || (rule.ownerOnly && access.owner == nil)
+                    permitted = access!.isPermitted(by: rule)
+                    allowNeededUnknownOwner = allowNeededUnknownOwner || (rule.ownerOnly && access!.owner == nil)
                 }
             }
         }
 
         let passed = event.result == "Passed"
-        let denialAction = isAudited(event, isContainer: isContainer) ? "Audit (Block)" : "Block"
-        let deniedResult = passed && denialAction == "Block" ? "Permission denied" : event.result
         if let block {
-            return verdict(label: block.label, action: denialAction, result: deniedResult, isContainer: isContainer,
-                         ownerUnverified: block.ownerOnly && access.owner == nil)
+            let denial = denial(event, passed: passed, isContainer: isContainer)
+            return verdict(label: block.label, action: denial.action, result: denial.result, isContainer: isContainer,
+                         ownerUnverified: block.ownerOnly && access?.owner == nil)
         }
         let outsideAllowList = postureApplies && !permitted
         if outsideAllowList && posture == .block {
-            return verdict(label: nil, action: denialAction, result: deniedResult, isContainer: isContainer,
+            let denial = denial(event, passed: passed, isContainer: isContainer)
+            return verdict(label: nil, action: denial.action, result: denial.result, isContainer: isContainer,
                          ownerUnverified: allowNeededUnknownOwner)
         }
         guard passed else { return nil }
         if let audit {
             return verdict(label: audit.label, action: "Audit", result: event.result, isContainer: isContainer,
-                         ownerUnverified: audit.ownerOnly && access.owner == nil)
+                         ownerUnverified: audit.ownerOnly && access?.owner == nil)
         }
         if outsideAllowList {
             return verdict(label: nil, action: "Audit", result: event.result, isContainer: isContainer,
                          ownerUnverified: allowNeededUnknownOwner)
         }
         return nil
+    }
+
+    /// The action and result of an operation the policies deny: `Block`, with `Permission denied` for
+    /// one that passed; in audited namespaces and hosts `Audit (Block)` with the result as recorded.
+    private func denial<E: PolicyEventFields>(_ event: E, passed: Bool, isContainer: Bool) -> (action: String, result: String) {
+        let audited = isAudited(event, isContainer: isContainer)
+        return (audited ? "Audit (Block)" : "Block", passed && !audited ? "Permission denied" : event.result)
     }
 
     private func syscallVerdict<E: PolicyEventFields>(_ event: E, table: RuleTable, isContainer: Bool) -> PolicyVerdict? {
@@ -348,9 +361,8 @@ public struct PolicyEvaluator {
     // MARK: workloads
 
     private func posture<E: PolicyEventFields>(_ event: E, isContainer: Bool, group: PostureGroup) -> DefaultPosture.Action {
-        let options = policySet.options
-        let posture = isContainer ? options.namespacePostures[event.namespaceName] ?? options.containerPosture
-            : options.hostPosture
+        let posture = isContainer ? policySet.options.namespacePostures[event.namespaceName] ?? policySet.options.containerPosture
+            : policySet.options.hostPosture
         switch group {
         case .file: return posture.file
         case .network: return posture.network
@@ -359,9 +371,9 @@ public struct PolicyEvaluator {
     }
 
     private func isAudited<E: PolicyEventFields>(_ event: E, isContainer: Bool) -> Bool {
-        let options = policySet.options
-        if options.auditsEverything { return true }
-        return isContainer ? options.auditedNamespaces.contains(event.namespaceName) : options.auditedHosts.contains(event.hostName)
+        if policySet.options.auditsEverything { return true }
+        return isContainer ? policySet.options.auditedNamespaces.contains(event.namespaceName)
+            : policySet.options.auditedHosts.contains(event.hostName)
     }
 
     private struct PodKey: Hashable {

@@ -105,8 +105,9 @@ struct EvaluateCommand: ParsableCommand {
             let out = StandardOutput()
             let policySet = loaded.policySet
             let enforcer = policySet.options.enforcerName
-            // Blocks are judged on the decoding threads, each thread with its own evaluator.
-            let scan = plan.batches(filter: filter)
+            // Blocks are judged on the decoding threads, each thread with its own evaluator; counts and
+            // summaries need only the columns the verdicts are decided from, alerts every column.
+            let scan = plan.batches(filter: filter, columns: output.count || summary ? PolicyEvaluator.columns : .all)
             let makeEvaluator: @Sendable () -> PolicyEvaluator = { policySet.makeEvaluator() }
             var evaluators: [PolicyEvaluator] = []
             // Whether every selected event was judged (not so when --limit stopped the scan).
