@@ -2,6 +2,7 @@ import EventModel
 import EventStore
 
 /// The dictionary ids of a batch row that the evaluator's caches key on (``PolicyEventFields/batchIDs``).
+/// As a key of whole decisions, `context` is the context's class (``BlockVerdictMemo``).
 struct BatchRowIDs: Hashable {
     var context: Int32
     var verdict: Int32
@@ -23,12 +24,14 @@ struct BatchRowIDs: Hashable {
 /// a decision is made once per distinct value in the block rather than once per row:
 ///
 /// - per verdict id, whether its `Operation` and `Result` can make an operation a rule concerns;
-/// - per process context, its rule table and the executables rules' `fromSource` is compared with;
+/// - per process context, its class: the contexts that agree on every context field evaluation reads
+///   (``contextFields`` and `UID`; they differ in PIDs, `Cwd`, the pod's name, …) decide alike;
+/// - per class, its rule table and the executables rules' `fromSource` is compared with;
 /// - per rule table, operation kind and target (the executable and command line of an execution, the
 ///   path of a file access, `Resource` and `Data` of a socket or a capability), the rules whose target
 ///   names it: the matching proper;
-/// - per tuple of context, verdict, `Resource`, `Data` and extras ids (everything a verdict depends on),
-///   the whole decision.
+/// - per tuple of context class, verdict, `Resource`, `Data` and extras ids (everything a verdict
+///   depends on), the whole decision.
 ///
 /// Ids mean something only within their batch: ``start(_:isOperation:)`` forgets the previous block.
 struct BlockVerdictMemo {
@@ -48,6 +51,22 @@ struct BlockVerdictMemo {
     struct Source {
         var path: String
         var hash: UInt64
+    }
+
+    /// The context strings ``PolicyEventFields`` reads (with `UID`): contexts equal in these are one
+    /// class. A context field the evaluator comes to read must be added here.
+    static let contextFields: [EventField] = [
+        .hostName, .namespaceName, .labels, .containerName, .containerID, .processName, .parentProcessName, .source, .tty,
+    ]
+    private static let contextColumns = contextFields.map(contextColumn)
+    private static let uidColumn: Int = {
+        guard case .contextNumber(let column) = ColumnBatch.place(of: .uid) else { preconditionFailure("UID is not a context number") }
+        return column
+    }()
+
+    /// A context class: the ids of ``contextFields`` and the UID.
+    private struct ContextClassKey: Hashable {
+        var ids: [Int32]
     }
 
     /// A rule table, an operation kind and the ids of what that kind's rules match on.
@@ -74,9 +93,13 @@ struct BlockVerdictMemo {
     /// Per verdict id: 0 not asked yet, 1 an operation, 2 not one.
     private var verdictKinds: [UInt8] = []
     private var isOperation: (Int) -> Bool = { _ in true }
-    /// Per context id: its rule table + 1 (0: not known yet).
-    private var contextTables: [Int32] = []
-    /// Per context id: the executable acting, and the parent's (for executions).
+    private var batch: ColumnBatch?
+    /// Per context id: its class + 1 (0: not known yet).
+    private var contextClasses: [Int32] = []
+    private var classes: [ContextClassKey: Int32] = [:]
+    /// Per class: its rule table + 1 (0: not known yet).
+    private var classTables: [Int32] = []
+    /// Per class: the executable acting, and the parent's (for executions).
     private var actors: [Source?] = []
     private var parents: [Source?] = []
     /// Matched rules, as ranges of ``targetRules``; a nil range: no rule of the kind can concern it.
@@ -95,11 +118,14 @@ struct BlockVerdictMemo {
         dataIDs = batch.dataIDs
         extrasIDs = batch.extrasIDs
         processNames = (0..<batch.contextCount).map { batch.stringID(Self.processNameColumn, context: $0) }
+        self.batch = batch
         self.isOperation = isOperation
         Self.reset(&verdictKinds, to: 0, count: batch.verdictCount)
-        Self.reset(&contextTables, to: 0, count: batch.contextCount)
-        Self.reset(&actors, to: nil, count: batch.contextCount)
-        Self.reset(&parents, to: nil, count: batch.contextCount)
+        Self.reset(&contextClasses, to: 0, count: batch.contextCount)
+        classes.removeAll(keepingCapacity: true)
+        classTables.removeAll(keepingCapacity: true)
+        actors.removeAll(keepingCapacity: true)
+        parents.removeAll(keepingCapacity: true)
         targets.removeAll(keepingCapacity: true)
         targetRules.removeAll(keepingCapacity: true)
         decisions.removeAll(keepingCapacity: true)
@@ -124,7 +150,7 @@ struct BlockVerdictMemo {
         }
         if kind == 2 { return .notAnOperation }
         let context = contextIDs[row]
-        let ids = BatchRowIDs(context: context, verdict: verdict, resource: resourceIDs[row], data: dataIDs[row],
+        let ids = BatchRowIDs(context: contextClass(context), verdict: verdict, resource: resourceIDs[row], data: dataIDs[row],
                               extras: extrasIDs[row], processName: processNames[Int(context)])
         if let known = decisions[ids] { return .known(table: known.table, verdict: known.verdict) }
         return .unknown(ids)
@@ -143,23 +169,46 @@ struct BlockVerdictMemo {
 
     // MARK: parts of decisions
 
-    /// The rule table of context `context`, when known.
+    /// The class of context `context`.
     @inline(__always)
-    func table(ofContext context: Int32) -> Int? {
-        let known = contextTables[Int(context)]
+    private mutating func contextClass(_ context: Int32) -> Int32 {
+        let known = contextClasses[Int(context)]
+        if known > 0 { return known - 1 }
+        let batch = batch.unsafelyUnwrapped
+        let key = ContextClassKey(ids: Self.contextColumns.map { batch.stringID($0, context: Int(context)) }
+            + [batch.number(Self.uidColumn, context: Int(context))])
+        let found: Int32
+        if let existing = classes[key] {
+            found = existing
+        } else {
+            found = Int32(classes.count)
+            classes[key] = found
+            classTables.append(0)
+            actors.append(nil)
+            parents.append(nil)
+        }
+        contextClasses[Int(context)] = found + 1
+        return found
+    }
+
+    /// The rule table of context `context`'s class, when known.
+    @inline(__always)
+    mutating func table(ofContext context: Int32) -> Int? {
+        let known = classTables[Int(contextClass(context))]
         return known > 0 ? Int(known - 1) : nil
     }
 
-    mutating func keep(table: Int, ofContext context: Int32) { contextTables[Int(context)] = Int32(table + 1) }
+    mutating func keep(table: Int, ofContext context: Int32) { classTables[Int(contextClass(context))] = Int32(table + 1) }
 
     /// The executable of context `context` that `fromSource` is compared with: the parent's for
     /// executions, else the acting one's; `make` works it out the first time.
     @inline(__always)
     mutating func source(ofContext context: Int32, parent: Bool, _ make: () -> String) -> Source {
-        if let known = parent ? parents[Int(context)] : actors[Int(context)] { return known }
+        let index = Int(contextClass(context))
+        if let known = parent ? parents[index] : actors[index] { return known }
         let path = make()
         let source = Source(path: path, hash: SourceHash.of(path))
-        if parent { parents[Int(context)] = source } else { actors[Int(context)] = source }
+        if parent { parents[index] = source } else { actors[index] = source }
         return source
     }
 

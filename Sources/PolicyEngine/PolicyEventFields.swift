@@ -4,6 +4,9 @@ import EventStore
 /// The fields of an event that policy evaluation reads: what ``PolicyEvaluator`` decides from, read
 /// from an ``Event`` or straight from a column batch's row (``BatchRow``), so that one implementation
 /// of the matching serves records (`record --policy`, `--diff`) and stored blocks alike.
+///
+/// A process-context field added here must be added to ``BlockVerdictMemo/contextFields`` too: batch
+/// rows whose contexts agree on those fields are decided alike.
 protocol PolicyEventFields {
     var operation: String { get }
     var result: String { get }
