@@ -19,6 +19,45 @@ import Testing
     /// Every policy of the shared corpus that loads.
     static let corpusPolicies: [KubeArmorPolicy] = PolicyLoader.load(paths: [Fixture.corpus]).policies
 
+    /// Rules with every option whose outcome depends on more than the target (a terminal, the file's
+    /// owner, writes, the source executable), on targets the generated logs are full of.
+    static let optionsPolicy = """
+        apiVersion: security.kubearmor.com/v1
+        kind: KubeArmorPolicy
+        metadata:
+          name: options-under-test
+          namespace: payments
+        spec:
+          selector:
+            matchLabels:
+              app: payments-api
+          process:
+            matchPaths:
+            - path: /usr/bin/dash
+              pts: false
+            - path: /usr/lib/postgresql/16/bin/pg_isready
+              fromSource:
+              - path: /bin/sh
+          file:
+            matchPaths:
+            - path: /etc/ld.so.cache
+              pts: false
+            - path: /lib/x86_64-linux-gnu/libc.so.6
+              ownerOnly: true
+            matchDirectories:
+            - dir: /var/lib/postgresql/data/
+              recursive: true
+              readOnly: true
+              fromSource:
+              - path: /usr/lib/postgresql/16/bin/postgres
+          network:
+            matchProtocols:
+            - protocol: tcp
+              fromSource:
+              - path: /bin/vault
+          action: Block
+        """
+
     /// The option sets evaluated: each scope, each default posture, audited namespaces and hosts.
     static func optionSets(events: [Event]) -> [(name: String, options: EvaluationOptions)] {
         var sets: [(String, EvaluationOptions)] = []
@@ -108,7 +147,7 @@ import Testing
     /// in a store of small blocks.
     @Test(.enabled(if: generatorIsAvailable, "needs python3 and ../shared/tools/gen-kubearmor-logs.py"))
     func batchVerdictsEqualEventVerdictsOnGeneratedStores() throws {
-        let policies = Self.corpusPolicies
+        let policies = Fixture.policies(Self.optionsPolicy) + Self.corpusPolicies
         try #require(policies.count > 100)
         for seed in [3] {
             let directory = NSTemporaryDirectory() + "rearview-batch-evaluate-" + UUID().uuidString
