@@ -64,9 +64,29 @@ struct BlockVerdictMemo {
         return column
     }()
 
-    /// A context class: the ids of ``contextFields`` and the UID.
+    /// A context class: the ids of ``contextFields`` and the UID (ten 32-bit slots).
     private struct ContextClassKey: Hashable {
-        var ids: [Int32]
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+
+        init(_ batch: ColumnBatch, context: Int) {
+            withUnsafeMutableBytes(of: &words) { raw in
+                let slots = raw.bindMemory(to: Int32.self)
+                for (i, column) in BlockVerdictMemo.contextColumns.enumerated() {
+                    slots[i] = batch.stringID(column, context: context)
+                }
+                slots[BlockVerdictMemo.contextColumns.count] = batch.number(BlockVerdictMemo.uidColumn, context: context)
+            }
+        }
+
+        static func == (a: Self, b: Self) -> Bool { a.words == b.words }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(words.0)
+            hasher.combine(words.1)
+            hasher.combine(words.2)
+            hasher.combine(words.3)
+            hasher.combine(words.4)
+        }
     }
 
     /// A rule table, an operation kind and the ids of what that kind's rules match on.
@@ -175,8 +195,7 @@ struct BlockVerdictMemo {
         let known = contextClasses[Int(context)]
         if known > 0 { return known - 1 }
         let batch = batch.unsafelyUnwrapped
-        let key = ContextClassKey(ids: Self.contextColumns.map { batch.stringID($0, context: Int(context)) }
-            + [batch.number(Self.uidColumn, context: Int(context))])
+        let key = ContextClassKey(batch, context: Int(context))
         let found: Int32
         if let existing = classes[key] {
             found = existing
