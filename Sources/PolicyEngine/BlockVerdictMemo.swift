@@ -43,7 +43,7 @@ struct BlockVerdictMemo {
         /// Decided before in this block: the table it was an operation for (-1: none) and the index
         /// of its verdict in ``verdicts`` (-1: none).
         case known(table: Int32, verdict: Int32)
-        /// Not decided yet in this block; ``remember(_:for:)`` the decision under these ids.
+        /// Not decided yet in this block; ``remember(table:verdict:for:)`` the decision under these ids.
         case unknown(BatchRowIDs)
     }
 
