@@ -18,11 +18,15 @@ public struct BatchRow {
 
     public var timeNs: Int64 { batch.timeNs[row] }
     public var hostName: String { contextString(Self.hostName) }
+    public var namespaceName: String { contextString(Self.namespaceName) }
     public var podName: String { contextString(Self.podName) }
+    public var labels: String { contextString(Self.labels) }
     public var containerID: String { contextString(Self.containerID) }
+    public var containerName: String { contextString(Self.containerName) }
     public var parentProcessName: String { contextString(Self.parentProcessName) }
     public var processName: String { contextString(Self.processName) }
     public var source: String { contextString(Self.source) }
+    public var tty: String { contextString(Self.tty) }
     public var hostPPID: Int32 { batch.number(Self.hostPPID, context: context) }
     public var hostPID: Int32 { batch.number(Self.hostPID, context: context) }
     public var ppid: Int32 { batch.number(Self.ppid, context: context) }
@@ -34,16 +38,26 @@ public struct BatchRow {
     public var resource: String { batch.columns.contains(.resource) ? batch.string(batch.resourceIDs[row]) : "" }
     /// `Data`; empty when the batch was decoded without it.
     public var data: String { batch.columns.contains(.data) ? batch.string(batch.dataIDs[row]) : "" }
+    /// The compact JSON text of extra field `key`, when the row has it (nil when the batch was decoded
+    /// without extras).
+    public func extra(_ key: String) -> String? {
+        let set = batch.extrasIDs[row]
+        return set == 0 ? nil : batch.extraValueID(key, set: set).map(batch.string)
+    }
 
     private func contextString(_ column: Int) -> String { batch.string(batch.stringID(column, context: context)) }
 
     private static func column(_ field: EventField, of fields: [EventField]) -> Int { fields.firstIndex(of: field)! }
     private static let hostName = column(.hostName, of: BlockCodec.contextStrings)
+    private static let namespaceName = column(.namespaceName, of: BlockCodec.contextStrings)
     private static let podName = column(.podName, of: BlockCodec.contextStrings)
+    private static let labels = column(.labels, of: BlockCodec.contextStrings)
     private static let containerID = column(.containerID, of: BlockCodec.contextStrings)
+    private static let containerName = column(.containerName, of: BlockCodec.contextStrings)
     private static let parentProcessName = column(.parentProcessName, of: BlockCodec.contextStrings)
     private static let processName = column(.processName, of: BlockCodec.contextStrings)
     private static let source = column(.source, of: BlockCodec.contextStrings)
+    private static let tty = column(.tty, of: BlockCodec.contextStrings)
     private static let hostPPID = column(.hostPPID, of: BlockCodec.contextNumbers)
     private static let hostPID = column(.hostPID, of: BlockCodec.contextNumbers)
     private static let ppid = column(.ppid, of: BlockCodec.contextNumbers)

@@ -6,24 +6,35 @@ import EventModel
 ///   BPF-LSM `lsm=SECURITY_BPRM_CHECK` alert, or empty); rearview's fork, exit and start-up snapshot
 ///   records (`snapshot=procfs`) are not executions and no rule concerns them.
 /// - `File`, `Network`, `Capabilities` and `Syscall` events are taken as they are.
-enum OperationKind {
+enum OperationKind: Int32 {
     case execution
     case file
     case network
     case capability
     case syscall
 
-    init?(_ event: borrowing Event) {
-        switch event.operation {
-        case "Process":
+    init?<E: PolicyEventFields>(_ event: E) {
+        guard let kind = Self.named(event.operation) else { return nil }
+        if kind == .execution {
             let data = event.data
             let isExecution = data.isEmpty || data.hasPrefix("syscall=SYS_EXECVE") || data.containsBytes(of: "BPRM_CHECK")
             guard isExecution, !data.containsBytes(of: "snapshot=") else { return nil }
-            self = .execution
-        case "File": self = .file
-        case "Network": self = .network
-        case "Capabilities": self = .capability
-        case "Syscall": self = .syscall
+        }
+        self = kind
+    }
+
+    /// Whether some event with `Operation` `operation` is an operation a rule can concern (for
+    /// `Process`, depending on its `Data`).
+    static func mayName(_ operation: String) -> Bool { named(operation) != nil }
+
+    /// The kind `Operation` names, before `Data` tells a `Process` event's execution from the rest.
+    private static func named(_ operation: String) -> OperationKind? {
+        switch operation {
+        case "Process": return .execution
+        case "File": return .file
+        case "Network": return .network
+        case "Capabilities": return .capability
+        case "Syscall": return .syscall
         default: return nil
         }
     }
@@ -47,7 +58,7 @@ struct SocketFacts: Equatable {
     var type: SocketType?
     var ipProtocol: IPProtocol?
 
-    init?(_ event: borrowing Event) {
+    init?<E: PolicyEventFields>(_ event: E) {
         var words = Words()
         event.resource.utf8.withContiguousBuffer { words.read($0) }
         event.data.utf8.withContiguousBuffer { words.read($0) }

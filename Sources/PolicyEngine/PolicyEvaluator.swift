@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// Re-evaluates recorded events against a ``PolicySet``: for each event, the alert KubeArmor would have
 /// raised had the policies been active, or nil.
@@ -56,6 +57,8 @@ public struct PolicyEvaluator {
     private var fixedTables: (container: Int?, host: Int?) = (nil, nil)
     private var operationsPerTable: [Int] = []
     private var candidates: [Int32] = []
+    /// The decisions of the block being evaluated (``verdicts(in:rows:_:)``), by dictionary ids.
+    private var blockMemo = BlockVerdictMemo()
     private var events = 0
     private var operations = 0
     private var alerts = 0
@@ -85,6 +88,46 @@ public struct PolicyEvaluator {
         }
     }
 
+    /// The verdicts for `rows` of a column batch (a decoded store block), given to `body` with their
+    /// row in order: exactly those ``verdicts(for:_:)`` gives for `batch.events(at: rows)`, with the
+    /// same statistics, decided from the columns without building an ``Event``.
+    ///
+    /// An event's verdict depends only on its process context, its verdict strings (Operation,
+    /// Result), its Resource, its Data and its extras (the owner's `OID`), each a dictionary id in
+    /// the batch: rows that repeat a tuple of those ids within the block are decided once. Rows whose
+    /// verdict strings name no operation a rule concerns (or a result that never reached the
+    /// enforcer) are skipped after one lookup per distinct verdict.
+    public mutating func verdicts(in batch: ColumnBatch, rows: some Sequence<Int32>,
+                                  _ body: (_ row: Int32, _ verdict: PolicyVerdict) throws -> Void) rethrows {
+        blockMemo.start(batch, isOperation: { verdict in
+            let operation = batch.string(batch.stringID(Self.operationColumn, verdict: verdict))
+            let result = batch.string(batch.stringID(Self.resultColumn, verdict: verdict))
+            return OperationKind.mayName(operation) && Self.isEvaluatedResult(result)
+        })
+        for row in rows {
+            let table: Int32, verdict: Int32
+            switch blockMemo.lookup(row: Int(row)) {
+            case .notAnOperation:
+                (table, verdict) = (-1, -1)
+            case .known(let knownTable, let knownVerdict):
+                (table, verdict) = (knownTable, knownVerdict)
+            case .unknown(let ids):
+                let decision = decide(BatchRow(batch, row: Int(row)))
+                table = decision.table
+                verdict = blockMemo.remember(table: table, verdict: decision.verdict, for: ids)
+            }
+            tally(table: table, alert: verdict >= 0)
+            if verdict >= 0 { try body(row, blockMemo.verdicts[Int(verdict)]) }
+        }
+    }
+
+    /// The optional batch columns evaluation reads (`Resource`, `Data`, extras for the owner's `OID`):
+    /// what a scan that only needs verdicts decodes.
+    public static let columns: BatchColumns = [.resource, .data, .extras]
+
+    private static let operationColumn = BlockVerdictMemo.verdictColumn(.operation)
+    private static let resultColumn = BlockVerdictMemo.verdictColumn(.result)
+
     /// `events` with each one that raises an alert replaced by its alert, as KubeArmor's own stream
     /// carries a matched operation: once, as the alert (which keeps every field of the event).
     public mutating func replacingAlerts(in events: [Event]) -> [Event] {
@@ -99,35 +142,96 @@ public struct PolicyEvaluator {
 
     @inline(__always)
     private mutating func decideVerdict(_ event: borrowing Event) -> PolicyVerdict? {
+        let decision = decide(event)
+        tally(table: decision.table, alert: decision.verdict != nil)
+        return decision.verdict
+    }
+
+    /// What one event came to: the rule table it was an operation for, and its verdict.
+    struct Decision {
+        /// The index of the rule table of the event's workload, or -1 when no rule can concern the
+        /// event (it is no operation, or its result never reached the enforcer).
+        var table: Int32
+        var verdict: PolicyVerdict?
+    }
+
+    /// Counts a decision into the statistics: an event, an operation for `table` (-1: none), an alert.
+    @inline(__always)
+    private mutating func tally(table: Int32, alert: Bool) {
         events += 1
-        guard let kind = OperationKind(event), Self.isEvaluatedResult(event.result) else { return nil }
+        guard table >= 0 else { return }
         operations += 1
+        operationsPerTable[Int(table)] += 1
+        if alert { alerts += 1 }
+    }
+
+    /// The decision for `event`, the one implementation of the matching for records and batch rows.
+    @inline(__always)
+    private mutating func decide<E: PolicyEventFields>(_ event: E) -> Decision {
+        guard let kind = OperationKind(event), Self.isEvaluatedResult(event.result) else {
+            return Decision(table: -1, verdict: nil)
+        }
         let isContainer = !event.containerID.isEmpty
-        let tableIndex = table(for: event, isContainer: isContainer)
-        operationsPerTable[tableIndex] += 1
+        let tableIndex: Int
+        if let context = event.batchIDs?.context, let known = blockMemo.table(ofContext: context) {
+            tableIndex = known
+        } else {
+            tableIndex = table(for: event, isContainer: isContainer)
+            if let context = event.batchIDs?.context { blockMemo.keep(table: tableIndex, ofContext: context) }
+        }
+        return Decision(table: Int32(tableIndex), verdict: verdict(for: event, kind: kind, tableIndex: tableIndex,
+                                                                   isContainer: isContainer))
+    }
+
+    @inline(__always)
+    private mutating func verdict<E: PolicyEventFields>(for event: E, kind: OperationKind, tableIndex: Int,
+                                                        isContainer: Bool) -> PolicyVerdict? {
         let table = tables[tableIndex]
+        if kind == .syscall { return syscallVerdict(event, table: table, isContainer: isContainer) }
         candidates.removeAll(keepingCapacity: true)
-        let source: String
-        let group: PostureGroup
+        let matched: Bool
+        if let ids = event.batchIDs {
+            // What the rules match on: the executable and command line, the path, the socket or capability words.
+            let (first, second) = kind == .execution ? (ids.processName, ids.resource)
+                : kind == .file ? (ids.resource, 0) : (ids.resource, ids.data)
+            matched = blockMemo.matchedRules(table: tableIndex, kind: kind, first: first, second: second, into: &candidates) {
+                Self.matchTargets(event, kind: kind, table: table, into: &$0)
+            }
+        } else {
+            matched = Self.matchTargets(event, kind: kind, table: table, into: &candidates)
+        }
+        guard matched else { return nil }
+        let isExecution = kind == .execution
+        let source: BlockVerdictMemo.Source
+        if let context = event.batchIDs?.context {
+            source = blockMemo.source(ofContext: context, parent: isExecution) { Self.source(event, execution: isExecution) }
+        } else {
+            let path = Self.source(event, execution: isExecution)
+            source = BlockVerdictMemo.Source(path: path, hash: SourceHash.of(path))
+        }
+        let group: PostureGroup = kind == .network ? .network : kind == .capability ? .capabilities : .file
+        return decide(event, table: table, group: group, source: source, isContainer: isContainer)
+    }
+
+    /// Appends to `candidates` the rules of `table` whose target names the operation (`kind` is not
+    /// `.syscall`): KubeArmor's `matchResources` for executions and files, socket type or protocol for
+    /// network rules, the capability's name for capability rules. False when no rule of the kind can
+    /// concern the operation (none in the table, nor an allow list; a socket the event does not describe).
+    private static func matchTargets<E: PolicyEventFields>(_ event: E, kind: OperationKind, table: RuleTable,
+                                                           into candidates: inout [Int32]) -> Bool {
         switch kind {
         case .execution:
-            guard !table.process.isEmpty || table.fileAllowList else { return nil }
+            guard !table.process.isEmpty || table.fileAllowList else { return false }
             let executable = event.processName.isEmpty ? Self.firstWord(event.resource) : event.processName
             table.process.collect(path: executable, alsoForPatterns: event.resource, into: &candidates)
-            source = event.parentProcessName.isEmpty ? Self.firstWord(event.source) : event.parentProcessName
-            group = .file
         case .file:
-            guard !table.file.isEmpty || table.fileAllowList else { return nil }
+            guard !table.file.isEmpty || table.fileAllowList else { return false }
             table.file.collect(path: event.resource, into: &candidates)
-            source = Self.actor(event)
-            group = .file
         case .network:
-            guard !table.sockets.isEmpty, let socket = SocketFacts(event) else { return nil }
+            guard !table.sockets.isEmpty, let socket = SocketFacts(event) else { return false }
             table.sockets.collect(socket, into: &candidates)
-            source = Self.actor(event)
-            group = .network
         case .capability:
-            guard !table.capabilityRules.isEmpty else { return nil }
+            guard !table.capabilityRules.isEmpty else { return false }
             let resource = event.resource.uppercased(), data = event.data.uppercased()
             for id in table.capabilityRules {
                 if case .capability(let name) = table.rules[Int(id)].target,
@@ -135,12 +239,17 @@ public struct PolicyEvaluator {
                     candidates.append(id)
                 }
             }
-            source = Self.actor(event)
-            group = .capabilities
         case .syscall:
-            return syscallVerdict(event, table: table, isContainer: isContainer)
+            return false
         }
-        return decide(event, table: table, group: group, source: source, isContainer: isContainer)
+        return true
+    }
+
+    /// The executable `fromSource` is compared with: for executions the parent's (`ParentProcessName`,
+    /// or the first word of `Source`), for the rest the process's own (``actor(_:)``).
+    private static func source<E: PolicyEventFields>(_ event: E, execution: Bool) -> String {
+        guard execution else { return actor(event) }
+        return event.parentProcessName.isEmpty ? firstWord(event.source) : event.parentProcessName
     }
 
     /// The counts so far, with ``EvaluationStatistics/eventsInScope`` for every policy.
@@ -162,8 +271,8 @@ public struct PolicyEvaluator {
 
     private enum PostureGroup { case file, network, capabilities }
 
-    private mutating func decide(_ event: borrowing Event, table: RuleTable, group: PostureGroup, source: String,
-                                 isContainer: Bool) -> PolicyVerdict? {
+    private mutating func decide<E: PolicyEventFields>(_ event: E, table: RuleTable, group: PostureGroup,
+                                                       source: BlockVerdictMemo.Source, isContainer: Bool) -> PolicyVerdict? {
         let allowList: Bool
         switch group {
         case .file: allowList = table.fileAllowList
@@ -174,46 +283,47 @@ public struct PolicyEvaluator {
         let postureApplies = posture == .block || posture == .audit
         guard !candidates.isEmpty || postureApplies else { return nil }
 
-        var access = AccessFacts(event)
+        // Read from the event once a rule that concerns the operation's source needs it.
+        var access: AccessFacts?
         var block: CompiledRule?
         var audit: CompiledRule?
         var permitted = false
         var allowNeededUnknownOwner = false
-        let sourceHash = SourceHash.of(source)
         for id in candidates {
             let requiredSource = table.sourceHashes[Int(id)]
-            if requiredSource != 0 && requiredSource != sourceHash { continue }
+            if requiredSource != 0 && requiredSource != source.hash { continue }
             let rule = table.rules[Int(id)]
-            if let required = rule.fromSource, required != source { continue }
+            if let required = rule.fromSource, required != source.path { continue }
+            if access == nil { access = AccessFacts(event) }
             switch rule.action {
             case .block:
-                if block.map({ rule.order < $0.order }) ?? true, access.isConcerned(by: rule) { block = rule }
+                if block.map({ rule.order < $0.order }) ?? true, access!.isConcerned(by: rule) { block = rule }
             case .audit:
-                if audit.map({ rule.order < $0.order }) ?? true, access.isConcerned(by: rule) { audit = rule }
+                if audit.map({ rule.order < $0.order }) ?? true, access!.isConcerned(by: rule) { audit = rule }
             case .allow:
                 if !permitted {
-                    permitted = access.isPermitted(by: rule)
-                    allowNeededUnknownOwner = allowNeededUnknownOwner || (rule.ownerOnly && access.owner == nil)
+                    permitted = access!.isPermitted(by: rule)
+                    allowNeededUnknownOwner = allowNeededUnknownOwner || (rule.ownerOnly && access!.owner == nil)
                 }
             }
         }
 
         let passed = event.result == "Passed"
-        let denialAction = isAudited(event, isContainer: isContainer) ? "Audit (Block)" : "Block"
-        let deniedResult = passed && denialAction == "Block" ? "Permission denied" : event.result
         if let block {
-            return verdict(label: block.label, action: denialAction, result: deniedResult, isContainer: isContainer,
-                         ownerUnverified: block.ownerOnly && access.owner == nil)
+            let denial = denial(event, passed: passed, isContainer: isContainer)
+            return verdict(label: block.label, action: denial.action, result: denial.result, isContainer: isContainer,
+                         ownerUnverified: block.ownerOnly && access?.owner == nil)
         }
         let outsideAllowList = postureApplies && !permitted
         if outsideAllowList && posture == .block {
-            return verdict(label: nil, action: denialAction, result: deniedResult, isContainer: isContainer,
+            let denial = denial(event, passed: passed, isContainer: isContainer)
+            return verdict(label: nil, action: denial.action, result: denial.result, isContainer: isContainer,
                          ownerUnverified: allowNeededUnknownOwner)
         }
         guard passed else { return nil }
         if let audit {
             return verdict(label: audit.label, action: "Audit", result: event.result, isContainer: isContainer,
-                         ownerUnverified: audit.ownerOnly && access.owner == nil)
+                         ownerUnverified: audit.ownerOnly && access?.owner == nil)
         }
         if outsideAllowList {
             return verdict(label: nil, action: "Audit", result: event.result, isContainer: isContainer,
@@ -222,7 +332,14 @@ public struct PolicyEvaluator {
         return nil
     }
 
-    private mutating func syscallVerdict(_ event: borrowing Event, table: RuleTable, isContainer: Bool) -> PolicyVerdict? {
+    /// The action and result of an operation the policies deny: `Block`, with `Permission denied` for
+    /// one that passed; in audited namespaces and hosts `Audit (Block)` with the result as recorded.
+    private func denial<E: PolicyEventFields>(_ event: E, passed: Bool, isContainer: Bool) -> (action: String, result: String) {
+        let audited = isAudited(event, isContainer: isContainer)
+        return (audited ? "Audit (Block)" : "Block", passed && !audited ? "Permission denied" : event.result)
+    }
+
+    private func syscallVerdict<E: PolicyEventFields>(_ event: E, table: RuleTable, isContainer: Bool) -> PolicyVerdict? {
         guard !table.syscallRules.isEmpty else { return nil }
         let firstData = event.data.split(separator: " ", maxSplits: 1).first ?? ""
         guard let range = firstData.range(of: "SYS_") else { return nil }
@@ -235,19 +352,17 @@ public struct PolicyEvaluator {
                      ownerUnverified: false)
     }
 
-    private mutating func verdict(label: AlertLabel?, action: String, result: String, isContainer: Bool,
-                                  ownerUnverified: Bool) -> PolicyVerdict {
-        alerts += 1
-        return PolicyVerdict(label: label, action: action, result: result, isHostAlert: !isContainer,
+    private func verdict(label: AlertLabel?, action: String, result: String, isContainer: Bool,
+                         ownerUnverified: Bool) -> PolicyVerdict {
+        PolicyVerdict(label: label, action: action, result: result, isHostAlert: !isContainer,
                              ownerUnverified: ownerUnverified)
     }
 
     // MARK: workloads
 
-    private func posture(_ event: Event, isContainer: Bool, group: PostureGroup) -> DefaultPosture.Action {
-        let options = policySet.options
-        let posture = isContainer ? options.namespacePostures[event.namespaceName] ?? options.containerPosture
-            : options.hostPosture
+    private func posture<E: PolicyEventFields>(_ event: E, isContainer: Bool, group: PostureGroup) -> DefaultPosture.Action {
+        let posture = isContainer ? policySet.options.namespacePostures[event.namespaceName] ?? policySet.options.containerPosture
+            : policySet.options.hostPosture
         switch group {
         case .file: return posture.file
         case .network: return posture.network
@@ -255,10 +370,10 @@ public struct PolicyEvaluator {
         }
     }
 
-    private func isAudited(_ event: Event, isContainer: Bool) -> Bool {
-        let options = policySet.options
-        if options.auditsEverything { return true }
-        return isContainer ? options.auditedNamespaces.contains(event.namespaceName) : options.auditedHosts.contains(event.hostName)
+    private func isAudited<E: PolicyEventFields>(_ event: E, isContainer: Bool) -> Bool {
+        if policySet.options.auditsEverything { return true }
+        return isContainer ? policySet.options.auditedNamespaces.contains(event.namespaceName)
+            : policySet.options.auditedHosts.contains(event.hostName)
     }
 
     private struct PodKey: Hashable {
@@ -266,7 +381,7 @@ public struct PolicyEvaluator {
         let labels: String
         let containerName: String
 
-        func describes(_ event: Event) -> Bool {
+        func describes<E: PolicyEventFields>(_ event: E) -> Bool {
             labels == event.labels && namespace == event.namespaceName && containerName == event.containerName
         }
     }
@@ -274,7 +389,7 @@ public struct PolicyEvaluator {
     private static let recentPodCount = 8
 
     /// The index of the rule table for `event`'s workload, built on first use.
-    private mutating func table(for event: borrowing Event, isContainer: Bool) -> Int {
+    private mutating func table<E: PolicyEventFields>(for event: E, isContainer: Bool) -> Int {
         let compiled = policySet.compiled
         switch (policySet.options.scope, isContainer) {
         case (.everywhere, _), (.anyWorkload, _):
@@ -335,7 +450,7 @@ public struct PolicyEvaluator {
     }
 
     /// The executable acting: `ProcessName`, or the first word of `Source` when it is missing.
-    private static func actor(_ event: Event) -> String {
+    private static func actor<E: PolicyEventFields>(_ event: E) -> String {
         event.processName.isEmpty ? firstWord(event.source) : event.processName
     }
 
@@ -353,12 +468,12 @@ struct AccessFacts {
     private let ownerText: String?
     private var writeCache: Bool?
 
-    init(_ event: borrowing Event) {
+    init<E: PolicyEventFields>(_ event: E) {
         data = event.data
         resource = event.resource
         onTerminal = !event.tty.isEmpty
         uid = event.uid
-        ownerText = event.extras.isEmpty ? nil : event.extra("OID")
+        ownerText = event.extra("OID")
     }
 
     /// The UID owning the file (the event's `OID` field), or nil when the event does not say.

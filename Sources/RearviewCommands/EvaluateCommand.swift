@@ -105,8 +105,9 @@ struct EvaluateCommand: ParsableCommand {
             let out = StandardOutput()
             let policySet = loaded.policySet
             let enforcer = policySet.options.enforcerName
-            // Blocks are judged on the decoding threads, each thread with its own evaluator.
-            let scan = plan.batches(filter: filter)
+            // Blocks are judged on the decoding threads, each thread with its own evaluator; counts and
+            // summaries need only the columns the verdicts are decided from, alerts every column.
+            let scan = plan.batches(filter: filter, columns: output.count || summary ? PolicyEvaluator.columns : .all)
             let makeEvaluator: @Sendable () -> PolicyEvaluator = { policySet.makeEvaluator() }
             var evaluators: [PolicyEvaluator] = []
             // Whether every selected event was judged (not so when --limit stopped the scan).
@@ -119,7 +120,7 @@ struct EvaluateCommand: ParsableCommand {
                 var n = 0
                 evaluators = try scan.map(state: makeEvaluator, { evaluator, batch, rows in
                     var alerts = 0
-                    evaluator.verdicts(for: batch.events(at: rows)) { _, _ in alerts += 1 }
+                    evaluator.verdicts(in: batch, rows: rows) { _, _ in alerts += 1 }
                     return alerts
                 }) { n += $0; return true }
                 out.line(String(n))
@@ -127,7 +128,7 @@ struct EvaluateCommand: ParsableCommand {
                 var counts: [[String]: Int] = [:]
                 evaluators = try scan.map(state: makeEvaluator, { evaluator, batch, rows in
                     var block: [[String]: Int] = [:]
-                    evaluator.verdicts(for: batch.events(at: rows)) { _, verdict in
+                    evaluator.verdicts(in: batch, rows: rows) { _, verdict in
                         block[[verdict.policyName, verdict.rule, verdict.action], default: 0] += 1
                     }
                     return block
@@ -143,9 +144,10 @@ struct EvaluateCommand: ParsableCommand {
                 var printed = 0
                 if output.limit != 0 {
                     evaluators = try scan.orderedMap(state: makeEvaluator, { evaluator, batch, rows in
-                        let events = batch.events(at: rows)
                         var alerts: [Event] = []
-                        evaluator.verdicts(for: events) { index, verdict in alerts.append(verdict.alert(for: events[index], enforcer: enforcer)) }
+                        evaluator.verdicts(in: batch, rows: rows) { row, verdict in
+                            alerts.append(verdict.alert(for: batch.event(at: Int(row)), enforcer: enforcer))
+                        }
                         return alerts
                     }) { alerts in
                         for alert in alerts.prefix(output.limit.map { $0 - printed } ?? alerts.count) {
