@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "PolicyEngine", dependencies: ["EventModel", "Investigation", .product(name: "Yams", package: "Yams")]),
         .target(name: "Reports", dependencies: ["EventModel", "EventStore", "Investigation"]),
         .target(name: "IncidentReport", dependencies: ["EventModel", "EventStore", "Investigation", "PolicyEngine", "Reports"]),
-        .target(name: "SIEMExport", dependencies: ["EventModel"]),
+        .target(name: "SIEMExport", dependencies: ["EventModel", "EventStore"]),
         .target(name: "Forwarding", dependencies: ["EventModel", "EventStore", "SIEMExport", "COpenSSL"]),
         .target(name: "RearviewCommands", dependencies: [
             "EventModel", "EventStore", "Investigation", "Recorder", "PolicyEngine", "Reports",
@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "SIEMExport", "EventModel", "EventStore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "EventStore", "EventModel"]),
         .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel"]),
-        .testTarget(name: "SIEMExportTests", dependencies: ["SIEMExport", "EventModel", .product(name: "Yams", package: "Yams")],
+        .testTarget(name: "SIEMExportTests", dependencies: ["SIEMExport", "EventModel", "EventStore", .product(name: "Yams", package: "Yams")],
                     exclude: ["Schemas"]),
     ]
 )

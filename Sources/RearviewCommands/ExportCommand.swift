@@ -3,7 +3,6 @@ import EventModel
 import EventStore
 import Foundation
 import Investigation
-import Reports
 import SIEMExport
 
 /// `rearview export`: selected events out of the stores in the formats SIEMs and other tools read.
@@ -80,18 +79,13 @@ struct ExportCommand: ParsableCommand {
             let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
             let plan = try QueryPlan(stores: opened, filter: filter)
             let sink = try EventSink(path: out)
-            // Each block's records are encoded on the decoding threads by a copy of the encoder (copies
-            // share nothing mutable) and written in time order.
+            // Each block's records are encoded from its columns on the decoding threads by a copy of the
+            // encoder (copies share nothing mutable; each string is escaped once per block) and written
+            // in time order.
             nonisolated(unsafe) let encoder = format.encoder(options, processStarts: try StoredProcessStarts.lookup(for: format, stores: opened))
             let threads = ProcessInfo.processInfo.activeProcessorCount
-            let fromColumns = format == .kubearmor
             try plan.batches(filter: filter, threads: threads).orderedMap({ batch, rows in
-                guard fromColumns else { return encoder.lines(of: batch.events(at: rows)) }
-                // KubeArmor records are written from the columns, each string escaped once per block.
-                var lines = EventLineWriter(withStoreFields: false)
-                var bytes: [UInt8] = []
-                lines.append(batch, rows: rows, to: &bytes)
-                return bytes
+                encoder.lines(of: batch, rows: rows)
             }) { bytes in
                 try sink.write(bytes)
                 return true

@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// Writes events as OCSF 1.3.0 events: Process Activity (1007), File System Activity (1001) and
 /// Network Activity (4001) for logs, Detection Finding (2004) for policy alerts.
@@ -67,6 +68,7 @@ public struct OCSFEncoder: RecordEncoder {
     private let defaultHostName: String
     private var time = TimeText()
     private var entities: ProcessEntityIDs
+    private var block = BlockCacheSlot()
 
     /// `processStarts` (the store's process table) makes process ids independent of the selection.
     public init(_ options: ExportOptions = ExportOptions(), processStarts: (any ProcessStartLookup)? = nil) {
@@ -84,15 +86,21 @@ public struct OCSFEncoder: RecordEncoder {
         case processActivity, fileActivity, networkActivity, detectionFinding
     }
 
-    static func eventClass(of event: Event, _ facts: EventFacts) -> EventClass {
-        if event.isAlert { return .detectionFinding }
+    static func eventClass(of record: some ExportRecord, _ facts: EventFacts) -> EventClass {
+        if record.isAlert { return .detectionFinding }
         if facts.activity.isFile { return .fileActivity }
         if facts.activity.isNetwork { return .networkActivity }
         return .processActivity
     }
 
-    public mutating func append(_ event: Event, to out: inout [UInt8]) {
-        let facts = EventFacts(event)
+    public mutating func append(_ event: Event, to out: inout [UInt8]) { encode(event, to: &out) }
+
+    public mutating func append(_ batch: ColumnBatch, row: Int, to out: inout [UInt8]) {
+        encode(block.record(batch, row: row), to: &out)
+    }
+
+    private mutating func encode(_ event: some ExportRecord, to out: inout [UInt8]) {
+        let facts = event.facts
         let eventClass = Self.eventClass(of: event, facts)
         var doc = JSONObjectWriter(opening: &out)
         let activityID: Int
@@ -151,7 +159,7 @@ public struct OCSFEncoder: RecordEncoder {
         if eventClass == .detectionFinding {
             doc.raw("status_id", "1", &out)
             doc.raw("status", #""New""#, &out)
-            switch event.action {
+            switch event.string(.action) {
             case "Block":
                 doc.raw("action_id", "2", &out)
                 doc.raw("action", #""Denied""#, &out)
@@ -178,19 +186,21 @@ public struct OCSFEncoder: RecordEncoder {
                 doc.raw("status_id", "0", &out)
                 doc.raw("status", #""Unknown""#, &out)
             }
-            if facts.outcome != .success { doc.string("status_detail", event.result, &out) }
+            if facts.outcome != .success { doc.string("status_detail", event, .result, &out) }
         }
-        doc.string("message", event.message, &out)
+        doc.string("message", event, .message, &out)
         appendMetadata(event, findings: eventClass == .detectionFinding, &doc, &out)
         // Required by the system classes; a device needs a name, so an event without any host gets "unknown".
         doc.key("device", &out)
         var device = JSONObjectWriter(opening: &out)
-        let hostName = event.hostName.isEmpty ? defaultHostName : event.hostName
-        if hostName.isEmpty {
-            device.raw("name", #""unknown""#, &out)
+        if !event.isEmpty(.hostName) {
+            device.string("hostname", event, .hostName, &out)
+            device.string("name", event, .hostName, &out)
+        } else if !defaultHostName.isEmpty {
+            device.string("hostname", defaultHostName, &out)
+            device.string("name", defaultHostName, &out)
         } else {
-            device.string("hostname", hostName, &out)
-            device.string("name", hostName, &out)
+            device.raw("name", #""unknown""#, &out)
         }
         device.raw("type_id", "0", &out)
         device.raw("type", #""Unknown""#, &out)
@@ -204,7 +214,7 @@ public struct OCSFEncoder: RecordEncoder {
             out.append(0x7D)
             doc.key("process", &out)
             appendProcess(event, facts, startsProcess: starts, &out)
-            if facts.activity == .processExit, let code = KeyValueText.value(of: "code", in: event.data).flatMap({ Int32($0) }) {
+            if facts.activity == .processExit, let code = KeyValueText.value(of: "code", in: event.string(.data)).flatMap({ Int32($0) }) {
                 doc.number("exit_code", code, &out)
             }
         case .fileActivity:
@@ -237,7 +247,7 @@ public struct OCSFEncoder: RecordEncoder {
             var evidence = JSONObjectWriter(opening: &out)
             evidence.key("process", &out)
             appendProcess(event, facts, startsProcess: starts, &out)
-            if facts.activity.isFile && !event.resource.isEmpty {
+            if facts.activity.isFile && !event.isEmpty(.resource) {
                 evidence.key("file", &out)
                 appendFile(event, facts, &out)
             } else if facts.activity.isNetwork {
@@ -268,7 +278,7 @@ public struct OCSFEncoder: RecordEncoder {
         out.append(0x22)
     }
 
-    private func appendSeverity(_ event: Event, _ facts: EventFacts, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
+    private func appendSeverity(_ event: some ExportRecord, _ facts: EventFacts, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
         guard event.isAlert else {
             doc.raw("severity_id", "1", &out)
             doc.raw("severity", #""Informational""#, &out)
@@ -283,7 +293,7 @@ public struct OCSFEncoder: RecordEncoder {
         }
     }
 
-    private mutating func appendMetadata(_ event: Event, findings: Bool, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
+    private mutating func appendMetadata(_ event: some ExportRecord, findings: Bool, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
         doc.key("metadata", &out)
         var metadata = JSONObjectWriter(opening: &out)
         metadata.raw("version", #""1.3.0""#, &out)
@@ -292,9 +302,7 @@ public struct OCSFEncoder: RecordEncoder {
         metadata.raw("log_name", #""kubearmor""#, &out)
         if event.seq != 0 { metadata.number("sequence", event.seq, &out) }
         metadata.key("original_time", &out)
-        if let given = event.updatedTimeAsGiven {
-            out.append(jsonString: given)
-        } else {
+        if !event.appendGivenUpdatedTime(to: &out) {
             out.append(0x22)
             time.appendRFC3339(event.timeNs, fractionDigits: 6, to: &out)
             out.append(0x22)
@@ -309,16 +317,16 @@ public struct OCSFEncoder: RecordEncoder {
         metadata.close(&out)
     }
 
-    private static func hasContainer(_ event: Event) -> Bool { !event.containerID.isEmpty || !event.containerName.isEmpty }
+    private static func hasContainer(_ event: some ExportRecord) -> Bool { !event.isEmpty(.containerID) || !event.isEmpty(.containerName) }
 
     /// The event's process, with its parent, user and container.
-    private mutating func appendProcess(_ event: Event, _ facts: EventFacts, startsProcess: Bool, _ out: inout [UInt8]) {
+    private mutating func appendProcess(_ event: some ExportRecord, _ facts: EventFacts, startsProcess: Bool, _ out: inout [UInt8]) {
         var process = JSONObjectWriter(opening: &out)
         process.number("pid", event.hostPID, &out)
         process.key("uid", &out)
         entities.appendQuotedID(pid: event.hostPID, of: event, startsProcess: startsProcess, to: &out)
-        Self.appendExecutable(event.processName, &process, &out)
-        process.string("cmd_line", event.operation == "Process" ? event.resource : event.source, &out)
+        Self.appendExecutable(event, .processName, &process, &out)
+        process.string("cmd_line", event, facts.isProcessOperation ? .resource : .source, &out)
         if startsProcess { process.number("created_time", TimeText.milliseconds(event.timeNs), &out) }
         process.key("user", &out)
         out.append(literal: #"{"uid":""#)
@@ -328,13 +336,13 @@ public struct OCSFEncoder: RecordEncoder {
             process.number("namespace_pid", event.pid, &out)
             process.key("container", &out)
             var container = JSONObjectWriter(opening: &out)
-            container.string("uid", event.containerID, &out)
-            container.string("name", event.containerName, &out)
-            if !event.containerImage.isEmpty {
+            container.string("uid", event, .containerID, &out)
+            container.string("name", event, .containerName, &out)
+            if !event.isEmpty(.containerImage) {
                 container.key("image", &out)
                 var image = JSONObjectWriter(opening: &out)
-                image.string("name", event.containerImage, &out)
-                let image_ = event.containerImage
+                image.string("name", event, .containerImage, &out)
+                let image_ = event.string(.containerImage)
                 if let at = image_.utf8.firstIndex(of: 0x40) {
                     image.string("uid", Substring(image_.utf8[image_.utf8.index(after: at)...]), &out)
                 } else {
@@ -350,35 +358,35 @@ public struct OCSFEncoder: RecordEncoder {
     }
 
     /// The parent process: HostPPID and ParentProcessName.
-    private mutating func appendParent(_ event: Event, _ out: inout [UInt8]) {
+    private mutating func appendParent(_ event: some ExportRecord, _ out: inout [UInt8]) {
         var parent = JSONObjectWriter(opening: &out)
         parent.number("pid", event.hostPPID, &out)
         parent.key("uid", &out)
         entities.appendQuotedID(pid: event.hostPPID, of: event, startsProcess: false, to: &out)
-        Self.appendExecutable(event.parentProcessName, &parent, &out)
+        Self.appendExecutable(event, .parentProcessName, &parent, &out)
         parent.close(&out)
     }
 
     /// `name` and `file` of a process from its executable's path.
-    private static func appendExecutable(_ path: String, _ process: inout JSONObjectWriter, _ out: inout [UInt8]) {
-        guard !path.isEmpty else { return }
-        let name = PathText.lastComponent(path)
-        process.string("name", name, &out)
+    private static func appendExecutable(_ event: some ExportRecord, _ path: EventField, _ process: inout JSONObjectWriter,
+                                         _ out: inout [UInt8]) {
+        guard !event.isEmpty(path) else { return }
+        process.lastComponent("name", event, path, &out)
         process.key("file", &out)
         var file = JSONObjectWriter(opening: &out)
-        file.string("name", name.isEmpty ? Substring(path) : name, &out)
-        file.string("path", path, &out)
+        file.key("name", &out)
+        event.append(path, as: .jsonLastComponent, to: &out)
+        file.string("path", event, path, &out)
         file.raw("type_id", "1", &out)
         file.raw("type", #""Regular File""#, &out)
         file.close(&out)
     }
 
-    private func appendFile(_ event: Event, _ facts: EventFacts, _ out: inout [UInt8]) {
+    private func appendFile(_ event: some ExportRecord, _ facts: EventFacts, _ out: inout [UInt8]) {
         var file = JSONObjectWriter(opening: &out)
-        let name = PathText.lastComponent(event.resource)
         file.key("name", &out)
-        out.append(jsonString: name.isEmpty ? Substring(event.resource) : name)
-        file.string("path", event.resource, &out)
+        event.append(.resource, as: .jsonLastComponent, to: &out)
+        file.string("path", event, .resource, &out)
         switch facts.call {
         case "mkdir", "mkdirat", "rmdir": file.raw("type_id", "2", &out); file.raw("type", #""Folder""#, &out)
         default: file.raw("type_id", "0", &out); file.raw("type", #""Unknown""#, &out)
@@ -386,7 +394,7 @@ public struct OCSFEncoder: RecordEncoder {
         file.close(&out)
     }
 
-    private func appendEndpoints(_ event: Event, _ facts: EventFacts, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
+    private func appendEndpoints(_ event: some ExportRecord, _ facts: EventFacts, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
         let network = facts.network
         if network.sourceIP != nil {
             doc.key("src_endpoint", &out)
@@ -401,72 +409,71 @@ public struct OCSFEncoder: RecordEncoder {
         if let port = network.destinationPort { destination.number("port", port, &out) }
         if network.destinationIP == nil {
             destination.key("name", &out)
-            out.append(jsonString: event.resource.isEmpty ? event.operation : event.resource)
+            event.append(event.isEmpty(.resource) ? .operation : .resource, as: .json, to: &out)
         }
         destination.close(&out)
     }
 
-    private func appendFindingInfo(_ event: Event, _ out: inout [UInt8]) {
+    private func appendFindingInfo(_ event: some ExportRecord, _ out: inout [UInt8]) {
         var info = JSONObjectWriter(opening: &out)
         info.key("uid", &out)
-        var hostName = event.hostName
-        var id = hostName.withUTF8 { FastHash.bytes(UnsafeRawBufferPointer($0)) }
-        id = FastHash.mix(id ^ UInt64(bitPattern: event.timeNs), 0x9E37_79B9_7F4A_7C15)
+        var id = FastHash.mix(event.hostNameHash ^ UInt64(bitPattern: event.timeNs), 0x9E37_79B9_7F4A_7C15)
         id = FastHash.mix(id ^ UInt64(UInt32(bitPattern: event.hostPID)) ^ event.seq << 32, 0xC2B2_AE3D_27D4_EB4F)
         out.append(0x22)
         for shift in stride(from: 60, through: 0, by: -4) { out.append(Self.hexDigits[Int(id >> UInt64(shift) & 15)]) }
         out.append(0x22)
         info.key("title", &out)
-        if !event.message.isEmpty {
-            out.append(jsonString: event.message)
+        if !event.isEmpty(.message) {
+            event.append(.message, as: .json, to: &out)
         } else {
-            var title = event.policyName.isEmpty ? "" : event.policyName + ": "
-            if !event.action.isEmpty { title += event.action + " " }
-            title += event.operation
-            if !event.resource.isEmpty { title += " " + event.resource }
+            let policyName = event.string(.policyName), action = event.string(.action), resource = event.string(.resource)
+            var title = policyName.isEmpty ? "" : policyName + ": "
+            if !action.isEmpty { title += action + " " }
+            title += event.string(.operation)
+            if !resource.isEmpty { title += " " + resource }
             out.append(jsonString: title)
         }
-        if !event.policyName.isEmpty {
+        if !event.isEmpty(.policyName) {
             info.key("analytic", &out)
             var analytic = JSONObjectWriter(opening: &out)
-            analytic.string("name", event.policyName, &out)
+            analytic.string("name", event, .policyName, &out)
             analytic.raw("type_id", "1", &out)
             analytic.raw("type", #""Rule""#, &out)
             analytic.close(&out)
         }
-        if !event.tags.isEmpty {
+        if !event.isEmpty(.tags) {
             info.key("types", &out)
-            out.append(jsonStringList: event.tags)
+            event.append(.tags, as: .jsonList, to: &out)
         }
         info.close(&out)
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    private func appendUnmapped(_ event: Event, _ out: inout [UInt8]) {
+    private func appendUnmapped(_ event: some ExportRecord, _ out: inout [UInt8]) {
         var object = JSONObjectWriter(opening: &out)
         if event.timestamp != 0 { object.number("Timestamp", event.timestamp, &out) }
-        object.string("Type", event.type, &out)
-        object.string("Operation", event.operation, &out)
-        object.string("Resource", event.resource, &out)
-        object.string("Data", event.data, &out)
-        object.string("Source", event.source, &out)
-        object.string("Action", event.action, &out)
-        object.string("Enforcer", event.enforcer, &out)
-        object.string("Result", event.result, &out)
-        object.string("Severity", event.severity, &out)
-        object.string("Tags", event.tags, &out)
-        object.string("Labels", event.labels, &out)
-        object.string("ClusterName", event.clusterName, &out)
-        object.string("NamespaceName", event.namespaceName, &out)
-        object.string("PodName", event.podName, &out)
+        object.string("Type", event, .type, &out)
+        object.string("Operation", event, .operation, &out)
+        object.string("Resource", event, .resource, &out)
+        object.string("Data", event, .data, &out)
+        object.string("Source", event, .source, &out)
+        object.string("Action", event, .action, &out)
+        object.string("Enforcer", event, .enforcer, &out)
+        object.string("Result", event, .result, &out)
+        object.string("Severity", event, .severity, &out)
+        object.string("Tags", event, .tags, &out)
+        object.string("Labels", event, .labels, &out)
+        object.string("ClusterName", event, .clusterName, &out)
+        object.string("NamespaceName", event, .namespaceName, &out)
+        object.string("PodName", event, .podName, &out)
         object.number("PID", event.pid, &out)
         object.number("PPID", event.ppid, &out)
-        object.string("Cwd", event.cwd, &out)
-        object.string("TTY", event.tty, &out)
-        for extra in event.extras {
-            object.key(dynamic: extra.key, &out)
-            out.append(utf8: extra.json)
+        object.string("Cwd", event, .cwd, &out)
+        object.string("TTY", event, .tty, &out)
+        for i in 0..<event.extraCount {
+            object.key(dynamic: event, extra: i, &out)
+            event.appendExtraJSON(i, to: &out)
         }
         object.close(&out)
     }

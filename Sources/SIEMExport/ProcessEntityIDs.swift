@@ -24,22 +24,24 @@ struct ProcessEntityIDs {
     }
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Appends the id of `pid`'s instance as a JSON string, after noting a start if `event` is one.
-    mutating func appendQuotedID(pid: Int32, of event: Event, startsProcess: Bool, to out: inout [UInt8]) {
-        var host = event.hostName
-        let hostHash = host.withUTF8 { FastHash.bytes(UnsafeRawBufferPointer($0)) }
-        let key = FastHash.mix(hostHash ^ UInt64(UInt32(bitPattern: pid)), 0x9E37_79B9_7F4A_7C15)
-        if startsProcess && pid == event.hostPID {
+    /// Appends the id of `pid`'s instance as a JSON string, after noting a start if `record` is one.
+    mutating func appendQuotedID(pid: Int32, of record: some ExportRecord, startsProcess: Bool, to out: inout [UInt8]) {
+        let key = FastHash.mix(record.hostNameHash ^ UInt64(UInt32(bitPattern: pid)), 0x9E37_79B9_7F4A_7C15)
+        let timeNs = record.timeNs
+        if startsProcess && pid == record.hostPID {
             if starts.count >= 1 << 20 { starts.removeAll(keepingCapacity: true) }
-            starts[key] = event.timeNs
+            starts[key] = timeNs
         }
-        let start = lookup?.startNs(hostName: host, hostPID: pid, at: event.timeNs) ?? starts[key] ?? 0
+        let start = lookup?.startNs(hostName: record.string(.hostName), hostPID: pid, at: timeNs) ?? starts[key] ?? 0
         var id = FastHash.mix(key ^ UInt64(bitPattern: start), 0xC2B2_AE3D_27D4_EB4F)
-        out.append(0x22)
-        for _ in 0..<16 {
-            out.append(Self.hexDigits[Int(id >> 60)])
-            id <<= 4
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 18) { text in
+            text[0] = 0x22
+            for i in 1...16 {
+                text[i] = Self.hexDigits[Int(id >> 60)]
+                id <<= 4
+            }
+            text[17] = 0x22
+            out.append(contentsOf: UnsafeBufferPointer(text))
         }
-        out.append(0x22)
     }
 }

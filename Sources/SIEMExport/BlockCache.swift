@@ -1,0 +1,140 @@
+import EventModel
+import EventStore
+
+/// The ways the export formats write a string value.
+enum TextForm: Int, CaseIterable {
+    /// A JSON string literal with Go's escapes.
+    case json
+    /// The last path component as a JSON string literal, or the whole text when that is empty.
+    case jsonLastComponent
+    /// KubeArmor's comma-separated `Tags` as a JSON array of strings.
+    case jsonList
+    /// A CEF header field.
+    case cefHeader
+    /// A CEF extension value.
+    case cefExtension
+    /// An RFC 5424 SD-PARAM value (without its quotes).
+    case syslogParameter
+    /// An RFC 5424 HOSTNAME.
+    case syslogHostName
+    /// An RFC 5424 MSGID.
+    case syslogMessageID
+
+    /// Appends `text` in this form.
+    func write(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        switch self {
+        case .json: GoJSON.appendQuoted(bytes: text, to: &out)
+        case .jsonLastComponent:
+            let name = PathText.lastComponent(text)
+            GoJSON.appendQuoted(bytes: name.isEmpty ? text : name, to: &out)
+        case .jsonList: out.append(jsonStringList: text)
+        case .cefHeader: CEFEncoder.appendHeaderValue(text, to: &out)
+        case .cefExtension: CEFEncoder.appendExtensionValue(text, to: &out)
+        case .syslogParameter: SyslogEncoder.appendParameterValue(text, to: &out)
+        case .syslogHostName: SyslogEncoder.appendHeaderField(text, limit: 255, to: &out)
+        case .syslogMessageID: SyslogEncoder.appendHeaderField(text, limit: 32, to: &out)
+        }
+    }
+}
+
+/// What the export encoders work out once per block of a column batch: each dictionary value's text
+/// in each ``TextForm`` a format asks for, the ``EventFacts`` of each distinct (verdict, `Data`,
+/// `Resource`), the hash of each context's `HostName`, and which verdicts are alerts.
+///
+/// Used by one encoder on one thread (as its batch is).
+final class BlockCache {
+    let batch: ColumnBatch
+    // One thread: no exclusivity checks on the hot path.
+    @exclusivity(unchecked) private var texts: [FormTexts?] = Array(repeating: nil, count: TextForm.allCases.count)
+    @exclusivity(unchecked) private var factsIndex: [FactsKey: Int] = [:]
+    @exclusivity(unchecked) private var knownFacts: [EventFacts] = []
+    @exclusivity(unchecked) private var hostHashes: [UInt64]
+    @exclusivity(unchecked) private var hostHashKnown: [Bool]
+    @exclusivity(unchecked) private var alerts: [UInt8]
+
+    init(_ batch: ColumnBatch) {
+        self.batch = batch
+        hostHashes = Array(repeating: 0, count: batch.contextCount)
+        hostHashKnown = Array(repeating: false, count: batch.contextCount)
+        alerts = Array(repeating: 2, count: batch.verdictCount)
+    }
+
+    /// Appends dictionary string `id` in `form`, escaping it on first use.
+    @inline(__always)
+    func append(_ id: Int32, as form: TextForm, to out: inout [UInt8]) {
+        if texts[form.rawValue] == nil { texts[form.rawValue] = FormTexts(count: batch.stringCount) }
+        texts[form.rawValue]!.append(id, of: batch, as: form, to: &out)
+    }
+
+    /// The facts of `record`'s row: parsed once per distinct verdict and `Data` (and, for network
+    /// events, `Resource`).
+    func facts(_ record: BatchExportRecord) -> EventFacts {
+        let row = record.fields
+        let dataID = row.batch.dataIDs[row.row]
+        let key = FactsKey(verdict: Int32(row.verdict), data: dataID, resource: -1)
+        if let i = factsIndex[key] {
+            let base = knownFacts[i]
+            guard base.activity.isNetwork else { return base }
+            let networkKey = FactsKey(verdict: key.verdict, data: dataID, resource: row.batch.resourceIDs[row.row])
+            if let n = factsIndex[networkKey] { return knownFacts[n] }
+            return remember(EventFacts(record), networkKey)
+        }
+        let facts = EventFacts(record)
+        guard facts.activity.isNetwork else { return remember(facts, key) }
+        _ = remember(facts, key)
+        return remember(facts, FactsKey(verdict: key.verdict, data: dataID, resource: row.batch.resourceIDs[row.row]))
+    }
+
+    private func remember(_ facts: EventFacts, _ key: FactsKey) -> EventFacts {
+        factsIndex[key] = knownFacts.count
+        knownFacts.append(facts)
+        return facts
+    }
+
+    /// The hash of `row`'s `HostName`, once per context.
+    func hostNameHash(_ row: BatchRow) -> UInt64 {
+        if hostHashKnown[row.context] { return hostHashes[row.context] }
+        let hash = row.batch.withBytes(ofString: row.stringID(.hostName)) { FastHash.bytes(UnsafeRawBufferPointer($0)) }
+        hostHashes[row.context] = hash
+        hostHashKnown[row.context] = true
+        return hash
+    }
+
+    /// Whether `row` is an alert, once per verdict.
+    func isAlert(_ row: BatchRow) -> Bool {
+        if alerts[row.verdict] == 2 { alerts[row.verdict] = row.isAlert ? 1 : 0 }
+        return alerts[row.verdict] == 1
+    }
+
+    private struct FactsKey: Hashable {
+        var verdict: Int32
+        var data: Int32
+        /// -1 for the facts that do not depend on `Resource`.
+        var resource: Int32
+    }
+}
+
+/// The texts of a block's dictionary strings in one form, made on first use.
+private struct FormTexts {
+    private var bytes: [UInt8] = []
+    private var starts: [Int32]
+    private var ends: [Int32]
+
+    init(count: Int) {
+        starts = Array(repeating: -1, count: count)
+        ends = Array(repeating: 0, count: count)
+        bytes.reserveCapacity(1 << 14)
+    }
+
+    @inline(__always)
+    mutating func append(_ id: Int32, of batch: ColumnBatch, as form: TextForm, to out: inout [UInt8]) {
+        let i = Int(id)
+        if starts[i] < 0 {
+            starts[i] = Int32(bytes.count)
+            batch.withBytes(ofString: id) { form.write($0, to: &bytes) }
+            ends[i] = Int32(bytes.count)
+        }
+        let (start, end) = (Int(starts[i]), Int(ends[i]))
+        bytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<end])) }
+    }
+}
