@@ -46,6 +46,15 @@ public struct ProcessInstanceTable: Sendable {
     /// or before that time (the builder starts a new instance at the first event of a reused PID).
     /// A binary search over the PID's instances.
     public func instanceID(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
+        position(hostName: hostName, hostPID: hostPID, at: timeNs).map { instances[$0].id }
+    }
+
+    /// The start (ns) of the instance ``instanceID(hostName:hostPID:at:)`` finds (without copying it).
+    public func startNs(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
+        position(hostName: hostName, hostPID: hostPID, at: timeNs).map { instances[$0].startNs }
+    }
+
+    private func position(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int? {
         guard let positions = positionsByHostPID[hostPID] else { return nil }
         var low = 0, high = positions.count
         while low < high {
@@ -54,7 +63,7 @@ public struct ProcessInstanceTable: Sendable {
         }
         while low > 0 {
             low -= 1
-            if instances[positions[low]].hostName == hostName { return instances[positions[low]].id }
+            if instances[positions[low]].hostName == hostName { return positions[low] }
         }
         return nil
     }

@@ -15,6 +15,6 @@ struct StoredProcessStarts: ProcessStartLookup {
     }
 
     func startNs(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
-        table.instanceID(hostName: hostName, hostPID: hostPID, at: timeNs).flatMap { table[$0]?.startNs }
+        table.startNs(hostName: hostName, hostPID: hostPID, at: timeNs)
     }
 }

@@ -51,6 +51,9 @@ final class BlockCache {
     @exclusivity(unchecked) private var hostHashes: [UInt64]
     @exclusivity(unchecked) private var hostHashKnown: [Bool]
     @exclusivity(unchecked) private var alerts: [UInt8]
+    @exclusivity(unchecked) private var memoBytes: [UInt8] = []
+    /// Per memo slot, per context or verdict: where its text is in `memoBytes` (start << 32 | end), -1 unknown.
+    @exclusivity(unchecked) private var memos: [[Int64]] = []
 
     init(_ batch: ColumnBatch) {
         self.batch = batch
@@ -64,6 +67,24 @@ final class BlockCache {
     func append(_ id: Int32, as form: TextForm, to out: inout [UInt8]) {
         if texts[form.rawValue] == nil { texts[form.rawValue] = FormTexts(count: batch.stringCount) }
         texts[form.rawValue]!.append(id, of: batch, as: form, to: &out)
+    }
+
+    /// Appends memo `slot` of context (or verdict) `id`, made by `write` on first use.
+    @inline(__always)
+    func appendMemo(_ slot: MemoSlot, id: Int, to out: inout [UInt8], _ write: (inout [UInt8]) -> Void) {
+        if slot.number >= memos.count { memos.append(contentsOf: Array(repeating: [], count: slot.number + 1 - memos.count)) }
+        if memos[slot.number].isEmpty {
+            memos[slot.number] = Array(repeating: -1, count: slot.scope == .context ? batch.contextCount : batch.verdictCount)
+        }
+        var range = memos[slot.number][id]
+        if range < 0 {
+            let start = memoBytes.count
+            write(&memoBytes)
+            range = Int64(start) << 32 | Int64(memoBytes.count)
+            memos[slot.number][id] = range
+        }
+        let (start, end) = (Int(range >> 32), Int(range & 0xFFFF_FFFF))
+        memoBytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<end])) }
     }
 
     /// The facts of `record`'s row: parsed once per distinct verdict and `Data` (and, for network

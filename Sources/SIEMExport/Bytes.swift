@@ -83,6 +83,23 @@ struct JSONObjectWriter {
     /// Starts an object: appends `{`.
     init(opening out: inout [UInt8]) { out.append(0x7B) }
 
+    /// Continues an object whose first member is written: every member gets its comma.
+    private init() { first = false }
+
+    /// A writer of members that follow others (a cached run of members, see ``members(_:_:_:)``).
+    static var continuing: JSONObjectWriter { JSONObjectWriter() }
+
+    /// Appends a run of members that `write` writes after a comma each (with a ``continuing``
+    /// writer), dropping the first comma when this object has no member yet.
+    @inline(__always)
+    mutating func members(_ out: inout [UInt8], _ write: (inout [UInt8]) -> Void) {
+        let start = out.count
+        write(&out)
+        guard out.count > start else { return }
+        if first { out.remove(at: start) }
+        first = false
+    }
+
     /// Appends `"key":`, after a comma unless it is the first member.
     /// (Assembled on the stack and appended at once: appends to an array cost more per call than per byte.)
     @inline(__always)

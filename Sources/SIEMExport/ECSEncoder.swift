@@ -94,22 +94,28 @@ public struct ECSEncoder: RecordEncoder {
         doc.key("event", &out)
         appendEventObject(record, facts, to: &out)
 
-        if !record.isEmpty(.hostName) {
-            doc.key("host", &out)
-            out.append(literal: #"{"name":"#)
-            record.append(.hostName, as: .json, to: &out)
-            out.append(literal: #","hostname":"#)
-            record.append(.hostName, as: .json, to: &out)
-            out.append(0x7D)
-        } else if !defaultHostName.isEmpty {
-            doc.key("host", &out)
-            var host = JSONObjectWriter(opening: &out)
-            host.string("name", defaultHostName, &out)
-            host.string("hostname", defaultHostName, &out)
-            host.close(&out)
+        // The host and the process's own facts are written once per process context of a block.
+        record.appendMemo(.context(0), to: &out) { out in
+            var doc = JSONObjectWriter.continuing
+            if !record.isEmpty(.hostName) {
+                doc.key("host", &out)
+                out.append(literal: #"{"name":"#)
+                record.append(.hostName, as: .json, to: &out)
+                out.append(literal: #","hostname":"#)
+                record.append(.hostName, as: .json, to: &out)
+                out.append(0x7D)
+            } else if !defaultHostName.isEmpty {
+                doc.key("host", &out)
+                var host = JSONObjectWriter(opening: &out)
+                host.string("name", defaultHostName, &out)
+                host.string("hostname", defaultHostName, &out)
+                host.close(&out)
+            }
+            doc.key("process", &out)
+            var process = JSONObjectWriter(opening: &out)
+            process.number("pid", record.hostPID, &out)
+            process.key("entity_id", &out)
         }
-
-        doc.key("process", &out)
         appendProcessObject(record, facts, to: &out)
 
         if facts.activity.isFile && !record.isEmpty(.resource) {
@@ -121,32 +127,38 @@ public struct ECSEncoder: RecordEncoder {
         }
         appendNetwork(facts.network, to: &out, &doc)
 
-        if !record.isEmpty(.containerID) || !record.isEmpty(.containerName) || !record.isEmpty(.containerImage) {
-            doc.key("container", &out)
-            var container = JSONObjectWriter(opening: &out)
-            container.string("id", record, .containerID, &out)
-            container.string("name", record, .containerName, &out)
-            if !record.isEmpty(.containerImage) {
-                container.key("image", &out)
-                var image = JSONObjectWriter(opening: &out)
-                image.string("name", record, .containerImage, &out)
-                image.close(&out)
+        record.appendMemo(.context(5), to: &out) { out in
+            var doc = JSONObjectWriter.continuing
+            if !record.isEmpty(.containerID) || !record.isEmpty(.containerName) || !record.isEmpty(.containerImage) {
+                doc.key("container", &out)
+                var container = JSONObjectWriter(opening: &out)
+                container.string("id", record, .containerID, &out)
+                container.string("name", record, .containerName, &out)
+                if !record.isEmpty(.containerImage) {
+                    container.key("image", &out)
+                    var image = JSONObjectWriter(opening: &out)
+                    image.string("name", record, .containerImage, &out)
+                    image.close(&out)
+                }
+                container.close(&out)
             }
-            container.close(&out)
+            appendOrchestrator(record, to: &out, &doc)
         }
-        appendOrchestrator(record, to: &out, &doc)
-        if !record.isEmpty(.policyName) {
-            doc.key("rule", &out)
-            var rule = JSONObjectWriter(opening: &out)
-            rule.string("name", record, .policyName, &out)
-            rule.close(&out)
+        record.appendMemo(.verdict(6), to: &out) { out in
+            var doc = JSONObjectWriter.continuing
+            if !record.isEmpty(.policyName) {
+                doc.key("rule", &out)
+                var rule = JSONObjectWriter(opening: &out)
+                rule.string("name", record, .policyName, &out)
+                rule.close(&out)
+            }
+            if !record.isEmpty(.tags) {
+                doc.key("tags", &out)
+                record.append(.tags, as: .jsonList, to: &out)
+            }
+            doc.string("message", record, .message, &out)
+            doc.key("kubearmor", &out)
         }
-        if !record.isEmpty(.tags) {
-            doc.key("tags", &out)
-            record.append(.tags, as: .jsonList, to: &out)
-        }
-        doc.string("message", record, .message, &out)
-        doc.key("kubearmor", &out)
         appendKubeArmorObject(record, facts, to: &out)
         doc.close(&out)
     }
@@ -191,29 +203,44 @@ public struct ECSEncoder: RecordEncoder {
         object.close(&out)
     }
 
+    /// The process object after its `pid` and `"entity_id":` (written with the host).
     private mutating func appendProcessObject(_ record: some ExportRecord, _ facts: EventFacts, to out: inout [UInt8]) {
-        var process = JSONObjectWriter(opening: &out)
-        process.number("pid", record.hostPID, &out)
-        process.key("entity_id", &out)
         let starts = facts.activity == .processExec || facts.activity == .processFork
         entities.appendQuotedID(pid: record.hostPID, of: record, startsProcess: starts, to: &out)
-        process.string("executable", record, .processName, &out)
-        process.lastComponent("name", record, .processName, &out)
-        process.string("command_line", record, facts.isProcessOperation ? .resource : .source, &out)
-        process.string("working_directory", record, .cwd, &out)
-        process.key("user", &out)
-        out.append(literal: #"{"id":""#)
-        out.append(decimal: record.uid)
-        out.append(literal: #""}"#)
-        process.key("parent", &out)
-        var parent = JSONObjectWriter(opening: &out)
-        parent.number("pid", record.hostPPID, &out)
-        parent.key("entity_id", &out)
+        record.appendMemo(.context(1), to: &out) { out in
+            var process = JSONObjectWriter.continuing
+            process.string("executable", record, .processName, &out)
+            process.lastComponent("name", record, .processName, &out)
+        }
+        if facts.isProcessOperation {
+            var process = JSONObjectWriter.continuing
+            process.string("command_line", record, .resource, &out)
+        } else {
+            record.appendMemo(.context(2), to: &out) { out in
+                var process = JSONObjectWriter.continuing
+                process.string("command_line", record, .source, &out)
+            }
+        }
+        record.appendMemo(.context(3), to: &out) { out in
+            var process = JSONObjectWriter.continuing
+            process.string("working_directory", record, .cwd, &out)
+            process.key("user", &out)
+            out.append(literal: #"{"id":""#)
+            out.append(decimal: record.uid)
+            out.append(literal: #""}"#)
+            process.key("parent", &out)
+            var parent = JSONObjectWriter(opening: &out)
+            parent.number("pid", record.hostPPID, &out)
+            parent.key("entity_id", &out)
+        }
         entities.appendQuotedID(pid: record.hostPPID, of: record, startsProcess: false, to: &out)
-        parent.string("executable", record, .parentProcessName, &out)
-        parent.lastComponent("name", record, .parentProcessName, &out)
-        parent.close(&out)
-        process.close(&out)
+        record.appendMemo(.context(4), to: &out) { out in
+            var parent = JSONObjectWriter.continuing
+            parent.string("executable", record, .parentProcessName, &out)
+            parent.lastComponent("name", record, .parentProcessName, &out)
+            parent.close(&out)
+            out.append(0x7D)
+        }
     }
 
     private func appendNetwork(_ network: NetworkFacts, to out: inout [UInt8], _ doc: inout JSONObjectWriter) {
@@ -263,6 +290,7 @@ public struct ECSEncoder: RecordEncoder {
         object.close(&out)
     }
 
+    /// The `kubearmor` object (its key is written with the rule, tags and message).
     private func appendKubeArmorObject(_ record: some ExportRecord, _ facts: EventFacts, to out: inout [UInt8]) {
         var object = JSONObjectWriter(opening: &out)
         if record.timestamp != 0 { object.number("Timestamp", record.timestamp, &out) }
@@ -270,19 +298,43 @@ public struct ECSEncoder: RecordEncoder {
             object.key("UpdatedTime", &out)
             _ = record.appendGivenUpdatedTime(to: &out)
         }
-        object.string("Type", record, .type, &out)
-        object.string("Operation", record, .operation, &out)
+        object.members(&out) { out in
+            record.appendMemo(.verdict(7), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Type", record, .type, &out)
+                object.string("Operation", record, .operation, &out)
+            }
+        }
         object.string("Resource", record, .resource, &out)
         object.string("Data", record, .data, &out)
-        object.string("Source", record, .source, &out)
-        object.string("Action", record, .action, &out)
-        object.string("Enforcer", record, .enforcer, &out)
-        object.string("Result", record, .result, &out)
-        object.string("Labels", record, .labels, &out)
-        object.number("PID", record.pid, &out)
-        object.number("PPID", record.ppid, &out)
-        object.string("TTY", record, .tty, &out)
-        if facts.severity == nil { object.string("Severity", record, .severity, &out) }
+        object.members(&out) { out in
+            record.appendMemo(.context(8), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Source", record, .source, &out)
+            }
+        }
+        object.members(&out) { out in
+            record.appendMemo(.verdict(9), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Action", record, .action, &out)
+                object.string("Enforcer", record, .enforcer, &out)
+                object.string("Result", record, .result, &out)
+            }
+        }
+        object.members(&out) { out in
+            record.appendMemo(.context(10), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Labels", record, .labels, &out)
+                object.number("PID", record.pid, &out)
+                object.number("PPID", record.ppid, &out)
+                object.string("TTY", record, .tty, &out)
+            }
+        }
+        // Facts' severity is the verdict's `Severity` read as a number.
+        record.appendMemo(.verdict(11), to: &out) { out in
+            var object = JSONObjectWriter.continuing
+            if facts.severity == nil { object.string("Severity", record, .severity, &out) }
+        }
         for i in 0..<record.extraCount {
             object.key(dynamic: record, extra: i, &out)
             record.appendExtraJSON(i, to: &out)

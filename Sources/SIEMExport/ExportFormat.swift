@@ -46,13 +46,15 @@ extension RecordEncoder {
     }
 
     /// `rows` of `batch` as records, one per line, by a copy of this encoder (as ``lines(of:)``).
-    public func lines(of batch: ColumnBatch, rows: some Sequence<Int32>) -> [UInt8] {
+    public func lines(of batch: ColumnBatch, rows: some Collection<Int32>) -> [UInt8] {
         var copy = self
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(rows.underestimatedCount * 512)
-        for row in rows {
+        for (n, row) in rows.enumerated() {
             copy.append(batch, row: Int(row), to: &bytes)
             bytes.append(10)
+            // Room for the rest at the first record's size and a quarter more, so that the block's
+            // records are not copied as they grow.
+            if n == 0 { bytes.reserveCapacity(bytes.count * (rows.count * 5 / 4 + 1)) }
         }
         return bytes
     }

@@ -32,6 +32,25 @@ protocol ExportRecord: KubeArmorRecordSource {
     func appendExtraKey(_ index: Int, to out: inout [UInt8])
     /// Appends the record as KubeArmor JSON (as `export --format kubearmor` writes it) with `writers`.
     func appendKubeArmorJSON(with writers: inout KubeArmorRecordWriters, to out: inout [UInt8])
+    /// Appends what `write` writes from fields of the record's process context (or of its verdict)
+    /// alone: a batch row writes it once per distinct context (verdict) of its block, under `slot`
+    /// (one per call site of an encoder), and copies it after; an event writes it each time.
+    /// `write` must read no other field, and must not ask for a memo itself.
+    func appendMemo(_ slot: MemoSlot, to out: inout [UInt8], _ write: (inout [UInt8]) -> Void)
+}
+
+/// A text an encoder keeps per block for each process context (or verdict) of a batch: the call
+/// site's number, and which the text depends on.
+struct MemoSlot {
+    /// What a memo is made from: the process context's fields (ClusterName … TTY, the PIDs, UID) or
+    /// the verdict's (Operation, Result, Type, PolicyName, Severity, Tags, Message, Action, Enforcer).
+    enum Scope { case context, verdict }
+
+    let number: Int
+    let scope: Scope
+
+    static func context(_ number: Int) -> MemoSlot { MemoSlot(number: number, scope: .context) }
+    static func verdict(_ number: Int) -> MemoSlot { MemoSlot(number: number, scope: .verdict) }
 }
 
 /// The KubeArmor JSON writers an encoder that embeds the record (syslog, Splunk HEC) keeps: one for
@@ -65,6 +84,9 @@ extension Event: ExportRecord {
     func appendKubeArmorJSON(with writers: inout KubeArmorRecordWriters, to out: inout [UInt8]) {
         writers.events.append(self, to: &out)
     }
+
+    @inline(__always)
+    func appendMemo(_ slot: MemoSlot, to out: inout [UInt8], _ write: (inout [UInt8]) -> Void) { write(&out) }
 }
 
 /// A row of a column batch as the export encoders read it: the row's fields, and the block's cache
@@ -119,6 +141,11 @@ struct BatchExportRecord: ExportRecord {
 
     func appendKubeArmorJSON(with writers: inout KubeArmorRecordWriters, to out: inout [UInt8]) {
         writers.rows.append(fields.batch, row: fields.row, to: &out)
+    }
+
+    @inline(__always)
+    func appendMemo(_ slot: MemoSlot, to out: inout [UInt8], _ write: (inout [UInt8]) -> Void) {
+        cache.appendMemo(slot, id: slot.scope == .context ? fields.context : fields.verdict, to: &out, write)
     }
 }
 

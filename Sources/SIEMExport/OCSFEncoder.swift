@@ -190,21 +190,6 @@ public struct OCSFEncoder: RecordEncoder {
         }
         doc.string("message", event, .message, &out)
         appendMetadata(event, findings: eventClass == .detectionFinding, &doc, &out)
-        // Required by the system classes; a device needs a name, so an event without any host gets "unknown".
-        doc.key("device", &out)
-        var device = JSONObjectWriter(opening: &out)
-        if !event.isEmpty(.hostName) {
-            device.string("hostname", event, .hostName, &out)
-            device.string("name", event, .hostName, &out)
-        } else if !defaultHostName.isEmpty {
-            device.string("hostname", defaultHostName, &out)
-            device.string("name", defaultHostName, &out)
-        } else {
-            device.raw("name", #""unknown""#, &out)
-        }
-        device.raw("type_id", "0", &out)
-        device.raw("type", #""Unknown""#, &out)
-        device.close(&out)
         let starts = facts.activity == .processExec || facts.activity == .processFork
         switch eventClass {
         case .processActivity:
@@ -293,6 +278,7 @@ public struct OCSFEncoder: RecordEncoder {
         }
     }
 
+    /// `metadata`, then `device`.
     private mutating func appendMetadata(_ event: some ExportRecord, findings: Bool, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
         doc.key("metadata", &out)
         var metadata = JSONObjectWriter(opening: &out)
@@ -307,64 +293,104 @@ public struct OCSFEncoder: RecordEncoder {
             time.appendRFC3339(event.timeNs, fractionDigits: 6, to: &out)
             out.append(0x22)
         }
-        metadata.key("profiles", &out)
-        switch (Self.hasContainer(event), findings) {
-        case (false, false): out.append(literal: #"["host"]"#)
-        case (true, false): out.append(literal: #"["host","container"]"#)
-        case (false, true): out.append(literal: #"["host","security_control"]"#)
-        case (true, true): out.append(literal: #"["host","container","security_control"]"#)
+        // The profiles and the device, once per process context of a block (findings and activities apart).
+        event.appendMemo(.context(findings ? 1 : 0), to: &out) { out in
+            metadata.key("profiles", &out)
+            switch (Self.hasContainer(event), findings) {
+            case (false, false): out.append(literal: #"["host"]"#)
+            case (true, false): out.append(literal: #"["host","container"]"#)
+            case (false, true): out.append(literal: #"["host","security_control"]"#)
+            case (true, true): out.append(literal: #"["host","container","security_control"]"#)
+            }
+            metadata.close(&out)
+            // Required by the system classes; a device needs a name, so an event without any host gets "unknown".
+            var doc = JSONObjectWriter.continuing
+            doc.key("device", &out)
+            var device = JSONObjectWriter(opening: &out)
+            if !event.isEmpty(.hostName) {
+                device.string("hostname", event, .hostName, &out)
+                device.string("name", event, .hostName, &out)
+            } else if !defaultHostName.isEmpty {
+                device.string("hostname", defaultHostName, &out)
+                device.string("name", defaultHostName, &out)
+            } else {
+                device.raw("name", #""unknown""#, &out)
+            }
+            device.raw("type_id", "0", &out)
+            device.raw("type", #""Unknown""#, &out)
+            device.close(&out)
         }
-        metadata.close(&out)
     }
 
     private static func hasContainer(_ event: some ExportRecord) -> Bool { !event.isEmpty(.containerID) || !event.isEmpty(.containerName) }
 
     /// The event's process, with its parent, user and container.
     private mutating func appendProcess(_ event: some ExportRecord, _ facts: EventFacts, startsProcess: Bool, _ out: inout [UInt8]) {
-        var process = JSONObjectWriter(opening: &out)
-        process.number("pid", event.hostPID, &out)
-        process.key("uid", &out)
-        entities.appendQuotedID(pid: event.hostPID, of: event, startsProcess: startsProcess, to: &out)
-        Self.appendExecutable(event, .processName, &process, &out)
-        process.string("cmd_line", event, facts.isProcessOperation ? .resource : .source, &out)
-        if startsProcess { process.number("created_time", TimeText.milliseconds(event.timeNs), &out) }
-        process.key("user", &out)
-        out.append(literal: #"{"uid":""#)
-        out.append(decimal: event.uid)
-        out.append(literal: #""}"#)
-        if Self.hasContainer(event) {
-            process.number("namespace_pid", event.pid, &out)
-            process.key("container", &out)
-            var container = JSONObjectWriter(opening: &out)
-            container.string("uid", event, .containerID, &out)
-            container.string("name", event, .containerName, &out)
-            if !event.isEmpty(.containerImage) {
-                container.key("image", &out)
-                var image = JSONObjectWriter(opening: &out)
-                image.string("name", event, .containerImage, &out)
-                let image_ = event.string(.containerImage)
-                if let at = image_.utf8.firstIndex(of: 0x40) {
-                    image.string("uid", Substring(image_.utf8[image_.utf8.index(after: at)...]), &out)
-                } else {
-                    image.string("uid", image_, &out)
-                }
-                image.close(&out)
-            }
-            container.close(&out)
+        event.appendMemo(.context(2), to: &out) { out in
+            var process = JSONObjectWriter(opening: &out)
+            process.number("pid", event.hostPID, &out)
+            process.key("uid", &out)
         }
-        process.key("parent_process", &out)
+        entities.appendQuotedID(pid: event.hostPID, of: event, startsProcess: startsProcess, to: &out)
+        event.appendMemo(.context(3), to: &out) { out in
+            var process = JSONObjectWriter.continuing
+            Self.appendExecutable(event, .processName, &process, &out)
+        }
+        var process = JSONObjectWriter.continuing
+        if facts.isProcessOperation {
+            process.string("cmd_line", event, .resource, &out)
+        } else {
+            event.appendMemo(.context(4), to: &out) { out in
+                var process = JSONObjectWriter.continuing
+                process.string("cmd_line", event, .source, &out)
+            }
+        }
+        if startsProcess { process.number("created_time", TimeText.milliseconds(event.timeNs), &out) }
+        event.appendMemo(.context(5), to: &out) { out in
+            var process = JSONObjectWriter.continuing
+            process.key("user", &out)
+            out.append(literal: #"{"uid":""#)
+            out.append(decimal: event.uid)
+            out.append(literal: #""}"#)
+            if Self.hasContainer(event) {
+                process.number("namespace_pid", event.pid, &out)
+                process.key("container", &out)
+                var container = JSONObjectWriter(opening: &out)
+                container.string("uid", event, .containerID, &out)
+                container.string("name", event, .containerName, &out)
+                if !event.isEmpty(.containerImage) {
+                    container.key("image", &out)
+                    var image = JSONObjectWriter(opening: &out)
+                    image.string("name", event, .containerImage, &out)
+                    let image_ = event.string(.containerImage)
+                    if let at = image_.utf8.firstIndex(of: 0x40) {
+                        image.string("uid", Substring(image_.utf8[image_.utf8.index(after: at)...]), &out)
+                    } else {
+                        image.string("uid", image_, &out)
+                    }
+                    image.close(&out)
+                }
+                container.close(&out)
+            }
+            process.key("parent_process", &out)
+        }
         appendParent(event, &out)
-        process.close(&out)
+        out.append(0x7D)
     }
 
     /// The parent process: HostPPID and ParentProcessName.
     private mutating func appendParent(_ event: some ExportRecord, _ out: inout [UInt8]) {
-        var parent = JSONObjectWriter(opening: &out)
-        parent.number("pid", event.hostPPID, &out)
-        parent.key("uid", &out)
+        event.appendMemo(.context(6), to: &out) { out in
+            var parent = JSONObjectWriter(opening: &out)
+            parent.number("pid", event.hostPPID, &out)
+            parent.key("uid", &out)
+        }
         entities.appendQuotedID(pid: event.hostPPID, of: event, startsProcess: false, to: &out)
-        Self.appendExecutable(event, .parentProcessName, &parent, &out)
-        parent.close(&out)
+        event.appendMemo(.context(7), to: &out) { out in
+            var parent = JSONObjectWriter.continuing
+            Self.appendExecutable(event, .parentProcessName, &parent, &out)
+            parent.close(&out)
+        }
     }
 
     /// `name` and `file` of a process from its executable's path.
@@ -453,24 +479,44 @@ public struct OCSFEncoder: RecordEncoder {
     private func appendUnmapped(_ event: some ExportRecord, _ out: inout [UInt8]) {
         var object = JSONObjectWriter(opening: &out)
         if event.timestamp != 0 { object.number("Timestamp", event.timestamp, &out) }
-        object.string("Type", event, .type, &out)
-        object.string("Operation", event, .operation, &out)
+        object.members(&out) { out in
+            event.appendMemo(.verdict(8), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Type", event, .type, &out)
+                object.string("Operation", event, .operation, &out)
+            }
+        }
         object.string("Resource", event, .resource, &out)
         object.string("Data", event, .data, &out)
-        object.string("Source", event, .source, &out)
-        object.string("Action", event, .action, &out)
-        object.string("Enforcer", event, .enforcer, &out)
-        object.string("Result", event, .result, &out)
-        object.string("Severity", event, .severity, &out)
-        object.string("Tags", event, .tags, &out)
-        object.string("Labels", event, .labels, &out)
-        object.string("ClusterName", event, .clusterName, &out)
-        object.string("NamespaceName", event, .namespaceName, &out)
-        object.string("PodName", event, .podName, &out)
-        object.number("PID", event.pid, &out)
-        object.number("PPID", event.ppid, &out)
-        object.string("Cwd", event, .cwd, &out)
-        object.string("TTY", event, .tty, &out)
+        object.members(&out) { out in
+            event.appendMemo(.context(9), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Source", event, .source, &out)
+            }
+        }
+        object.members(&out) { out in
+            event.appendMemo(.verdict(10), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Action", event, .action, &out)
+                object.string("Enforcer", event, .enforcer, &out)
+                object.string("Result", event, .result, &out)
+                object.string("Severity", event, .severity, &out)
+                object.string("Tags", event, .tags, &out)
+            }
+        }
+        object.members(&out) { out in
+            event.appendMemo(.context(11), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Labels", event, .labels, &out)
+                object.string("ClusterName", event, .clusterName, &out)
+                object.string("NamespaceName", event, .namespaceName, &out)
+                object.string("PodName", event, .podName, &out)
+                object.number("PID", event.pid, &out)
+                object.number("PPID", event.ppid, &out)
+                object.string("Cwd", event, .cwd, &out)
+                object.string("TTY", event, .tty, &out)
+            }
+        }
         for i in 0..<event.extraCount {
             object.key(dynamic: event, extra: i, &out)
             event.appendExtraJSON(i, to: &out)
