@@ -17,4 +17,9 @@ struct StoredProcessStarts: ProcessStartLookup {
     func startNs(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
         table.startNs(hostName: hostName, hostPID: hostPID, at: timeNs)
     }
+
+    func startSpan(hostName: String, hostPID: Int32, at timeNs: Int64) -> ProcessStartSpan {
+        let span = table.startSpan(hostName: hostName, hostPID: hostPID, at: timeNs)
+        return ProcessStartSpan(startNs: span.startNs, from: span.from, until: span.until)
+    }
 }

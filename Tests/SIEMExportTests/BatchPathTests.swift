@@ -18,6 +18,47 @@ import Testing
         }
     }
 
+    /// Instances of every PID that start every 7 s (offset by the PID and the host), answered with
+    /// their spans or one instant at a time.
+    struct PeriodicStarts: ProcessStartLookup {
+        let withSpans: Bool
+        static let period: Int64 = 7_000_000_000
+
+        func startNs(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
+            let offset = Int64(hostPID) * 1_000_003 + Int64(hostName.utf8.count) * 17
+            guard timeNs >= offset else { return nil }
+            return (timeNs - offset) / Self.period * Self.period + offset
+        }
+
+        func startSpan(hostName: String, hostPID: Int32, at timeNs: Int64) -> ProcessStartSpan {
+            guard withSpans else { return ProcessStartSpan(startNs: startNs(hostName: hostName, hostPID: hostPID, at: timeNs), from: timeNs, until: timeNs + 1) }
+            guard let start = startNs(hostName: hostName, hostPID: hostPID, at: timeNs) else {
+                return ProcessStartSpan(startNs: nil, from: .min, until: Int64(hostPID) * 1_000_003 + Int64(hostName.utf8.count) * 17)
+            }
+            return ProcessStartSpan(startNs: start, from: start, until: start + Self.period)
+        }
+    }
+
+    /// The encoders ask the lookup again only outside the span of its last answer: the same ids as
+    /// asking for every event.
+    @Test(arguments: [ExportFormat.ecs, .ocsf])
+    func startSpansGiveTheIDsOfAskingEveryTime(format: ExportFormat) throws {
+        let store = try Self.generated.get()
+        var spanned = format.encoder(Self.options, processStarts: PeriodicStarts(withSpans: true))
+        var instants = format.encoder(Self.options, processStarts: PeriodicStarts(withSpans: false))
+        var spannedBytes: [UInt8] = [], instantBytes: [UInt8] = []
+        for batch in try store.batches() {
+            for row in 0..<batch.count {
+                spanned.append(batch, row: row, to: &spannedBytes)
+                spannedBytes.append(10)
+                instants.append(batch, row: row, to: &instantBytes)
+                instantBytes.append(10)
+            }
+        }
+        #expect(instantBytes.filter { $0 == 10 }.count == store.eventCount)
+        Self.expectSameLines(spannedBytes, instantBytes, "\(format), spans")
+    }
+
     /// Small blocks, so a store holds many and encoders cross block boundaries.
     static let writerOptions: WriterOptions = {
         var options = WriterOptions()
