@@ -47,15 +47,22 @@ extension RecordEncoder {
 
     /// `rows` of `batch` as records, one per line, by a copy of this encoder (as ``lines(of:)``).
     public func lines(of batch: ColumnBatch, rows: some Collection<Int32>) -> [UInt8] {
-        var copy = self
         var bytes: [UInt8] = []
+        appendLines(of: batch, rows: rows, to: &bytes)
+        return bytes
+    }
+
+    /// Appends `rows` of `batch` as records, one per line, by a copy of this encoder (as ``lines(of:)``),
+    /// to `bytes` (a buffer used before keeps its memory).
+    public func appendLines(of batch: ColumnBatch, rows: some Collection<Int32>, to bytes: inout [UInt8]) {
+        var copy = self
+        let start = bytes.count
         for (n, row) in rows.enumerated() {
             copy.append(batch, row: Int(row), to: &bytes)
             bytes.append(10)
-            // Room for the rest at the first record's size and a quarter more, so that the block's
-            // records are not copied as they grow.
-            if n == 0 { bytes.reserveCapacity(bytes.count * (rows.count * 5 / 4 + 1)) }
+            // Room for the rest at the first record's size and half more, so that the block's records
+            // are not copied as they grow (and a buffer used again is large enough for most blocks).
+            if n == 0 { bytes.reserveCapacity(start + (bytes.count - start) * (rows.count * 3 / 2 + 1)) }
         }
-        return bytes
     }
 }
