@@ -47,7 +47,10 @@ final class BlockCache {
     // One thread: no exclusivity checks on the hot path.
     @exclusivity(unchecked) private var texts: [FormTexts?] = Array(repeating: nil, count: TextForm.allCases.count)
     @exclusivity(unchecked) private var factsIndex: [FactsKey: Int] = [:]
-    @exclusivity(unchecked) private var knownFacts: [EventFacts] = []
+    @exclusivity(unchecked) private var known: [(key: FactsKey, facts: EventFacts)] = []
+    /// Per dictionary id: 1 + the index in `known` of the facts last made for that `Data` (`Resource`), 0 none.
+    @exclusivity(unchecked) private var lastByData: [Int32]
+    @exclusivity(unchecked) private var lastByResource: [Int32]
     @exclusivity(unchecked) private var hostHashes: [UInt64]
     @exclusivity(unchecked) private var hostHashKnown: [Bool]
     @exclusivity(unchecked) private var alerts: [UInt8]
@@ -60,6 +63,8 @@ final class BlockCache {
         hostHashes = Array(repeating: 0, count: batch.contextCount)
         hostHashKnown = Array(repeating: false, count: batch.contextCount)
         alerts = Array(repeating: 2, count: batch.verdictCount)
+        lastByData = Array(repeating: 0, count: batch.stringCount)
+        lastByResource = Array(repeating: 0, count: batch.stringCount)
     }
 
     /// Appends dictionary string `id` in `form`, escaping it on first use.
@@ -88,28 +93,40 @@ final class BlockCache {
     }
 
     /// The facts of `record`'s row: parsed once per distinct verdict and `Data` (and, for network
-    /// events, `Resource`).
+    /// events, `Resource`). The facts last made for each `Data` (and `Resource`) value are found
+    /// without hashing; others through a table.
     func facts(_ record: BatchExportRecord) -> EventFacts {
         let row = record.fields
-        let dataID = row.batch.dataIDs[row.row]
-        let key = FactsKey(verdict: Int32(row.verdict), data: dataID, resource: -1)
-        if let i = factsIndex[key] {
-            let base = knownFacts[i]
-            guard base.activity.isNetwork else { return base }
-            let networkKey = FactsKey(verdict: key.verdict, data: dataID, resource: row.batch.resourceIDs[row.row])
-            if let n = factsIndex[networkKey] { return knownFacts[n] }
-            return remember(EventFacts(record), networkKey)
+        let verdict = Int32(row.verdict), dataID = row.batch.dataIDs[row.row]
+        let base = lastByData[Int(dataID)]
+        var index: Int
+        if base > 0, known[Int(base) - 1].key.verdict == verdict {
+            index = Int(base) - 1
+        } else if let found = factsIndex[FactsKey(verdict: verdict, data: dataID, resource: -1)] {
+            index = found
+        } else {
+            index = remember(EventFacts(record), FactsKey(verdict: verdict, data: dataID, resource: -1))
         }
-        let facts = EventFacts(record)
-        guard facts.activity.isNetwork else { return remember(facts, key) }
-        _ = remember(facts, key)
-        return remember(facts, FactsKey(verdict: key.verdict, data: dataID, resource: row.batch.resourceIDs[row.row]))
+        lastByData[Int(dataID)] = Int32(index + 1)
+        guard known[index].facts.activity.isNetwork else { return known[index].facts }
+        let resourceID = row.batch.resourceIDs[row.row]
+        let networkKey = FactsKey(verdict: verdict, data: dataID, resource: resourceID)
+        let last = lastByResource[Int(resourceID)]
+        if last > 0, known[Int(last) - 1].key == networkKey {
+            index = Int(last) - 1
+        } else if let found = factsIndex[networkKey] {
+            index = found
+        } else {
+            index = remember(EventFacts(record), networkKey)
+        }
+        lastByResource[Int(resourceID)] = Int32(index + 1)
+        return known[index].facts
     }
 
-    private func remember(_ facts: EventFacts, _ key: FactsKey) -> EventFacts {
-        factsIndex[key] = knownFacts.count
-        knownFacts.append(facts)
-        return facts
+    private func remember(_ facts: EventFacts, _ key: FactsKey) -> Int {
+        factsIndex[key] = known.count
+        known.append((key, facts))
+        return known.count - 1
     }
 
     /// The hash of `row`'s `HostName`, once per context.

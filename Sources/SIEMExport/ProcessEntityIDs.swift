@@ -41,8 +41,9 @@ public struct ProcessStartSpan: Sendable, Equatable {
 struct ProcessEntityIDs {
     let lookup: (any ProcessStartLookup)?
     private var starts: [UInt64: Int64] = [:]
-    /// The lookup's last answer for each host and PID (keyed as `starts`).
-    private var spans: [UInt64: ProcessStartSpan] = [:]
+    /// The lookup's last answers, by host and PID (keyed as `starts`), in a table of 4096 places
+    /// indexed by the key's low bits: an answer stays until another key takes its place.
+    private var spans: [(key: UInt64, span: ProcessStartSpan)] = []
 
     init(lookup: (any ProcessStartLookup)?) {
         self.lookup = lookup
@@ -52,12 +53,14 @@ struct ProcessEntityIDs {
     /// The lookup's start for `pid` at the record's time, asked again only when the time leaves the
     /// span of the last answer for that host and PID.
     private mutating func known(_ key: UInt64, pid: Int32, of record: some ExportRecord) -> Int64? {
-        guard let lookup else { return nil }
+        guard lookup != nil else { return nil }
         let timeNs = record.timeNs
-        if let span = spans[key], span.from <= timeNs, timeNs < span.until { return span.startNs }
-        let span = lookup.startSpan(hostName: record.string(.hostName), hostPID: pid, at: timeNs)
-        if spans.count >= 1 << 20 { spans.removeAll(keepingCapacity: true) }
-        spans[key] = span
+        if spans.isEmpty { spans = Array(repeating: (0, ProcessStartSpan(startNs: nil, from: 0, until: 0)), count: 4096) }
+        let place = Int(key & 4095)
+        let cached = spans[place]
+        if cached.key == key, cached.span.from <= timeNs, timeNs < cached.span.until { return cached.span.startNs }
+        let span = lookup!.startSpan(hostName: record.string(.hostName), hostPID: pid, at: timeNs)
+        spans[place] = (key, span)
         return span.startNs
     }
 
