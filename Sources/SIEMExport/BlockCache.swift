@@ -55,7 +55,7 @@ final class BlockCache {
     @exclusivity(unchecked) private var hostHashKnown: [Bool]
     @exclusivity(unchecked) private var alerts: [UInt8]
     @exclusivity(unchecked) private var memoBytes: [UInt8] = []
-    /// Per memo slot, per context or verdict: where its text is in `memoBytes` (start << 32 | end), -1 unknown.
+    /// Per memo slot, per context, verdict or distinct facts: where its text is in `memoBytes` (start << 32 | end), -1 unknown.
     @exclusivity(unchecked) private var memos: [[Int64]] = []
 
     init(_ batch: ColumnBatch) {
@@ -78,8 +78,14 @@ final class BlockCache {
     @inline(__always)
     func appendMemo(_ slot: MemoSlot, id: Int, to out: inout [UInt8], _ write: (inout [UInt8]) -> Void) {
         if slot.number >= memos.count { memos.append(contentsOf: Array(repeating: [], count: slot.number + 1 - memos.count)) }
-        if memos[slot.number].isEmpty {
-            memos[slot.number] = Array(repeating: -1, count: slot.scope == .context ? batch.contextCount : batch.verdictCount)
+        if memos[slot.number].count <= id {
+            // Contexts and verdicts are counted in the batch; distinct facts grow as they are found.
+            let count = switch slot.scope {
+            case .context: batch.contextCount
+            case .verdict: batch.verdictCount
+            case .facts: max(known.count, id + 1)
+            }
+            memos[slot.number].append(contentsOf: Array(repeating: -1, count: count - memos[slot.number].count))
         }
         var range = memos[slot.number][id]
         if range < 0 {
@@ -95,7 +101,10 @@ final class BlockCache {
     /// The facts of `record`'s row: parsed once per distinct verdict and `Data` (and, for network
     /// events, `Resource`). The facts last made for each `Data` (and `Resource`) value are found
     /// without hashing; others through a table.
-    func facts(_ record: BatchExportRecord) -> EventFacts {
+    func facts(_ record: BatchExportRecord) -> EventFacts { known[factsIndex(record)].facts }
+
+    /// Where the facts of `record`'s row are among the block's distinct facts (``facts(_:)``).
+    func factsIndex(_ record: BatchExportRecord) -> Int {
         let row = record.fields
         let verdict = Int32(row.verdict), dataID = row.batch.dataIDs[row.row]
         let base = lastByData[Int(dataID)]
@@ -108,7 +117,7 @@ final class BlockCache {
             index = remember(EventFacts(record), FactsKey(verdict: verdict, data: dataID, resource: -1))
         }
         lastByData[Int(dataID)] = Int32(index + 1)
-        guard known[index].facts.activity.isNetwork else { return known[index].facts }
+        guard known[index].facts.activity.isNetwork else { return index }
         let resourceID = row.batch.resourceIDs[row.row]
         let networkKey = FactsKey(verdict: verdict, data: dataID, resource: resourceID)
         let last = lastByResource[Int(resourceID)]
@@ -120,7 +129,7 @@ final class BlockCache {
             index = remember(EventFacts(record), networkKey)
         }
         lastByResource[Int(resourceID)] = Int32(index + 1)
-        return known[index].facts
+        return index
     }
 
     private func remember(_ facts: EventFacts, _ key: FactsKey) -> Int {

@@ -164,41 +164,45 @@ public struct ECSEncoder: RecordEncoder {
     }
 
     private func appendEventObject(_ record: some ExportRecord, _ facts: EventFacts, to out: inout [UInt8]) {
-        var object = JSONObjectWriter(opening: &out)
-        if record.isAlert {
-            object.raw("kind", #""alert""#, &out)
-            object.raw("module", #""kubearmor""#, &out)
-            object.raw("dataset", #""kubearmor.alert""#, &out)
-        } else {
-            object.raw("kind", #""event""#, &out)
-            object.raw("module", #""kubearmor""#, &out)
-            object.raw("dataset", #""kubearmor.log""#, &out)
+        // Everything but the sequence: once per distinct facts of a block.
+        record.appendMemo(.facts(12), to: &out) { out in
+            var object = JSONObjectWriter(opening: &out)
+            if record.isAlert {
+                object.raw("kind", #""alert""#, &out)
+                object.raw("module", #""kubearmor""#, &out)
+                object.raw("dataset", #""kubearmor.alert""#, &out)
+            } else {
+                object.raw("kind", #""event""#, &out)
+                object.raw("module", #""kubearmor""#, &out)
+                object.raw("dataset", #""kubearmor.log""#, &out)
+            }
+            let activity = facts.activity
+            object.key("category", &out)
+            out.append(literal: activity.isProcess ? #"["process"]"# : activity.isFile ? #"["file"]"#
+                       : activity.isNetwork ? #"["network"]"# : #"["host"]"#)
+            object.key("type", &out)
+            switch activity {
+            case .processExec, .processFork: out.append(literal: #"["start"]"#)
+            case .processExit: out.append(literal: #"["end"]"#)
+            case .processSetID, .fileWrite, .fileRename, .fileAttributes: out.append(literal: #"["change"]"#)
+            case .fileRead: out.append(literal: #"["access"]"#)
+            case .fileCreate: out.append(literal: #"["creation"]"#)
+            case .fileDelete: out.append(literal: #"["deletion"]"#)
+            case .networkConnect, .networkAccept, .networkTraffic:
+                out.append(literal: facts.isBlocked ? #"["connection","start","denied"]"# : #"["connection","start"]"#)
+            case .networkSocket, .networkSend, .networkOther:
+                out.append(literal: facts.isBlocked ? #"["info","denied"]"# : #"["info"]"#)
+            case .processOther, .fileOther, .capability, .other: out.append(literal: #"["info"]"#)
+            }
+            object.string("action", facts.call, &out)
+            switch facts.outcome {
+            case .success: object.raw("outcome", #""success""#, &out)
+            case .failure: object.raw("outcome", #""failure""#, &out)
+            case .unknown: object.raw("outcome", #""unknown""#, &out)
+            }
+            if let severity = facts.severity { object.number("severity", severity, &out) }
         }
-        let activity = facts.activity
-        object.key("category", &out)
-        out.append(literal: activity.isProcess ? #"["process"]"# : activity.isFile ? #"["file"]"#
-                   : activity.isNetwork ? #"["network"]"# : #"["host"]"#)
-        object.key("type", &out)
-        switch activity {
-        case .processExec, .processFork: out.append(literal: #"["start"]"#)
-        case .processExit: out.append(literal: #"["end"]"#)
-        case .processSetID, .fileWrite, .fileRename, .fileAttributes: out.append(literal: #"["change"]"#)
-        case .fileRead: out.append(literal: #"["access"]"#)
-        case .fileCreate: out.append(literal: #"["creation"]"#)
-        case .fileDelete: out.append(literal: #"["deletion"]"#)
-        case .networkConnect, .networkAccept, .networkTraffic:
-            out.append(literal: facts.isBlocked ? #"["connection","start","denied"]"# : #"["connection","start"]"#)
-        case .networkSocket, .networkSend, .networkOther:
-            out.append(literal: facts.isBlocked ? #"["info","denied"]"# : #"["info"]"#)
-        case .processOther, .fileOther, .capability, .other: out.append(literal: #"["info"]"#)
-        }
-        object.string("action", facts.call, &out)
-        switch facts.outcome {
-        case .success: object.raw("outcome", #""success""#, &out)
-        case .failure: object.raw("outcome", #""failure""#, &out)
-        case .unknown: object.raw("outcome", #""unknown""#, &out)
-        }
-        if let severity = facts.severity { object.number("severity", severity, &out) }
+        var object = JSONObjectWriter.continuing
         if record.seq != 0 { object.number("sequence", record.seq, &out) }
         object.close(&out)
     }

@@ -32,8 +32,9 @@ protocol ExportRecord: KubeArmorRecordSource {
     func appendExtraKey(_ index: Int, to out: inout [UInt8])
     /// Appends the record as KubeArmor JSON (as `export --format kubearmor` writes it) with `writers`.
     func appendKubeArmorJSON(with writers: inout KubeArmorRecordWriters, to out: inout [UInt8])
-    /// Appends what `write` writes from fields of the record's process context (or of its verdict)
-    /// alone: a batch row writes it once per distinct context (verdict) of its block, under `slot`
+    /// Appends what `write` writes from fields of the record's process context (or of its verdict,
+    /// or its verdict and facts) alone: a batch row writes it once per distinct context (verdict,
+    /// facts) of its block, under `slot`
     /// (one per call site of an encoder), and copies it after; an event writes it each time.
     /// `write` must read no other field, and must not ask for a memo itself.
     func appendMemo(_ slot: MemoSlot, to out: inout [UInt8], _ write: (inout [UInt8]) -> Void)
@@ -42,15 +43,17 @@ protocol ExportRecord: KubeArmorRecordSource {
 /// A text an encoder keeps per block for each process context (or verdict) of a batch: the call
 /// site's number, and which the text depends on.
 struct MemoSlot {
-    /// What a memo is made from: the process context's fields (ClusterName … TTY, the PIDs, UID) or
-    /// the verdict's (Operation, Result, Type, PolicyName, Severity, Tags, Message, Action, Enforcer).
-    enum Scope { case context, verdict }
+    /// What a memo is made from: the process context's fields (ClusterName … TTY, the PIDs, UID),
+    /// the verdict's (Operation, Result, Type, PolicyName, Severity, Tags, Message, Action, Enforcer),
+    /// or the verdict's and the ``EventFacts`` (which come from the verdict, `Data` and `Resource`).
+    enum Scope { case context, verdict, facts }
 
     let number: Int
     let scope: Scope
 
     static func context(_ number: Int) -> MemoSlot { MemoSlot(number: number, scope: .context) }
     static func verdict(_ number: Int) -> MemoSlot { MemoSlot(number: number, scope: .verdict) }
+    static func facts(_ number: Int) -> MemoSlot { MemoSlot(number: number, scope: .facts) }
 }
 
 /// The KubeArmor JSON writers an encoder that embeds the record (syslog, Splunk HEC) keeps: one for
@@ -145,7 +148,12 @@ struct BatchExportRecord: ExportRecord {
 
     @inline(__always)
     func appendMemo(_ slot: MemoSlot, to out: inout [UInt8], _ write: (inout [UInt8]) -> Void) {
-        cache.appendMemo(slot, id: slot.scope == .context ? fields.context : fields.verdict, to: &out, write)
+        let id = switch slot.scope {
+        case .context: fields.context
+        case .verdict: fields.verdict
+        case .facts: cache.factsIndex(self)
+        }
+        cache.appendMemo(slot, id: id, to: &out, write)
     }
 }
 

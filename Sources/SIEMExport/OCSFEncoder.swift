@@ -102,93 +102,107 @@ public struct OCSFEncoder: RecordEncoder {
     private mutating func encode(_ event: some ExportRecord, to out: inout [UInt8]) {
         let facts = event.facts
         let eventClass = Self.eventClass(of: event, facts)
-        var doc = JSONObjectWriter(opening: &out)
-        let activityID: Int
-        switch eventClass {
-        case .processActivity:
-            doc.raw("class_uid", "1007", &out)
-            doc.raw("class_name", #""Process Activity""#, &out)
-            doc.raw("category_uid", "1", &out)
-            doc.raw("category_name", #""System Activity""#, &out)
-            activityID = switch facts.activity {
-            case .processExec, .processFork: 1
-            case .processExit: 2
-            case .processSetID: 5
-            default: 99
+        // The class and activity: once per distinct facts of a block.
+        event.appendMemo(.facts(12), to: &out) { out in
+            var doc = JSONObjectWriter(opening: &out)
+            let activityID: Int
+            switch eventClass {
+            case .processActivity:
+                doc.raw("class_uid", "1007", &out)
+                doc.raw("class_name", #""Process Activity""#, &out)
+                doc.raw("category_uid", "1", &out)
+                doc.raw("category_name", #""System Activity""#, &out)
+                activityID = switch facts.activity {
+                case .processExec, .processFork: 1
+                case .processExit: 2
+                case .processSetID: 5
+                default: 99
+                }
+                Self.appendActivity(activityID, ["", "Launch", "Terminate", "Open", "Inject", "Set User ID"],
+                                    className: "Process Activity", classUID: 1007, &doc, &out)
+            case .fileActivity:
+                doc.raw("class_uid", "1001", &out)
+                doc.raw("class_name", #""File System Activity""#, &out)
+                doc.raw("category_uid", "1", &out)
+                doc.raw("category_name", #""System Activity""#, &out)
+                activityID = switch facts.activity {
+                case .fileRead, .fileWrite: 14
+                case .fileCreate: 1
+                case .fileDelete: 4
+                case .fileRename: 5
+                case .fileAttributes: 6
+                default: 99
+                }
+                Self.appendActivity(activityID, ["", "Create", "Read", "Update", "Delete", "Rename", "Set Attributes", "Set Security",
+                                                 "Get Attributes", "Get Security", "Encrypt", "Decrypt", "Mount", "Unmount", "Open"],
+                                    className: "File System Activity", classUID: 1001, &doc, &out)
+            case .networkActivity:
+                doc.raw("class_uid", "4001", &out)
+                doc.raw("class_name", #""Network Activity""#, &out)
+                doc.raw("category_uid", "4", &out)
+                doc.raw("category_name", #""Network Activity""#, &out)
+                activityID = switch facts.activity {
+                case .networkConnect, .networkAccept: 1
+                case .networkTraffic: 6
+                default: 99
+                }
+                Self.appendActivity(activityID, ["", "Open", "Close", "Reset", "Fail", "Refuse", "Traffic", "Listen"],
+                                    className: "Network Activity", classUID: 4001, &doc, &out)
+            case .detectionFinding:
+                doc.raw("class_uid", "2004", &out)
+                doc.raw("class_name", #""Detection Finding""#, &out)
+                doc.raw("category_uid", "2", &out)
+                doc.raw("category_name", #""Findings""#, &out)
+                activityID = 1
+                Self.appendActivity(1, ["", "Create"], className: "Detection Finding", classUID: 2004, &doc, &out)
             }
-            Self.appendActivity(activityID, ["", "Launch", "Terminate", "Open", "Inject", "Set User ID"],
-                                className: "Process Activity", classUID: 1007, &doc, &out)
-        case .fileActivity:
-            doc.raw("class_uid", "1001", &out)
-            doc.raw("class_name", #""File System Activity""#, &out)
-            doc.raw("category_uid", "1", &out)
-            doc.raw("category_name", #""System Activity""#, &out)
-            activityID = switch facts.activity {
-            case .fileRead, .fileWrite: 14
-            case .fileCreate: 1
-            case .fileDelete: 4
-            case .fileRename: 5
-            case .fileAttributes: 6
-            default: 99
-            }
-            Self.appendActivity(activityID, ["", "Create", "Read", "Update", "Delete", "Rename", "Set Attributes", "Set Security",
-                                             "Get Attributes", "Get Security", "Encrypt", "Decrypt", "Mount", "Unmount", "Open"],
-                                className: "File System Activity", classUID: 1001, &doc, &out)
-        case .networkActivity:
-            doc.raw("class_uid", "4001", &out)
-            doc.raw("class_name", #""Network Activity""#, &out)
-            doc.raw("category_uid", "4", &out)
-            doc.raw("category_name", #""Network Activity""#, &out)
-            activityID = switch facts.activity {
-            case .networkConnect, .networkAccept: 1
-            case .networkTraffic: 6
-            default: 99
-            }
-            Self.appendActivity(activityID, ["", "Open", "Close", "Reset", "Fail", "Refuse", "Traffic", "Listen"],
-                                className: "Network Activity", classUID: 4001, &doc, &out)
-        case .detectionFinding:
-            doc.raw("class_uid", "2004", &out)
-            doc.raw("class_name", #""Detection Finding""#, &out)
-            doc.raw("category_uid", "2", &out)
-            doc.raw("category_name", #""Findings""#, &out)
-            activityID = 1
-            Self.appendActivity(1, ["", "Create"], className: "Detection Finding", classUID: 2004, &doc, &out)
         }
+        var doc = JSONObjectWriter.continuing
         doc.number("time", TimeText.milliseconds(event.timeNs), &out)
-        appendSeverity(event, facts, &doc, &out)
-        if eventClass == .detectionFinding {
-            doc.raw("status_id", "1", &out)
-            doc.raw("status", #""New""#, &out)
-            switch event.string(.action) {
-            case "Block":
-                doc.raw("action_id", "2", &out)
-                doc.raw("action", #""Denied""#, &out)
-                doc.raw("disposition_id", "2", &out)
-                doc.raw("disposition", #""Blocked""#, &out)
-            case "Audit":
-                doc.raw("action_id", "1", &out)
-                doc.raw("action", #""Allowed""#, &out)
-                doc.raw("disposition_id", "15", &out)
-                doc.raw("disposition", #""Detected""#, &out)
-            default:
-                doc.raw("action_id", "0", &out)
-                doc.raw("action", #""Unknown""#, &out)
-            }
-        } else {
-            switch facts.outcome {
-            case .success:
+        // Severity, status, message and the metadata's constant head: once per distinct facts of a block.
+        event.appendMemo(.facts(13), to: &out) { out in
+            var doc = JSONObjectWriter.continuing
+            appendSeverity(event, facts, &doc, &out)
+            if eventClass == .detectionFinding {
                 doc.raw("status_id", "1", &out)
-                doc.raw("status", #""Success""#, &out)
-            case .failure:
-                doc.raw("status_id", "2", &out)
-                doc.raw("status", #""Failure""#, &out)
-            case .unknown:
-                doc.raw("status_id", "0", &out)
-                doc.raw("status", #""Unknown""#, &out)
+                doc.raw("status", #""New""#, &out)
+                switch event.string(.action) {
+                case "Block":
+                    doc.raw("action_id", "2", &out)
+                    doc.raw("action", #""Denied""#, &out)
+                    doc.raw("disposition_id", "2", &out)
+                    doc.raw("disposition", #""Blocked""#, &out)
+                case "Audit":
+                    doc.raw("action_id", "1", &out)
+                    doc.raw("action", #""Allowed""#, &out)
+                    doc.raw("disposition_id", "15", &out)
+                    doc.raw("disposition", #""Detected""#, &out)
+                default:
+                    doc.raw("action_id", "0", &out)
+                    doc.raw("action", #""Unknown""#, &out)
+                }
+            } else {
+                switch facts.outcome {
+                case .success:
+                    doc.raw("status_id", "1", &out)
+                    doc.raw("status", #""Success""#, &out)
+                case .failure:
+                    doc.raw("status_id", "2", &out)
+                    doc.raw("status", #""Failure""#, &out)
+                case .unknown:
+                    doc.raw("status_id", "0", &out)
+                    doc.raw("status", #""Unknown""#, &out)
+                }
+                if facts.outcome != .success { doc.string("status_detail", event, .result, &out) }
             }
-            if facts.outcome != .success { doc.string("status_detail", event, .result, &out) }
+            doc.string("message", event, .message, &out)
+            doc.key("metadata", &out)
+            var metadata = JSONObjectWriter(opening: &out)
+            metadata.raw("version", #""1.3.0""#, &out)
+            metadata.key("product", &out)
+            out.append(contentsOf: product)
+            metadata.raw("log_name", #""kubearmor""#, &out)
         }
-        doc.string("message", event, .message, &out)
         appendMetadata(event, findings: eventClass == .detectionFinding, &doc, &out)
         let starts = facts.activity == .processExec || facts.activity == .processFork
         switch eventClass {
@@ -278,14 +292,9 @@ public struct OCSFEncoder: RecordEncoder {
         }
     }
 
-    /// `metadata`, then `device`.
+    /// `metadata` after its constant head (written with the status), then `device`.
     private mutating func appendMetadata(_ event: some ExportRecord, findings: Bool, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
-        doc.key("metadata", &out)
-        var metadata = JSONObjectWriter(opening: &out)
-        metadata.raw("version", #""1.3.0""#, &out)
-        metadata.key("product", &out)
-        out.append(contentsOf: product)
-        metadata.raw("log_name", #""kubearmor""#, &out)
+        var metadata = JSONObjectWriter.continuing
         if event.seq != 0 { metadata.number("sequence", event.seq, &out) }
         metadata.key("original_time", &out)
         if !event.appendGivenUpdatedTime(to: &out) {
