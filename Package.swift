@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "IncidentReportTests", dependencies: ["IncidentReport", "EventModel", "EventStore", "Investigation", "PolicyEngine"]),
         .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "SIEMExport", "EventModel", "EventStore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "EventStore", "EventModel"]),
-        .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel"]),
+        .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel", "Investigation", "SIEMExport"]),
         .testTarget(name: "SIEMExportTests", dependencies: ["SIEMExport", "EventModel", "EventStore", .product(name: "Yams", package: "Yams")],
                     exclude: ["Schemas"]),
     ]

@@ -19,7 +19,7 @@ import Testing
     }
 
     /// Instances of every PID that start every 7 s (offset by the PID and the host), answered with
-    /// their spans or one instant at a time.
+    /// their spans or with none (asked again for every event).
     struct PeriodicStarts: ProcessStartLookup {
         let withSpans: Bool
         static let period: Int64 = 7_000_000_000
@@ -31,7 +31,8 @@ import Testing
         }
 
         func startSpan(hostName: String, hostPID: Int32, at timeNs: Int64) -> ProcessStartSpan {
-            guard withSpans else { return ProcessStartSpan(startNs: startNs(hostName: hostName, hostPID: hostPID, at: timeNs), from: timeNs, until: timeNs + 1) }
+            // Without spans: an empty one, so the encoder asks for every event.
+            guard withSpans else { return ProcessStartSpan(startNs: startNs(hostName: hostName, hostPID: hostPID, at: timeNs), from: .max, until: .min) }
             guard let start = startNs(hostName: hostName, hostPID: hostPID, at: timeNs) else {
                 return ProcessStartSpan(startNs: nil, from: .min, until: Int64(hostPID) * 1_000_003 + Int64(hostName.utf8.count) * 17)
             }
