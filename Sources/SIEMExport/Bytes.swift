@@ -43,12 +43,6 @@ extension Array where Element == UInt8 {
         KubeArmorJSONWriter.appendInteger(Int64(value), to: &self)
     }
 
-    /// Appends the UTF-8 bytes of a string as they are.
-    @inline(__always)
-    mutating func append(utf8 s: String) {
-        if s.utf8.withContiguousStorageIfAvailable({ append(contentsOf: $0) }) == nil { append(contentsOf: s.utf8) }
-    }
-
     /// Appends UTF-8 bytes, writing each byte for which `needsEscape` holds through `escape` instead;
     /// runs of plain bytes are appended at once.
     @inline(__always)

@@ -349,12 +349,6 @@ public struct ECSEncoder: RecordEncoder {
 
 /// Path text helpers.
 enum PathText {
-    /// The part after the last `/` (the whole text when it has none; empty for a trailing `/`).
-    static func lastComponent(_ path: String) -> Substring {
-        guard let slash = path.utf8.lastIndex(of: 0x2F) else { return Substring(path) }
-        return Substring(path.utf8[path.utf8.index(after: slash)...])
-    }
-
     /// The bytes after the last `/` of UTF-8 text (all of it when it has none; empty for a trailing `/`).
     static func lastComponent(_ path: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         guard let slash = path.lastIndex(of: 0x2F) else { return path }
