@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "PolicyEngine", dependencies: ["EventModel", "EventStore", "Investigation", .product(name: "Yams", package: "Yams")]),
         .target(name: "Reports", dependencies: ["EventModel", "EventStore", "Investigation"]),
         .target(name: "IncidentReport", dependencies: ["EventModel", "EventStore", "Investigation", "PolicyEngine", "Reports"]),
-        .target(name: "SIEMExport", dependencies: ["EventModel"]),
+        .target(name: "SIEMExport", dependencies: ["EventModel", "EventStore"]),
         .target(name: "Forwarding", dependencies: ["EventModel", "EventStore", "SIEMExport", "COpenSSL"]),
         .target(name: "RearviewCommands", dependencies: [
             "EventModel", "EventStore", "Investigation", "Recorder", "PolicyEngine", "Reports",
@@ -64,8 +64,8 @@ let package = Package(
         .testTarget(name: "IncidentReportTests", dependencies: ["IncidentReport", "EventModel", "EventStore", "Investigation", "PolicyEngine"]),
         .testTarget(name: "ForwardingTests", dependencies: ["Forwarding", "SIEMExport", "EventModel", "EventStore"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Investigation", "EventStore", "EventModel"]),
-        .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel"]),
-        .testTarget(name: "SIEMExportTests", dependencies: ["SIEMExport", "EventModel", .product(name: "Yams", package: "Yams")],
+        .testTarget(name: "RearviewCommandsTests", dependencies: ["RearviewCommands", "EventStore", "EventModel", "Investigation", "SIEMExport"]),
+        .testTarget(name: "SIEMExportTests", dependencies: ["SIEMExport", "EventModel", "EventStore", .product(name: "Yams", package: "Yams")],
                     exclude: ["Schemas"]),
     ]
 )

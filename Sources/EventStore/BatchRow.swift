@@ -1,14 +1,18 @@
 import EventModel
 
-/// One row of a ``ColumnBatch``, read field by field without building an ``Event``: for readers that
-/// take a few fields of every row (the process-table builder). Strings are the batch's, made once
-/// per batch.
+/// One row of a ``ColumnBatch``, read field by field without building an ``Event``: the one batch-row
+/// accessor, for readers that take some fields of every row (the process-table builder, the record
+/// writers of `export` and `forward`). Strings are the batch's, made once per batch; dictionary ids
+/// let a reader keep per-block work (escaped text, parsed facts) per distinct value.
 public struct BatchRow {
     public let batch: ColumnBatch
     public let row: Int
-    private let context: Int
-    private let verdict: Int
+    /// The row's process context (`0..<batch.contextCount`).
+    public let context: Int
+    /// The row's verdict (`0..<batch.verdictCount`).
+    public let verdict: Int
 
+    @inline(__always)
     public init(_ batch: ColumnBatch, row: Int) {
         self.batch = batch
         self.row = row
@@ -17,6 +21,8 @@ public struct BatchRow {
     }
 
     public var timeNs: Int64 { batch.timeNs[row] }
+    /// `Seq`, the store-wide sequence number.
+    public var seq: UInt64 { batch.firstSeq &+ UInt64(row) }
     public var hostName: String { contextString(Self.hostName) }
     public var namespaceName: String { contextString(Self.namespaceName) }
     public var podName: String { contextString(Self.podName) }
@@ -45,6 +51,51 @@ public struct BatchRow {
         return set == 0 ? nil : batch.extraValueID(key, set: set).map(batch.string)
     }
 
+    /// Whether the row is a policy alert (`Type` starts with `Matched`).
+    public var isAlert: Bool {
+        batch.withBytes(ofString: batch.stringID(Self.type, verdict: verdict)) { $0.starts(with: "Matched".utf8) }
+    }
+
+    /// A numeric field's value (`Timestamp`, the PIDs, `UID`); 0 for string fields.
+    public func number(_ field: EventField) -> Int64 {
+        switch ColumnBatch.place(of: field) {
+        case .contextNumber(let column): return Int64(batch.number(column, context: context))
+        case .timestamp: return batch.timestamps[row]
+        default: return 0
+        }
+    }
+
+    /// Dictionary id of a string field's value (0, the empty string, for numbers, `UpdatedTime` and
+    /// columns the batch was decoded without).
+    public func stringID(_ field: EventField) -> Int32 {
+        switch ColumnBatch.place(of: field) {
+        case .contextString(let column): return batch.stringID(column, context: context)
+        case .verdictString(let column): return batch.stringID(column, verdict: verdict)
+        case .rowString: return batch.rowStringIDs(field)[row]
+        case .contextNumber, .timestamp, .updatedTime: return 0
+        }
+    }
+
+    /// A string field's value (not `UpdatedTime`: see ``givenUpdatedTimeID``).
+    public func string(_ field: EventField) -> String { batch.string(stringID(field)) }
+
+    /// Whether a string field is empty.
+    public func isEmpty(_ field: EventField) -> Bool { batch.withBytes(ofString: stringID(field)) { $0.isEmpty } }
+
+    /// Dictionary id of `UpdatedTime` when the record gives it other than derived from its time.
+    public var givenUpdatedTimeID: Int32? { batch.givenUpdatedTimeID(row: row) }
+
+    /// The row's extras set (0: none).
+    public var extrasID: Int32 { batch.extrasIDs[row] }
+    /// How many extra fields the row has.
+    public var extraCount: Int { batch.extrasPairs(extrasID).count / 2 }
+    /// Dictionary id of extra `index`'s key.
+    public func extraKeyID(_ index: Int) -> Int32 { batch.extrasPairs(extrasID)[2 * index] }
+    /// Dictionary id of extra `index`'s value, compact JSON.
+    public func extraValueID(_ index: Int) -> Int32 { batch.extrasPairs(extrasID)[2 * index + 1] }
+    /// Extra `index`'s key.
+    public func extraKey(_ index: Int) -> String { batch.string(extraKeyID(index)) }
+
     private func contextString(_ column: Int) -> String { batch.string(batch.stringID(column, context: context)) }
 
     private static func column(_ field: EventField, of fields: [EventField]) -> Int { fields.firstIndex(of: field)! }
@@ -65,4 +116,5 @@ public struct BatchRow {
     private static let uid = column(.uid, of: BlockCodec.contextNumbers)
     private static let operation = column(.operation, of: BlockCodec.verdictStrings)
     private static let result = column(.result, of: BlockCodec.verdictStrings)
+    private static let type = column(.type, of: BlockCodec.verdictStrings)
 }

@@ -17,9 +17,9 @@ public struct KubeArmorBatchWriter {
             quoted = QuotedStrings(batch)
             plans = Array(repeating: nil, count: batch.layoutCount)
         }
-        let record = BatchRecord(batch: batch, row: row, quoted: quoted!)
-        let layoutID = batch.layoutID(context: record.context)
-        if layoutID > 0, plans[layoutID] == nil, let layout = batch.layout(context: record.context) {
+        let record = BatchRecord(fields: BatchRow(batch, row: row), quoted: quoted!)
+        let layoutID = batch.layoutID(context: record.fields.context)
+        if layoutID > 0, plans[layoutID] == nil, let layout = batch.layout(context: record.fields.context) {
             plans[layoutID] = KubeArmorJSONWriter.LayoutPlan(layout)
         }
         writer.append(record, plan: plans[layoutID], to: &out)
@@ -62,63 +62,29 @@ private final class QuotedStrings {
     }
 }
 
-/// One row of a batch, as the KubeArmor writer reads records.
+/// One row of a batch, as the KubeArmor writer reads records: the row's fields, its strings' JSON
+/// text from the block's cache.
 private struct BatchRecord: KubeArmorRecordSource {
-    let batch: ColumnBatch
-    let row: Int
-    let context: Int
-    let verdict: Int
+    let fields: BatchRow
     let quoted: QuotedStrings
 
-    init(batch: ColumnBatch, row: Int, quoted: QuotedStrings) {
-        self.batch = batch
-        self.row = row
-        context = Int(batch.contextIDs[row])
-        verdict = Int(batch.verdictIDs[row])
-        self.quoted = quoted
-    }
-
-    var timeNs: Int64 { batch.timeNs[row] }
-
-    var isAlert: Bool {
-        guard case .verdictString(let column) = ColumnBatch.place(of: .type) else { return false }
-        return batch.withBytes(ofString: batch.stringID(column, verdict: verdict)) { $0.starts(with: "Matched".utf8) }
-    }
-
-    func number(_ field: EventField) -> Int64 {
-        switch ColumnBatch.place(of: field) {
-        case .contextNumber(let column): return Int64(batch.number(column, context: context))
-        case .timestamp: return batch.timestamps[row]
-        default: return 0
-        }
-    }
-
-    private func stringID(_ field: EventField) -> Int32 {
-        switch ColumnBatch.place(of: field) {
-        case .contextString(let column): return batch.stringID(column, context: context)
-        case .verdictString(let column): return batch.stringID(column, verdict: verdict)
-        case .rowString: return batch.rowStringIDs(field)[row]
-        case .contextNumber, .timestamp, .updatedTime: return 0
-        }
-    }
-
-    func isEmpty(_ field: EventField) -> Bool { batch.withBytes(ofString: stringID(field)) { $0.isEmpty } }
-
-    func appendQuoted(_ field: EventField, to out: inout [UInt8]) { quoted.append(stringID(field), to: &out) }
+    var timeNs: Int64 { fields.timeNs }
+    var isAlert: Bool { fields.isAlert }
+    func number(_ field: EventField) -> Int64 { fields.number(field) }
+    func isEmpty(_ field: EventField) -> Bool { fields.isEmpty(field) }
+    func appendQuoted(_ field: EventField, to out: inout [UInt8]) { quoted.append(fields.stringID(field), to: &out) }
 
     func appendGivenUpdatedTime(to out: inout [UInt8]) -> Bool {
-        guard let id = batch.givenUpdatedTimeID(row: row) else { return false }
+        guard let id = fields.givenUpdatedTimeID else { return false }
         quoted.append(id, to: &out)
         return true
     }
 
-    var hasEmptyGivenUpdatedTime: Bool { batch.givenUpdatedTimeID(row: row) == 0 }
-
-    var extraCount: Int { batch.extrasPairs(batch.extrasIDs[row]).count / 2 }
-
-    func extraKey(_ index: Int) -> String { batch.string(batch.extrasPairs(batch.extrasIDs[row])[2 * index]) }
+    var hasEmptyGivenUpdatedTime: Bool { fields.givenUpdatedTimeID == 0 }
+    var extraCount: Int { fields.extraCount }
+    func extraKey(_ index: Int) -> String { fields.extraKey(index) }
 
     func appendExtraJSON(_ index: Int, to out: inout [UInt8]) {
-        batch.withBytes(ofString: batch.extrasPairs(batch.extrasIDs[row])[2 * index + 1]) { out.append(contentsOf: $0) }
+        fields.batch.withBytes(ofString: fields.extraValueID(index)) { out.append(contentsOf: $0) }
     }
 }

@@ -1,4 +1,4 @@
-import EventModel
+import EventStore
 import Foundation
 import Glibc
 import SIEMExport
@@ -91,9 +91,10 @@ extension ForwardDestination {
 /// created `_bulk` item per document), the TCP acknowledgement plus a hold for syslog over TCP and
 /// TLS (see ``ForwardSettings/acknowledgementHold``), having been sent for UDP.
 public final class Forwarder {
-    /// Hands the events to forward with Seq greater than `after` to `body`, in Seq order, until `body`
-    /// returns false; returns the highest Seq it looked at (matching or not), or `after`.
-    public typealias EventSource = (_ after: UInt64, _ body: (Event) throws -> Bool) throws -> UInt64
+    /// Hands the events to forward with Seq greater than `after` to `body` as rows of the store's
+    /// column batches, in Seq order, until `body` returns false; returns the highest Seq it looked at
+    /// (matching or not), or `after`. Records are encoded straight from the columns.
+    public typealias EventSource = (_ after: UInt64, _ body: (_ batch: ColumnBatch, _ row: Int) throws -> Bool) throws -> UInt64
 
     public let destination: ForwardDestination
     public private(set) var checkpoint: ForwardCheckpoint
@@ -182,12 +183,12 @@ public final class Forwarder {
         let connection = try self.connection ?? connect()
         self.connection = connection
         var stopped = false
-        let scanned = try source(checkpoint.lastSeq) { event in
+        let scanned = try source(checkpoint.lastSeq) { batch, row in
             if shouldStop() {
                 stopped = true
                 return false
             }
-            try add(event, to: connection)
+            try add(batch, row: row, to: connection)
             return true
         }
         if !batch.isEmpty { try send(on: connection) }
@@ -201,12 +202,13 @@ public final class Forwarder {
         try saveIfUnsaved()
     }
 
-    private func add(_ event: Event, to connection: any DeliveryConnection) throws {
+    private func add(_ rows: ColumnBatch, row: Int, to connection: any DeliveryConnection) throws {
         record.removeAll(keepingCapacity: true)
-        encoder.append(event, to: &record)
-        let cut = framing.append(record, seq: event.seq, to: &batch)
-        if event.seq > highestSent {
-            highestSent = event.seq
+        encoder.append(rows, row: row, to: &record)
+        let seq = rows.firstSeq &+ UInt64(row)
+        let cut = framing.append(record, seq: seq, to: &batch)
+        if seq > highestSent {
+            highestSent = seq
             statistics.recordsSent += 1
             if cut > 0 {
                 statistics.truncated += 1

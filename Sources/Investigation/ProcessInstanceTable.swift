@@ -46,17 +46,42 @@ public struct ProcessInstanceTable: Sendable {
     /// or before that time (the builder starts a new instance at the first event of a reused PID).
     /// A binary search over the PID's instances.
     public func instanceID(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
+        position(hostName: hostName, hostPID: hostPID, at: timeNs).map { instances[$0].id }
+    }
+
+    /// The start (ns) of the instance ``instanceID(hostName:hostPID:at:)`` finds (without copying it).
+    public func startNs(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
+        position(hostName: hostName, hostPID: hostPID, at: timeNs).map { instances[$0].startNs }
+    }
+
+    /// ``startNs(hostName:hostPID:at:)``, and the times that give the same answer: `from..<until`
+    /// (from the instance's start, or from the beginning when there is none, to the start of the
+    /// PID's next instance on that host, or the end), for callers that look up many times in order.
+    public func startSpan(hostName: String, hostPID: Int32, at timeNs: Int64) -> (startNs: Int64?, from: Int64, until: Int64) {
+        guard let positions = positionsByHostPID[hostPID] else { return (nil, .min, .max) }
+        let after = firstStarting(after: timeNs, in: positions)
+        let found = lastPosition(of: hostName, in: positions[..<after])
+        let next = positions[after...].first { instances[$0].hostName == hostName }
+        return (found.map { instances[$0].startNs }, found.map { instances[$0].startNs } ?? .min, next.map { instances[$0].startNs } ?? .max)
+    }
+
+    private func position(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int? {
         guard let positions = positionsByHostPID[hostPID] else { return nil }
+        return lastPosition(of: hostName, in: positions[..<firstStarting(after: timeNs, in: positions)])
+    }
+
+    /// The index in `positions` (ordered by start) of the first instance that starts after `timeNs`.
+    private func firstStarting(after timeNs: Int64, in positions: [Int]) -> Int {
         var low = 0, high = positions.count
         while low < high {
             let middle = (low + high) / 2
             if instances[positions[middle]].startNs <= timeNs { low = middle + 1 } else { high = middle }
         }
-        while low > 0 {
-            low -= 1
-            if instances[positions[low]].hostName == hostName { return instances[positions[low]].id }
-        }
-        return nil
+        return low
+    }
+
+    private func lastPosition(of hostName: String, in positions: ArraySlice<Int>) -> Int? {
+        positions.last { instances[$0].hostName == hostName }
     }
 
     /// The instances `id` started, ordered by start.

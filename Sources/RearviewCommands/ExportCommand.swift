@@ -3,7 +3,6 @@ import EventModel
 import EventStore
 import Foundation
 import Investigation
-import Reports
 import SIEMExport
 
 /// `rearview export`: selected events out of the stores in the formats SIEMs and other tools read.
@@ -80,20 +79,20 @@ struct ExportCommand: ParsableCommand {
             let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
             let plan = try QueryPlan(stores: opened, filter: filter)
             let sink = try EventSink(path: out)
-            // Each block's records are encoded on the decoding threads by a copy of the encoder (copies
-            // share nothing mutable) and written in time order.
+            // Each block's records are encoded from its columns on the decoding threads by a copy of the
+            // encoder (copies share nothing mutable; each string is escaped once per block) and written
+            // in time order.
             nonisolated(unsafe) let encoder = format.encoder(options, processStarts: try StoredProcessStarts.lookup(for: format, stores: opened))
             let threads = ProcessInfo.processInfo.activeProcessorCount
-            let fromColumns = format == .kubearmor
+            // Blocks' records go into buffers the sink has written before, so their memory is mapped already.
+            let buffers = BufferPool()
             try plan.batches(filter: filter, threads: threads).orderedMap({ batch, rows in
-                guard fromColumns else { return encoder.lines(of: batch.events(at: rows)) }
-                // KubeArmor records are written from the columns, each string escaped once per block.
-                var lines = EventLineWriter(withStoreFields: false)
-                var bytes: [UInt8] = []
-                lines.append(batch, rows: rows, to: &bytes)
+                var bytes = buffers.take()
+                encoder.appendLines(of: batch, rows: rows, to: &bytes)
                 return bytes
             }) { bytes in
                 try sink.write(bytes)
+                buffers.give(bytes)
                 return true
             }
             try sink.close()
@@ -102,6 +101,25 @@ struct ExportCommand: ParsableCommand {
 }
 
 extension ExportFormat: ExpressibleByArgument {}
+
+/// Output buffers handed back once written, for the next blocks' records: memory the process has
+/// touched already (fresh buffers of many megabytes cost a page fault per page), at most a few.
+final class BufferPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [[UInt8]] = []
+
+    /// An empty buffer, with the capacity of one given back if there is one.
+    func take() -> [UInt8] {
+        var buffer = lock.withLock { free.popLast() } ?? []
+        buffer.removeAll(keepingCapacity: true)
+        return buffer
+    }
+
+    /// Keeps `buffer` for ``take()`` (up to eight).
+    func give(_ buffer: [UInt8]) {
+        lock.withLock { if free.count < 8 { free.append(buffer) } }
+    }
+}
 
 /// Where command output goes: standard output, or a file replaced atomically (``AtomicFile``: a new
 /// temporary file beside it, fsync, rename(2)); a directory given as the file is refused, and a run

@@ -363,16 +363,16 @@ struct SelectedEvents {
         block.location.firstSeq + UInt64(max(block.location.eventCount, 1)) - 1
     }
 
-    /// Hands matching events with Seq > `after` to `body` in Seq order; returns the Seq through which
-    /// every block was looked at.
-    func events(after: UInt64, _ body: (Event) throws -> Bool) throws -> UInt64 {
+    /// Hands matching events with Seq > `after` to `body` in Seq order, as rows of their batches;
+    /// returns the Seq through which every block was looked at.
+    func events(after: UInt64, _ body: (ColumnBatch, Int) throws -> Bool) throws -> UInt64 {
         let first = candidates.partitionPoint { Self.lastSeq($0) <= after }
         let store = store, filter = filter
         var scan = BatchScan(candidates[first...].map { BlockSource(store: store, block: $0) }, inSeqOrder: true)
         scan.select = { batch in filter.select(in: batch).filter { batch.firstSeq &+ UInt64($0) > after } }
         var stopped = false
-        try scan.map({ batch, rows in batch.events(at: rows) }) { events in
-            for event in events where try !body(event) {
+        try scan.map({ batch, rows in (batch, rows) }) { batch, rows in
+            for row in rows where try !body(batch, Int(row)) {
                 stopped = true
                 return false
             }

@@ -15,6 +15,11 @@ struct StoredProcessStarts: ProcessStartLookup {
     }
 
     func startNs(hostName: String, hostPID: Int32, at timeNs: Int64) -> Int64? {
-        table.instanceID(hostName: hostName, hostPID: hostPID, at: timeNs).flatMap { table[$0]?.startNs }
+        table.startNs(hostName: hostName, hostPID: hostPID, at: timeNs)
+    }
+
+    func startSpan(hostName: String, hostPID: Int32, at timeNs: Int64) -> ProcessStartSpan {
+        let span = table.startSpan(hostName: hostName, hostPID: hostPID, at: timeNs)
+        return ProcessStartSpan(startNs: span.startNs, from: span.from, until: span.until)
     }
 }

@@ -20,6 +20,11 @@ extension Array where Element == UInt8 {
         KubeArmorJSONWriter.appendQuoted(String(s), to: &self)
     }
 
+    /// Appends the UTF-8 text of KubeArmor's comma-separated `Tags` as a JSON array of strings.
+    mutating func append(jsonStringList text: UnsafeBufferPointer<UInt8>) {
+        append(jsonStringList: String(decoding: text, as: UTF8.self))
+    }
+
     /// Appends KubeArmor's comma-separated `Tags` (or `ATags`) as a JSON array of strings.
     mutating func append(jsonStringList commaSeparated: String) {
         append(0x5B)
@@ -38,26 +43,18 @@ extension Array where Element == UInt8 {
         KubeArmorJSONWriter.appendInteger(Int64(value), to: &self)
     }
 
-    /// Appends the UTF-8 bytes of a string as they are.
+    /// Appends UTF-8 bytes, writing each byte for which `needsEscape` holds through `escape` instead;
+    /// runs of plain bytes are appended at once.
     @inline(__always)
-    mutating func append(utf8 s: String) {
-        if s.utf8.withContiguousStorageIfAvailable({ append(contentsOf: $0) }) == nil { append(contentsOf: s.utf8) }
-    }
-
-    /// Appends the UTF-8 bytes of `text`, writing each byte for which `needsEscape` holds through
-    /// `escape` instead; runs of plain bytes are appended at once.
-    @inline(__always)
-    mutating func append(_ text: String, escaping needsEscape: (UInt8) -> Bool, with escape: (UInt8, inout [UInt8]) -> Void) {
-        var text = text
-        text.withUTF8 { bytes in
-            var plainStart = 0
-            for i in 0..<bytes.count where needsEscape(bytes[i]) {
-                if plainStart < i { append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i])) }
-                escape(bytes[i], &self)
-                plainStart = i + 1
-            }
-            if plainStart < bytes.count { append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart...])) }
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>, escaping needsEscape: (UInt8) -> Bool,
+                         with escape: (UInt8, inout [UInt8]) -> Void) {
+        var plainStart = 0
+        for i in 0..<bytes.count where needsEscape(bytes[i]) {
+            if plainStart < i { append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i])) }
+            escape(bytes[i], &self)
+            plainStart = i + 1
         }
+        if plainStart < bytes.count { append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart...])) }
     }
 
     /// Appends `value` with `digits` digits, zero-padded on the left.
@@ -79,6 +76,23 @@ struct JSONObjectWriter {
 
     /// Starts an object: appends `{`.
     init(opening out: inout [UInt8]) { out.append(0x7B) }
+
+    /// Continues an object whose first member is written: every member gets its comma.
+    private init() { first = false }
+
+    /// A writer of members that follow others (a cached run of members, see ``members(_:_:_:)``).
+    static var continuing: JSONObjectWriter { JSONObjectWriter() }
+
+    /// Appends a run of members that `write` writes after a comma each (with a ``continuing``
+    /// writer), dropping the first comma when this object has no member yet.
+    @inline(__always)
+    mutating func members(_ out: inout [UInt8], _ write: (inout [UInt8]) -> Void) {
+        let start = out.count
+        write(&out)
+        guard out.count > start else { return }
+        if first { out.remove(at: start) }
+        first = false
+    }
 
     /// Appends `"key":`, after a comma unless it is the first member.
     /// (Assembled on the stack and appended at once: appends to an array cost more per call than per byte.)
@@ -106,11 +120,11 @@ struct JSONObjectWriter {
         }
     }
 
-    /// Appends `"key":` for a key known only at run time.
-    mutating func key(dynamic key: String, _ out: inout [UInt8]) {
+    /// Appends `"key":` with the key of `record`'s extra field `index`.
+    mutating func key(dynamic record: some ExportRecord, extra index: Int, _ out: inout [UInt8]) {
         if !first { out.append(0x2C) }
         first = false
-        out.append(jsonString: key)
+        record.appendExtraKey(index, to: &out)
         out.append(0x3A)
     }
 
@@ -128,6 +142,22 @@ struct JSONObjectWriter {
         guard !value.isEmpty else { return }
         self.key(key, &out)
         out.append(jsonString: value)
+    }
+
+    /// Appends a string member from `record`'s `field` unless it is empty.
+    @inline(__always)
+    mutating func string(_ key: StaticString, _ record: some ExportRecord, _ field: EventField, _ out: inout [UInt8]) {
+        guard !record.isEmpty(field) else { return }
+        self.key(key, &out)
+        record.append(field, as: .json, to: &out)
+    }
+
+    /// Appends the last path component of `record`'s `field` as a string member unless it is empty.
+    @inline(__always)
+    mutating func lastComponent(_ key: StaticString, _ record: some ExportRecord, _ field: EventField, _ out: inout [UInt8]) {
+        guard record.withUTF8(field, { !$0.isEmpty && $0.last != 0x2F }) else { return }
+        self.key(key, &out)
+        record.append(field, as: .jsonLastComponent, to: &out)
     }
 
     /// Appends an integer member.

@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// Writes events as ArcSight Common Event Format (CEF 0) lines:
 /// `CEF:0|rearview|rearview|<version>|<signature id>|<name>|<severity>|<extension>`.
@@ -41,6 +42,7 @@ public struct CEFEncoder: RecordEncoder {
     ]
 
     private let prefix: [UInt8]
+    private var block = BlockCacheSlot()
 
     public init(_ options: ExportOptions = ExportOptions()) {
         var prefix: [UInt8] = []
@@ -51,78 +53,93 @@ public struct CEFEncoder: RecordEncoder {
     }
 
     /// The CEF severity (0–10) of an event.
-    public static func severity(of event: Event) -> Int {
-        guard event.isAlert else { return 1 }
-        guard let level = Int(event.severity) else { return 5 }
+    public static func severity(of event: Event) -> Int { severity(alert: event.isAlert, event.facts) }
+
+    private static func severity(alert: Bool, _ facts: EventFacts) -> Int {
+        guard alert else { return 1 }
+        guard let level = facts.severity else { return 5 }
         return min(max(level, 0), 10)
     }
 
-    public mutating func append(_ event: Event, to out: inout [UInt8]) {
-        let facts = EventFacts(event)
+    public mutating func append(_ event: Event, to out: inout [UInt8]) { encode(event, to: &out) }
+
+    public mutating func append(_ batch: ColumnBatch, row: Int, to out: inout [UInt8]) {
+        encode(block.record(batch, row: row), to: &out)
+    }
+
+    private func encode(_ event: some ExportRecord, to out: inout [UInt8]) {
+        let facts = event.facts
+        let isAlert = event.isAlert
         out.append(contentsOf: prefix)
-        if event.isAlert && !event.policyName.isEmpty {
-            Self.appendHeaderValue(event.policyName, to: &out)
+        if isAlert && !event.isEmpty(.policyName) {
+            event.append(.policyName, as: .cefHeader, to: &out)
         } else {
-            Self.appendHeaderValue(event.operation, to: &out)
+            event.append(.operation, as: .cefHeader, to: &out)
             out.append(0x3A)
             Self.appendHeaderValue(facts.call, to: &out)
         }
         out.append(0x7C)
-        if !event.message.isEmpty {
-            Self.appendHeaderValue(event.message, to: &out)
+        if !event.isEmpty(.message) {
+            event.append(.message, as: .cefHeader, to: &out)
         } else {
-            if event.isAlert && !event.action.isEmpty {
-                Self.appendHeaderValue(event.action, to: &out)
+            if isAlert && !event.isEmpty(.action) {
+                event.append(.action, as: .cefHeader, to: &out)
                 out.append(0x20)
             }
-            Self.appendHeaderValue(event.operation, to: &out)
+            event.append(.operation, as: .cefHeader, to: &out)
             out.append(0x20)
             Self.appendHeaderValue(facts.call, to: &out)
         }
         out.append(0x7C)
-        out.append(decimal: Self.severity(of: event))
+        out.append(decimal: Self.severity(alert: isAlert, facts))
         out.append(0x7C)
 
         var extensions = ExtensionWriter()
         extensions.number("rt", TimeText.milliseconds(event.timeNs), &out)
-        extensions.string("dvchost", event.hostName, &out)
+        extensions.string("dvchost", event, .hostName, &out)
         if event.seq != 0 { extensions.number("externalId", event.seq, &out) }
-        extensions.string("cat", event.operation, &out)
-        extensions.string("act", event.action, &out)
+        extensions.string("cat", event, .operation, &out)
+        extensions.string("act", event, .action, &out)
         switch facts.outcome {
         case .success: extensions.string("outcome", "success", &out)
         case .failure: extensions.string("outcome", "failure", &out)
         case .unknown: break
         }
-        extensions.string("reason", event.result, &out)
+        extensions.string("reason", event, .result, &out)
         extensions.number("dpid", event.hostPID, &out)
-        extensions.string("dproc", event.processName, &out)
+        extensions.string("dproc", event, .processName, &out)
         extensions.number("duid", event.uid, &out)
         extensions.number("spid", event.hostPPID, &out)
-        extensions.string("sproc", event.parentProcessName, &out)
-        if facts.activity.isFile && !event.resource.isEmpty {
-            extensions.string("filePath", event.resource, &out)
-            extensions.string("fname", String(PathText.lastComponent(event.resource)), &out)
+        extensions.string("sproc", event, .parentProcessName, &out)
+        if facts.activity.isFile && !event.isEmpty(.resource) {
+            extensions.string("filePath", event, .resource, &out)
+            event.withUTF8(.resource) { extensions.string("fname", PathText.lastComponent($0), &out) }
         }
         let network = facts.network
-        if let ip = network.sourceIP { extensions.string(ByteText.contains(ip, ":") ? "c6a2" : "src", String(ip), &out) }
+        if let ip = network.sourceIP { extensions.string(ByteText.contains(ip, ":") ? "c6a2" : "src", ip, &out) }
         if let port = network.sourcePort { extensions.number("spt", port, &out) }
-        if let ip = network.destinationIP { extensions.string(ByteText.contains(ip, ":") ? "c6a3" : "dst", String(ip), &out) }
+        if let ip = network.destinationIP { extensions.string(ByteText.contains(ip, ":") ? "c6a3" : "dst", ip, &out) }
         if let port = network.destinationPort { extensions.number("dpt", port, &out) }
         if let transport = network.transport { extensions.string("proto", transport.uppercased(), &out) }
-        extensions.string("msg", event.message, &out)
-        extensions.labelled("cs1", "PolicyName", event.policyName, &out)
-        extensions.labelled("cs2", "Tags", event.tags, &out)
-        extensions.labelled("cs3", "Resource", event.resource, &out)
-        extensions.labelled("cs4", "Data", event.data, &out)
-        extensions.labelled("cs5", "Source", event.source, &out)
-        extensions.labelled("cs6", "ContainerName", event.containerName, &out)
-        extensions.labelled("flexString1", "NamespaceName", event.namespaceName, &out)
-        extensions.labelled("flexString2", "PodName", event.podName, &out)
+        extensions.string("msg", event, .message, &out)
+        extensions.labelled("cs1", "PolicyName", event, .policyName, &out)
+        extensions.labelled("cs2", "Tags", event, .tags, &out)
+        extensions.labelled("cs3", "Resource", event, .resource, &out)
+        extensions.labelled("cs4", "Data", event, .data, &out)
+        extensions.labelled("cs5", "Source", event, .source, &out)
+        extensions.labelled("cs6", "ContainerName", event, .containerName, &out)
+        extensions.labelled("flexString1", "NamespaceName", event, .namespaceName, &out)
+        extensions.labelled("flexString2", "PodName", event, .podName, &out)
     }
 
     /// A header field: `\` and `|` escaped with `\`; CR and LF become spaces.
     static func appendHeaderValue(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { appendHeaderValue($0, to: &out) }
+    }
+
+    /// A header field from UTF-8 bytes.
+    static func appendHeaderValue(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(text, escaping: { $0 == 0x5C || $0 == 0x7C || $0 == 0x0A || $0 == 0x0D }) { byte, out in
             if byte == 0x0A || byte == 0x0D {
                 out.append(0x20)
@@ -134,7 +151,7 @@ public struct CEFEncoder: RecordEncoder {
     }
 
     /// An extension value: `\` and `=` escaped with `\`, LF and CR written as `\n` and `\r`.
-    static func appendExtensionValue(_ text: String, to out: inout [UInt8]) {
+    static func appendExtensionValue(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(text, escaping: { $0 == 0x5C || $0 == 0x3D || $0 == 0x0A || $0 == 0x0D }) { byte, out in
             out.append(0x5C)
             out.append(byte == 0x0A ? 0x6E : byte == 0x0D ? 0x72 : byte)
@@ -156,10 +173,26 @@ public struct CEFEncoder: RecordEncoder {
             }
         }
 
-        mutating func string(_ key: StaticString, _ value: String, _ out: inout [UInt8]) {
+        /// A value the encoder made (a literal, an address, a transport name).
+        mutating func string(_ key: StaticString, _ value: some StringProtocol, _ out: inout [UInt8]) {
+            guard !value.isEmpty else { return }
+            self.key(key, &out)
+            var text = String(value)
+            text.withUTF8 { CEFEncoder.appendExtensionValue($0, to: &out) }
+        }
+
+        /// A value given as UTF-8 bytes.
+        mutating func string(_ key: StaticString, _ value: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8]) {
             guard !value.isEmpty else { return }
             self.key(key, &out)
             CEFEncoder.appendExtensionValue(value, to: &out)
+        }
+
+        /// `record`'s `field`.
+        mutating func string(_ key: StaticString, _ record: some ExportRecord, _ field: EventField, _ out: inout [UInt8]) {
+            guard !record.isEmpty(field) else { return }
+            self.key(key, &out)
+            record.append(field, as: .cefExtension, to: &out)
         }
 
         mutating func number(_ key: StaticString, _ value: some BinaryInteger, _ out: inout [UInt8]) {
@@ -168,10 +201,11 @@ public struct CEFEncoder: RecordEncoder {
         }
 
         /// A custom string field and its label (`cs1=… cs1Label=PolicyName`).
-        mutating func labelled(_ key: StaticString, _ label: StaticString, _ value: String, _ out: inout [UInt8]) {
-            guard !value.isEmpty else { return }
+        mutating func labelled(_ key: StaticString, _ label: StaticString, _ record: some ExportRecord, _ field: EventField,
+                               _ out: inout [UInt8]) {
+            guard !record.isEmpty(field) else { return }
             self.key(key, &out)
-            CEFEncoder.appendExtensionValue(value, to: &out)
+            record.append(field, as: .cefExtension, to: &out)
             out.append(0x20)
             out.append(literal: key)
             out.append(literal: "Label=")

@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// Writes events as Elastic Common Schema (ECS 8.17) documents, nested JSON objects, one per event.
 ///
@@ -67,6 +68,7 @@ public struct ECSEncoder: RecordEncoder {
     private let defaultHostName: String
     private var time = TimeText()
     private var entities: ProcessEntityIDs
+    private var block = BlockCacheSlot()
 
     /// `processStarts` (the store's process table) makes process ids independent of the selection.
     public init(_ options: ExportOptions = ExportOptions(), processStarts: (any ProcessStartLookup)? = nil) {
@@ -74,132 +76,175 @@ public struct ECSEncoder: RecordEncoder {
         defaultHostName = options.defaultHostName
     }
 
-    public mutating func append(_ event: Event, to out: inout [UInt8]) {
-        let facts = EventFacts(event)
+    public mutating func append(_ event: Event, to out: inout [UInt8]) { encode(event, to: &out) }
+
+    public mutating func append(_ batch: ColumnBatch, row: Int, to out: inout [UInt8]) {
+        encode(block.record(batch, row: row), to: &out)
+    }
+
+    private mutating func encode(_ record: some ExportRecord, to out: inout [UInt8]) {
+        let facts = record.facts
         var doc = JSONObjectWriter(opening: &out)
         doc.key("@timestamp", &out)
         out.append(0x22)
-        time.appendRFC3339(event.timeNs, fractionDigits: 9, to: &out)
+        time.appendRFC3339(record.timeNs, fractionDigits: 9, to: &out)
         out.append(0x22)
         doc.raw("ecs", #"{"version":"8.17.0"}"#, &out)
 
         doc.key("event", &out)
-        appendEventObject(event, facts, to: &out)
+        appendEventObject(record, facts, to: &out)
 
-        let hostName = event.hostName.isEmpty ? defaultHostName : event.hostName
-        if !hostName.isEmpty {
-            doc.key("host", &out)
-            var host = JSONObjectWriter(opening: &out)
-            host.string("name", hostName, &out)
-            host.string("hostname", hostName, &out)
-            host.close(&out)
+        // The host and the process's own facts are written once per process context of a block.
+        record.appendMemo(.context(0), to: &out) { out in
+            var doc = JSONObjectWriter.continuing
+            if !record.isEmpty(.hostName) {
+                doc.key("host", &out)
+                out.append(literal: #"{"name":"#)
+                record.append(.hostName, as: .json, to: &out)
+                out.append(literal: #","hostname":"#)
+                record.append(.hostName, as: .json, to: &out)
+                out.append(0x7D)
+            } else if !defaultHostName.isEmpty {
+                doc.key("host", &out)
+                var host = JSONObjectWriter(opening: &out)
+                host.string("name", defaultHostName, &out)
+                host.string("hostname", defaultHostName, &out)
+                host.close(&out)
+            }
+            doc.key("process", &out)
+            var process = JSONObjectWriter(opening: &out)
+            process.number("pid", record.hostPID, &out)
+            process.key("entity_id", &out)
         }
+        appendProcessObject(record, facts, to: &out)
 
-        doc.key("process", &out)
-        appendProcessObject(event, facts, to: &out)
-
-        if facts.activity.isFile && !event.resource.isEmpty {
+        if facts.activity.isFile && !record.isEmpty(.resource) {
             doc.key("file", &out)
             var file = JSONObjectWriter(opening: &out)
-            file.string("path", event.resource, &out)
-            file.string("name", PathText.lastComponent(event.resource), &out)
+            file.string("path", record, .resource, &out)
+            file.lastComponent("name", record, .resource, &out)
             file.close(&out)
         }
         appendNetwork(facts.network, to: &out, &doc)
 
-        if !event.containerID.isEmpty || !event.containerName.isEmpty || !event.containerImage.isEmpty {
-            doc.key("container", &out)
-            var container = JSONObjectWriter(opening: &out)
-            container.string("id", event.containerID, &out)
-            container.string("name", event.containerName, &out)
-            if !event.containerImage.isEmpty {
-                container.key("image", &out)
-                var image = JSONObjectWriter(opening: &out)
-                image.string("name", event.containerImage, &out)
-                image.close(&out)
+        record.appendMemo(.context(5), to: &out) { out in
+            var doc = JSONObjectWriter.continuing
+            if !record.isEmpty(.containerID) || !record.isEmpty(.containerName) || !record.isEmpty(.containerImage) {
+                doc.key("container", &out)
+                var container = JSONObjectWriter(opening: &out)
+                container.string("id", record, .containerID, &out)
+                container.string("name", record, .containerName, &out)
+                if !record.isEmpty(.containerImage) {
+                    container.key("image", &out)
+                    var image = JSONObjectWriter(opening: &out)
+                    image.string("name", record, .containerImage, &out)
+                    image.close(&out)
+                }
+                container.close(&out)
             }
-            container.close(&out)
+            appendOrchestrator(record, to: &out, &doc)
         }
-        appendOrchestrator(event, to: &out, &doc)
-        if !event.policyName.isEmpty {
-            doc.key("rule", &out)
-            var rule = JSONObjectWriter(opening: &out)
-            rule.string("name", event.policyName, &out)
-            rule.close(&out)
+        record.appendMemo(.verdict(6), to: &out) { out in
+            var doc = JSONObjectWriter.continuing
+            if !record.isEmpty(.policyName) {
+                doc.key("rule", &out)
+                var rule = JSONObjectWriter(opening: &out)
+                rule.string("name", record, .policyName, &out)
+                rule.close(&out)
+            }
+            if !record.isEmpty(.tags) {
+                doc.key("tags", &out)
+                record.append(.tags, as: .jsonList, to: &out)
+            }
+            doc.string("message", record, .message, &out)
+            doc.key("kubearmor", &out)
         }
-        if !event.tags.isEmpty {
-            doc.key("tags", &out)
-            out.append(jsonStringList: event.tags)
-        }
-        doc.string("message", event.message, &out)
-        doc.key("kubearmor", &out)
-        appendKubeArmorObject(event, facts, to: &out)
+        appendKubeArmorObject(record, facts, to: &out)
         doc.close(&out)
     }
 
-    private func appendEventObject(_ event: Event, _ facts: EventFacts, to out: inout [UInt8]) {
-        var object = JSONObjectWriter(opening: &out)
-        if event.isAlert {
-            object.raw("kind", #""alert""#, &out)
-            object.raw("module", #""kubearmor""#, &out)
-            object.raw("dataset", #""kubearmor.alert""#, &out)
-        } else {
-            object.raw("kind", #""event""#, &out)
-            object.raw("module", #""kubearmor""#, &out)
-            object.raw("dataset", #""kubearmor.log""#, &out)
+    private func appendEventObject(_ record: some ExportRecord, _ facts: EventFacts, to out: inout [UInt8]) {
+        // Everything but the sequence: once per distinct facts of a block.
+        record.appendMemo(.facts(12), to: &out) { out in
+            var object = JSONObjectWriter(opening: &out)
+            if record.isAlert {
+                object.raw("kind", #""alert""#, &out)
+                object.raw("module", #""kubearmor""#, &out)
+                object.raw("dataset", #""kubearmor.alert""#, &out)
+            } else {
+                object.raw("kind", #""event""#, &out)
+                object.raw("module", #""kubearmor""#, &out)
+                object.raw("dataset", #""kubearmor.log""#, &out)
+            }
+            let activity = facts.activity
+            object.key("category", &out)
+            out.append(literal: activity.isProcess ? #"["process"]"# : activity.isFile ? #"["file"]"#
+                       : activity.isNetwork ? #"["network"]"# : #"["host"]"#)
+            object.key("type", &out)
+            switch activity {
+            case .processExec, .processFork: out.append(literal: #"["start"]"#)
+            case .processExit: out.append(literal: #"["end"]"#)
+            case .processSetID, .fileWrite, .fileRename, .fileAttributes: out.append(literal: #"["change"]"#)
+            case .fileRead: out.append(literal: #"["access"]"#)
+            case .fileCreate: out.append(literal: #"["creation"]"#)
+            case .fileDelete: out.append(literal: #"["deletion"]"#)
+            case .networkConnect, .networkAccept, .networkTraffic:
+                out.append(literal: facts.isBlocked ? #"["connection","start","denied"]"# : #"["connection","start"]"#)
+            case .networkSocket, .networkSend, .networkOther:
+                out.append(literal: facts.isBlocked ? #"["info","denied"]"# : #"["info"]"#)
+            case .processOther, .fileOther, .capability, .other: out.append(literal: #"["info"]"#)
+            }
+            object.string("action", facts.call, &out)
+            switch facts.outcome {
+            case .success: object.raw("outcome", #""success""#, &out)
+            case .failure: object.raw("outcome", #""failure""#, &out)
+            case .unknown: object.raw("outcome", #""unknown""#, &out)
+            }
+            if let severity = facts.severity { object.number("severity", severity, &out) }
         }
-        let activity = facts.activity
-        object.key("category", &out)
-        out.append(literal: activity.isProcess ? #"["process"]"# : activity.isFile ? #"["file"]"#
-                   : activity.isNetwork ? #"["network"]"# : #"["host"]"#)
-        object.key("type", &out)
-        switch activity {
-        case .processExec, .processFork: out.append(literal: #"["start"]"#)
-        case .processExit: out.append(literal: #"["end"]"#)
-        case .processSetID, .fileWrite, .fileRename, .fileAttributes: out.append(literal: #"["change"]"#)
-        case .fileRead: out.append(literal: #"["access"]"#)
-        case .fileCreate: out.append(literal: #"["creation"]"#)
-        case .fileDelete: out.append(literal: #"["deletion"]"#)
-        case .networkConnect, .networkAccept, .networkTraffic:
-            out.append(literal: event.action == "Block" ? #"["connection","start","denied"]"# : #"["connection","start"]"#)
-        case .networkSocket, .networkSend, .networkOther:
-            out.append(literal: event.action == "Block" ? #"["info","denied"]"# : #"["info"]"#)
-        case .processOther, .fileOther, .capability, .other: out.append(literal: #"["info"]"#)
-        }
-        object.string("action", facts.call, &out)
-        switch facts.outcome {
-        case .success: object.raw("outcome", #""success""#, &out)
-        case .failure: object.raw("outcome", #""failure""#, &out)
-        case .unknown: object.raw("outcome", #""unknown""#, &out)
-        }
-        if let severity = facts.severity { object.number("severity", severity, &out) }
-        if event.seq != 0 { object.number("sequence", event.seq, &out) }
+        var object = JSONObjectWriter.continuing
+        if record.seq != 0 { object.number("sequence", record.seq, &out) }
         object.close(&out)
     }
 
-    private mutating func appendProcessObject(_ event: Event, _ facts: EventFacts, to out: inout [UInt8]) {
-        var process = JSONObjectWriter(opening: &out)
-        process.number("pid", event.hostPID, &out)
-        process.key("entity_id", &out)
+    /// The process object after its `pid` and `"entity_id":` (written with the host).
+    private mutating func appendProcessObject(_ record: some ExportRecord, _ facts: EventFacts, to out: inout [UInt8]) {
         let starts = facts.activity == .processExec || facts.activity == .processFork
-        entities.appendQuotedID(pid: event.hostPID, of: event, startsProcess: starts, to: &out)
-        process.string("executable", event.processName, &out)
-        process.string("name", PathText.lastComponent(event.processName), &out)
-        process.string("command_line", event.operation == "Process" ? event.resource : event.source, &out)
-        process.string("working_directory", event.cwd, &out)
-        process.key("user", &out)
-        out.append(literal: #"{"id":""#)
-        out.append(decimal: event.uid)
-        out.append(literal: #""}"#)
-        process.key("parent", &out)
-        var parent = JSONObjectWriter(opening: &out)
-        parent.number("pid", event.hostPPID, &out)
-        parent.key("entity_id", &out)
-        entities.appendQuotedID(pid: event.hostPPID, of: event, startsProcess: false, to: &out)
-        parent.string("executable", event.parentProcessName, &out)
-        parent.string("name", PathText.lastComponent(event.parentProcessName), &out)
-        parent.close(&out)
-        process.close(&out)
+        entities.appendQuotedID(pid: record.hostPID, of: record, startsProcess: starts, to: &out)
+        record.appendMemo(.context(1), to: &out) { out in
+            var process = JSONObjectWriter.continuing
+            process.string("executable", record, .processName, &out)
+            process.lastComponent("name", record, .processName, &out)
+        }
+        if facts.isProcessOperation {
+            var process = JSONObjectWriter.continuing
+            process.string("command_line", record, .resource, &out)
+        } else {
+            record.appendMemo(.context(2), to: &out) { out in
+                var process = JSONObjectWriter.continuing
+                process.string("command_line", record, .source, &out)
+            }
+        }
+        record.appendMemo(.context(3), to: &out) { out in
+            var process = JSONObjectWriter.continuing
+            process.string("working_directory", record, .cwd, &out)
+            process.key("user", &out)
+            out.append(literal: #"{"id":""#)
+            out.append(decimal: record.uid)
+            out.append(literal: #""}"#)
+            process.key("parent", &out)
+            var parent = JSONObjectWriter(opening: &out)
+            parent.number("pid", record.hostPPID, &out)
+            parent.key("entity_id", &out)
+        }
+        entities.appendQuotedID(pid: record.hostPPID, of: record, startsProcess: false, to: &out)
+        record.appendMemo(.context(4), to: &out) { out in
+            var parent = JSONObjectWriter.continuing
+            parent.string("executable", record, .parentProcessName, &out)
+            parent.lastComponent("name", record, .parentProcessName, &out)
+            parent.close(&out)
+            out.append(0x7D)
+        }
     }
 
     private func appendNetwork(_ network: NetworkFacts, to out: inout [UInt8], _ doc: inout JSONObjectWriter) {
@@ -226,48 +271,77 @@ public struct ECSEncoder: RecordEncoder {
         object.close(&out)
     }
 
-    private func appendOrchestrator(_ event: Event, to out: inout [UInt8], _ doc: inout JSONObjectWriter) {
-        guard !event.namespaceName.isEmpty || !event.podName.isEmpty || !event.clusterName.isEmpty else { return }
+    private func appendOrchestrator(_ record: some ExportRecord, to out: inout [UInt8], _ doc: inout JSONObjectWriter) {
+        let hasNamespace = !record.isEmpty(.namespaceName), hasPod = !record.isEmpty(.podName)
+        guard hasNamespace || hasPod || !record.isEmpty(.clusterName) else { return }
         doc.key("orchestrator", &out)
         var object = JSONObjectWriter(opening: &out)
-        if !event.namespaceName.isEmpty || !event.podName.isEmpty { object.raw("type", #""kubernetes""#, &out) }
-        if !event.clusterName.isEmpty {
+        if hasNamespace || hasPod { object.raw("type", #""kubernetes""#, &out) }
+        if !record.isEmpty(.clusterName) {
             object.key("cluster", &out)
             var cluster = JSONObjectWriter(opening: &out)
-            cluster.string("name", event.clusterName, &out)
+            cluster.string("name", record, .clusterName, &out)
             cluster.close(&out)
         }
-        object.string("namespace", event.namespaceName, &out)
-        if !event.podName.isEmpty {
+        object.string("namespace", record, .namespaceName, &out)
+        if hasPod {
             object.key("resource", &out)
             var resource = JSONObjectWriter(opening: &out)
             resource.raw("type", #""pod""#, &out)
-            resource.string("name", event.podName, &out)
+            resource.string("name", record, .podName, &out)
             resource.close(&out)
         }
         object.close(&out)
     }
 
-    private func appendKubeArmorObject(_ event: Event, _ facts: EventFacts, to out: inout [UInt8]) {
+    /// The `kubearmor` object (its key is written with the rule, tags and message).
+    private func appendKubeArmorObject(_ record: some ExportRecord, _ facts: EventFacts, to out: inout [UInt8]) {
         var object = JSONObjectWriter(opening: &out)
-        if event.timestamp != 0 { object.number("Timestamp", event.timestamp, &out) }
-        if let updated = event.updatedTimeAsGiven { object.string("UpdatedTime", updated, &out) }
-        object.string("Type", event.type, &out)
-        object.string("Operation", event.operation, &out)
-        object.string("Resource", event.resource, &out)
-        object.string("Data", event.data, &out)
-        object.string("Source", event.source, &out)
-        object.string("Action", event.action, &out)
-        object.string("Enforcer", event.enforcer, &out)
-        object.string("Result", event.result, &out)
-        object.string("Labels", event.labels, &out)
-        object.number("PID", event.pid, &out)
-        object.number("PPID", event.ppid, &out)
-        object.string("TTY", event.tty, &out)
-        if facts.severity == nil { object.string("Severity", event.severity, &out) }
-        for extra in event.extras {
-            object.key(dynamic: extra.key, &out)
-            out.append(utf8: extra.json)
+        if record.timestamp != 0 { object.number("Timestamp", record.timestamp, &out) }
+        if record.hasGivenUpdatedTime && !record.hasEmptyGivenUpdatedTime {
+            object.key("UpdatedTime", &out)
+            _ = record.appendGivenUpdatedTime(to: &out)
+        }
+        object.members(&out) { out in
+            record.appendMemo(.verdict(7), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Type", record, .type, &out)
+                object.string("Operation", record, .operation, &out)
+            }
+        }
+        object.string("Resource", record, .resource, &out)
+        object.string("Data", record, .data, &out)
+        object.members(&out) { out in
+            record.appendMemo(.context(8), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Source", record, .source, &out)
+            }
+        }
+        object.members(&out) { out in
+            record.appendMemo(.verdict(9), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Action", record, .action, &out)
+                object.string("Enforcer", record, .enforcer, &out)
+                object.string("Result", record, .result, &out)
+            }
+        }
+        object.members(&out) { out in
+            record.appendMemo(.context(10), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Labels", record, .labels, &out)
+                object.number("PID", record.pid, &out)
+                object.number("PPID", record.ppid, &out)
+                object.string("TTY", record, .tty, &out)
+            }
+        }
+        // Facts' severity is the verdict's `Severity` read as a number.
+        record.appendMemo(.verdict(11), to: &out) { out in
+            var object = JSONObjectWriter.continuing
+            if facts.severity == nil { object.string("Severity", record, .severity, &out) }
+        }
+        for i in 0..<record.extraCount {
+            object.key(dynamic: record, extra: i, &out)
+            record.appendExtraJSON(i, to: &out)
         }
         object.close(&out)
     }
@@ -275,9 +349,9 @@ public struct ECSEncoder: RecordEncoder {
 
 /// Path text helpers.
 enum PathText {
-    /// The part after the last `/` (the whole text when it has none; empty for a trailing `/`).
-    static func lastComponent(_ path: String) -> Substring {
-        guard let slash = path.utf8.lastIndex(of: 0x2F) else { return Substring(path) }
-        return Substring(path.utf8[path.utf8.index(after: slash)...])
+    /// The bytes after the last `/` of UTF-8 text (all of it when it has none; empty for a trailing `/`).
+    static func lastComponent(_ path: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard let slash = path.lastIndex(of: 0x2F) else { return path }
+        return UnsafeBufferPointer(rebasing: path[(slash + 1)...])
     }
 }

@@ -43,16 +43,26 @@ struct EventFacts {
     /// The network peers and transport, for network events.
     let network: NetworkFacts
 
-    init(_ event: Event) {
-        call = Self.call(in: event.data)
-        activity = Self.activity(operation: event.operation, call: call, data: event.data)
-        outcome = switch event.result {
+    /// Whether `Operation` is `Process` (its command line is `Resource`, else `Source`).
+    let isProcessOperation: Bool
+    /// Whether `Action` is `Block`.
+    let isBlocked: Bool
+
+    init(_ record: some ExportRecord) {
+        let data = record.string(.data), operation = record.string(.operation)
+        call = Self.call(in: data)
+        activity = Self.activity(operation: operation, call: call, data: data)
+        isProcessOperation = operation == "Process"
+        isBlocked = record.string(.action) == "Block"
+        outcome = switch record.string(.result) {
         case "Passed": .success
         case "", "Operation now in progress": .unknown
         default: .failure
         }
-        severity = event.severity.isEmpty ? nil : Int(event.severity)
-        network = activity.isNetwork ? NetworkFacts(event, accept: activity == .networkAccept) : NetworkFacts()
+        let severity = record.string(.severity)
+        self.severity = severity.isEmpty ? nil : Int(severity)
+        network = activity.isNetwork ? NetworkFacts(resource: record.string(.resource), data: data, accept: activity == .networkAccept)
+            : NetworkFacts()
     }
 
     private static func call(in data: String) -> String {
@@ -120,8 +130,7 @@ struct NetworkFacts {
     init() {}
 
     /// For an accept, the remote address is the source and the port the local (destination) one.
-    init(_ event: Event, accept: Bool) {
-        let resource = event.resource, data = event.data
+    init(resource: String, data: String, accept: Bool) {
         func value(_ key: StaticString) -> Substring? {
             KeyValueText.value(of: key, in: resource) ?? KeyValueText.value(of: key, in: data)
         }
@@ -138,7 +147,7 @@ struct NetworkFacts {
         let remote = ip("remoteip") ?? ip("sin_addr") ?? ip("sin6_addr") ?? ip("daddr")
         let remotePort = port("port") ?? port("sin_port") ?? port("sin6_port")
         transport = value("protocol").flatMap { Int($0) == nil ? $0.lowercased() : nil }
-        if transport == nil, event.data.hasPrefix("kfunc=UDP_") { transport = "udp" }
+        if transport == nil, data.hasPrefix("kfunc=UDP_") { transport = "udp" }
         if accept {
             sourceIP = remote
             destinationPort = remotePort

@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// Writes events as OCSF 1.3.0 events: Process Activity (1007), File System Activity (1001) and
 /// Network Activity (4001) for logs, Detection Finding (2004) for policy alerts.
@@ -67,6 +68,7 @@ public struct OCSFEncoder: RecordEncoder {
     private let defaultHostName: String
     private var time = TimeText()
     private var entities: ProcessEntityIDs
+    private var block = BlockCacheSlot()
 
     /// `processStarts` (the store's process table) makes process ids independent of the selection.
     public init(_ options: ExportOptions = ExportOptions(), processStarts: (any ProcessStartLookup)? = nil) {
@@ -84,117 +86,124 @@ public struct OCSFEncoder: RecordEncoder {
         case processActivity, fileActivity, networkActivity, detectionFinding
     }
 
-    static func eventClass(of event: Event, _ facts: EventFacts) -> EventClass {
-        if event.isAlert { return .detectionFinding }
+    static func eventClass(of record: some ExportRecord, _ facts: EventFacts) -> EventClass {
+        if record.isAlert { return .detectionFinding }
         if facts.activity.isFile { return .fileActivity }
         if facts.activity.isNetwork { return .networkActivity }
         return .processActivity
     }
 
-    public mutating func append(_ event: Event, to out: inout [UInt8]) {
-        let facts = EventFacts(event)
+    public mutating func append(_ event: Event, to out: inout [UInt8]) { encode(event, to: &out) }
+
+    public mutating func append(_ batch: ColumnBatch, row: Int, to out: inout [UInt8]) {
+        encode(block.record(batch, row: row), to: &out)
+    }
+
+    private mutating func encode(_ event: some ExportRecord, to out: inout [UInt8]) {
+        let facts = event.facts
         let eventClass = Self.eventClass(of: event, facts)
-        var doc = JSONObjectWriter(opening: &out)
-        let activityID: Int
-        switch eventClass {
-        case .processActivity:
-            doc.raw("class_uid", "1007", &out)
-            doc.raw("class_name", #""Process Activity""#, &out)
-            doc.raw("category_uid", "1", &out)
-            doc.raw("category_name", #""System Activity""#, &out)
-            activityID = switch facts.activity {
-            case .processExec, .processFork: 1
-            case .processExit: 2
-            case .processSetID: 5
-            default: 99
+        // The class and activity: once per distinct facts of a block.
+        event.appendMemo(.facts(12), to: &out) { out in
+            var doc = JSONObjectWriter(opening: &out)
+            let activityID: Int
+            switch eventClass {
+            case .processActivity:
+                doc.raw("class_uid", "1007", &out)
+                doc.raw("class_name", #""Process Activity""#, &out)
+                doc.raw("category_uid", "1", &out)
+                doc.raw("category_name", #""System Activity""#, &out)
+                activityID = switch facts.activity {
+                case .processExec, .processFork: 1
+                case .processExit: 2
+                case .processSetID: 5
+                default: 99
+                }
+                Self.appendActivity(activityID, ["", "Launch", "Terminate", "Open", "Inject", "Set User ID"],
+                                    className: "Process Activity", classUID: 1007, &doc, &out)
+            case .fileActivity:
+                doc.raw("class_uid", "1001", &out)
+                doc.raw("class_name", #""File System Activity""#, &out)
+                doc.raw("category_uid", "1", &out)
+                doc.raw("category_name", #""System Activity""#, &out)
+                activityID = switch facts.activity {
+                case .fileRead, .fileWrite: 14
+                case .fileCreate: 1
+                case .fileDelete: 4
+                case .fileRename: 5
+                case .fileAttributes: 6
+                default: 99
+                }
+                Self.appendActivity(activityID, ["", "Create", "Read", "Update", "Delete", "Rename", "Set Attributes", "Set Security",
+                                                 "Get Attributes", "Get Security", "Encrypt", "Decrypt", "Mount", "Unmount", "Open"],
+                                    className: "File System Activity", classUID: 1001, &doc, &out)
+            case .networkActivity:
+                doc.raw("class_uid", "4001", &out)
+                doc.raw("class_name", #""Network Activity""#, &out)
+                doc.raw("category_uid", "4", &out)
+                doc.raw("category_name", #""Network Activity""#, &out)
+                activityID = switch facts.activity {
+                case .networkConnect, .networkAccept: 1
+                case .networkTraffic: 6
+                default: 99
+                }
+                Self.appendActivity(activityID, ["", "Open", "Close", "Reset", "Fail", "Refuse", "Traffic", "Listen"],
+                                    className: "Network Activity", classUID: 4001, &doc, &out)
+            case .detectionFinding:
+                doc.raw("class_uid", "2004", &out)
+                doc.raw("class_name", #""Detection Finding""#, &out)
+                doc.raw("category_uid", "2", &out)
+                doc.raw("category_name", #""Findings""#, &out)
+                activityID = 1
+                Self.appendActivity(1, ["", "Create"], className: "Detection Finding", classUID: 2004, &doc, &out)
             }
-            Self.appendActivity(activityID, ["", "Launch", "Terminate", "Open", "Inject", "Set User ID"],
-                                className: "Process Activity", classUID: 1007, &doc, &out)
-        case .fileActivity:
-            doc.raw("class_uid", "1001", &out)
-            doc.raw("class_name", #""File System Activity""#, &out)
-            doc.raw("category_uid", "1", &out)
-            doc.raw("category_name", #""System Activity""#, &out)
-            activityID = switch facts.activity {
-            case .fileRead, .fileWrite: 14
-            case .fileCreate: 1
-            case .fileDelete: 4
-            case .fileRename: 5
-            case .fileAttributes: 6
-            default: 99
-            }
-            Self.appendActivity(activityID, ["", "Create", "Read", "Update", "Delete", "Rename", "Set Attributes", "Set Security",
-                                             "Get Attributes", "Get Security", "Encrypt", "Decrypt", "Mount", "Unmount", "Open"],
-                                className: "File System Activity", classUID: 1001, &doc, &out)
-        case .networkActivity:
-            doc.raw("class_uid", "4001", &out)
-            doc.raw("class_name", #""Network Activity""#, &out)
-            doc.raw("category_uid", "4", &out)
-            doc.raw("category_name", #""Network Activity""#, &out)
-            activityID = switch facts.activity {
-            case .networkConnect, .networkAccept: 1
-            case .networkTraffic: 6
-            default: 99
-            }
-            Self.appendActivity(activityID, ["", "Open", "Close", "Reset", "Fail", "Refuse", "Traffic", "Listen"],
-                                className: "Network Activity", classUID: 4001, &doc, &out)
-        case .detectionFinding:
-            doc.raw("class_uid", "2004", &out)
-            doc.raw("class_name", #""Detection Finding""#, &out)
-            doc.raw("category_uid", "2", &out)
-            doc.raw("category_name", #""Findings""#, &out)
-            activityID = 1
-            Self.appendActivity(1, ["", "Create"], className: "Detection Finding", classUID: 2004, &doc, &out)
         }
+        var doc = JSONObjectWriter.continuing
         doc.number("time", TimeText.milliseconds(event.timeNs), &out)
-        appendSeverity(event, facts, &doc, &out)
-        if eventClass == .detectionFinding {
-            doc.raw("status_id", "1", &out)
-            doc.raw("status", #""New""#, &out)
-            switch event.action {
-            case "Block":
-                doc.raw("action_id", "2", &out)
-                doc.raw("action", #""Denied""#, &out)
-                doc.raw("disposition_id", "2", &out)
-                doc.raw("disposition", #""Blocked""#, &out)
-            case "Audit":
-                doc.raw("action_id", "1", &out)
-                doc.raw("action", #""Allowed""#, &out)
-                doc.raw("disposition_id", "15", &out)
-                doc.raw("disposition", #""Detected""#, &out)
-            default:
-                doc.raw("action_id", "0", &out)
-                doc.raw("action", #""Unknown""#, &out)
-            }
-        } else {
-            switch facts.outcome {
-            case .success:
+        // Severity, status, message and the metadata's constant head: once per distinct facts of a block.
+        event.appendMemo(.facts(13), to: &out) { out in
+            var doc = JSONObjectWriter.continuing
+            appendSeverity(event, facts, &doc, &out)
+            if eventClass == .detectionFinding {
                 doc.raw("status_id", "1", &out)
-                doc.raw("status", #""Success""#, &out)
-            case .failure:
-                doc.raw("status_id", "2", &out)
-                doc.raw("status", #""Failure""#, &out)
-            case .unknown:
-                doc.raw("status_id", "0", &out)
-                doc.raw("status", #""Unknown""#, &out)
+                doc.raw("status", #""New""#, &out)
+                switch event.string(.action) {
+                case "Block":
+                    doc.raw("action_id", "2", &out)
+                    doc.raw("action", #""Denied""#, &out)
+                    doc.raw("disposition_id", "2", &out)
+                    doc.raw("disposition", #""Blocked""#, &out)
+                case "Audit":
+                    doc.raw("action_id", "1", &out)
+                    doc.raw("action", #""Allowed""#, &out)
+                    doc.raw("disposition_id", "15", &out)
+                    doc.raw("disposition", #""Detected""#, &out)
+                default:
+                    doc.raw("action_id", "0", &out)
+                    doc.raw("action", #""Unknown""#, &out)
+                }
+            } else {
+                switch facts.outcome {
+                case .success:
+                    doc.raw("status_id", "1", &out)
+                    doc.raw("status", #""Success""#, &out)
+                case .failure:
+                    doc.raw("status_id", "2", &out)
+                    doc.raw("status", #""Failure""#, &out)
+                case .unknown:
+                    doc.raw("status_id", "0", &out)
+                    doc.raw("status", #""Unknown""#, &out)
+                }
+                if facts.outcome != .success { doc.string("status_detail", event, .result, &out) }
             }
-            if facts.outcome != .success { doc.string("status_detail", event.result, &out) }
+            doc.string("message", event, .message, &out)
+            doc.key("metadata", &out)
+            var metadata = JSONObjectWriter(opening: &out)
+            metadata.raw("version", #""1.3.0""#, &out)
+            metadata.key("product", &out)
+            out.append(contentsOf: product)
+            metadata.raw("log_name", #""kubearmor""#, &out)
         }
-        doc.string("message", event.message, &out)
         appendMetadata(event, findings: eventClass == .detectionFinding, &doc, &out)
-        // Required by the system classes; a device needs a name, so an event without any host gets "unknown".
-        doc.key("device", &out)
-        var device = JSONObjectWriter(opening: &out)
-        let hostName = event.hostName.isEmpty ? defaultHostName : event.hostName
-        if hostName.isEmpty {
-            device.raw("name", #""unknown""#, &out)
-        } else {
-            device.string("hostname", hostName, &out)
-            device.string("name", hostName, &out)
-        }
-        device.raw("type_id", "0", &out)
-        device.raw("type", #""Unknown""#, &out)
-        device.close(&out)
         let starts = facts.activity == .processExec || facts.activity == .processFork
         switch eventClass {
         case .processActivity:
@@ -204,7 +213,7 @@ public struct OCSFEncoder: RecordEncoder {
             out.append(0x7D)
             doc.key("process", &out)
             appendProcess(event, facts, startsProcess: starts, &out)
-            if facts.activity == .processExit, let code = KeyValueText.value(of: "code", in: event.data).flatMap({ Int32($0) }) {
+            if facts.activity == .processExit, let code = KeyValueText.value(of: "code", in: event.string(.data)).flatMap({ Int32($0) }) {
                 doc.number("exit_code", code, &out)
             }
         case .fileActivity:
@@ -237,7 +246,7 @@ public struct OCSFEncoder: RecordEncoder {
             var evidence = JSONObjectWriter(opening: &out)
             evidence.key("process", &out)
             appendProcess(event, facts, startsProcess: starts, &out)
-            if facts.activity.isFile && !event.resource.isEmpty {
+            if facts.activity.isFile && !event.isEmpty(.resource) {
                 evidence.key("file", &out)
                 appendFile(event, facts, &out)
             } else if facts.activity.isNetwork {
@@ -268,7 +277,7 @@ public struct OCSFEncoder: RecordEncoder {
         out.append(0x22)
     }
 
-    private func appendSeverity(_ event: Event, _ facts: EventFacts, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
+    private func appendSeverity(_ event: some ExportRecord, _ facts: EventFacts, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
         guard event.isAlert else {
             doc.raw("severity_id", "1", &out)
             doc.raw("severity", #""Informational""#, &out)
@@ -283,102 +292,136 @@ public struct OCSFEncoder: RecordEncoder {
         }
     }
 
-    private mutating func appendMetadata(_ event: Event, findings: Bool, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
-        doc.key("metadata", &out)
-        var metadata = JSONObjectWriter(opening: &out)
-        metadata.raw("version", #""1.3.0""#, &out)
-        metadata.key("product", &out)
-        out.append(contentsOf: product)
-        metadata.raw("log_name", #""kubearmor""#, &out)
+    /// `metadata` after its constant head (written with the status), then `device`.
+    private mutating func appendMetadata(_ event: some ExportRecord, findings: Bool, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
+        var metadata = JSONObjectWriter.continuing
         if event.seq != 0 { metadata.number("sequence", event.seq, &out) }
         metadata.key("original_time", &out)
-        if let given = event.updatedTimeAsGiven {
-            out.append(jsonString: given)
-        } else {
+        if !event.appendGivenUpdatedTime(to: &out) {
             out.append(0x22)
             time.appendRFC3339(event.timeNs, fractionDigits: 6, to: &out)
             out.append(0x22)
         }
-        metadata.key("profiles", &out)
-        switch (Self.hasContainer(event), findings) {
-        case (false, false): out.append(literal: #"["host"]"#)
-        case (true, false): out.append(literal: #"["host","container"]"#)
-        case (false, true): out.append(literal: #"["host","security_control"]"#)
-        case (true, true): out.append(literal: #"["host","container","security_control"]"#)
+        // The profiles and the device, once per process context of a block (findings and activities apart).
+        event.appendMemo(.context(findings ? 1 : 0), to: &out) { out in
+            metadata.key("profiles", &out)
+            switch (Self.hasContainer(event), findings) {
+            case (false, false): out.append(literal: #"["host"]"#)
+            case (true, false): out.append(literal: #"["host","container"]"#)
+            case (false, true): out.append(literal: #"["host","security_control"]"#)
+            case (true, true): out.append(literal: #"["host","container","security_control"]"#)
+            }
+            metadata.close(&out)
+            // Required by the system classes; a device needs a name, so an event without any host gets "unknown".
+            var doc = JSONObjectWriter.continuing
+            doc.key("device", &out)
+            var device = JSONObjectWriter(opening: &out)
+            if !event.isEmpty(.hostName) {
+                device.string("hostname", event, .hostName, &out)
+                device.string("name", event, .hostName, &out)
+            } else if !defaultHostName.isEmpty {
+                device.string("hostname", defaultHostName, &out)
+                device.string("name", defaultHostName, &out)
+            } else {
+                device.raw("name", #""unknown""#, &out)
+            }
+            device.raw("type_id", "0", &out)
+            device.raw("type", #""Unknown""#, &out)
+            device.close(&out)
         }
-        metadata.close(&out)
     }
 
-    private static func hasContainer(_ event: Event) -> Bool { !event.containerID.isEmpty || !event.containerName.isEmpty }
+    private static func hasContainer(_ event: some ExportRecord) -> Bool { !event.isEmpty(.containerID) || !event.isEmpty(.containerName) }
 
     /// The event's process, with its parent, user and container.
-    private mutating func appendProcess(_ event: Event, _ facts: EventFacts, startsProcess: Bool, _ out: inout [UInt8]) {
-        var process = JSONObjectWriter(opening: &out)
-        process.number("pid", event.hostPID, &out)
-        process.key("uid", &out)
-        entities.appendQuotedID(pid: event.hostPID, of: event, startsProcess: startsProcess, to: &out)
-        Self.appendExecutable(event.processName, &process, &out)
-        process.string("cmd_line", event.operation == "Process" ? event.resource : event.source, &out)
-        if startsProcess { process.number("created_time", TimeText.milliseconds(event.timeNs), &out) }
-        process.key("user", &out)
-        out.append(literal: #"{"uid":""#)
-        out.append(decimal: event.uid)
-        out.append(literal: #""}"#)
-        if Self.hasContainer(event) {
-            process.number("namespace_pid", event.pid, &out)
-            process.key("container", &out)
-            var container = JSONObjectWriter(opening: &out)
-            container.string("uid", event.containerID, &out)
-            container.string("name", event.containerName, &out)
-            if !event.containerImage.isEmpty {
-                container.key("image", &out)
-                var image = JSONObjectWriter(opening: &out)
-                image.string("name", event.containerImage, &out)
-                let image_ = event.containerImage
-                if let at = image_.utf8.firstIndex(of: 0x40) {
-                    image.string("uid", Substring(image_.utf8[image_.utf8.index(after: at)...]), &out)
-                } else {
-                    image.string("uid", image_, &out)
-                }
-                image.close(&out)
-            }
-            container.close(&out)
+    private mutating func appendProcess(_ event: some ExportRecord, _ facts: EventFacts, startsProcess: Bool, _ out: inout [UInt8]) {
+        event.appendMemo(.context(2), to: &out) { out in
+            var process = JSONObjectWriter(opening: &out)
+            process.number("pid", event.hostPID, &out)
+            process.key("uid", &out)
         }
-        process.key("parent_process", &out)
+        entities.appendQuotedID(pid: event.hostPID, of: event, startsProcess: startsProcess, to: &out)
+        event.appendMemo(.context(3), to: &out) { out in
+            var process = JSONObjectWriter.continuing
+            Self.appendExecutable(event, .processName, &process, &out)
+        }
+        var process = JSONObjectWriter.continuing
+        if facts.isProcessOperation {
+            process.string("cmd_line", event, .resource, &out)
+        } else {
+            event.appendMemo(.context(4), to: &out) { out in
+                var process = JSONObjectWriter.continuing
+                process.string("cmd_line", event, .source, &out)
+            }
+        }
+        if startsProcess { process.number("created_time", TimeText.milliseconds(event.timeNs), &out) }
+        event.appendMemo(.context(5), to: &out) { out in
+            var process = JSONObjectWriter.continuing
+            process.key("user", &out)
+            out.append(literal: #"{"uid":""#)
+            out.append(decimal: event.uid)
+            out.append(literal: #""}"#)
+            if Self.hasContainer(event) {
+                process.number("namespace_pid", event.pid, &out)
+                process.key("container", &out)
+                var container = JSONObjectWriter(opening: &out)
+                container.string("uid", event, .containerID, &out)
+                container.string("name", event, .containerName, &out)
+                if !event.isEmpty(.containerImage) {
+                    container.key("image", &out)
+                    var image = JSONObjectWriter(opening: &out)
+                    image.string("name", event, .containerImage, &out)
+                    let image_ = event.string(.containerImage)
+                    if let at = image_.utf8.firstIndex(of: 0x40) {
+                        image.string("uid", Substring(image_.utf8[image_.utf8.index(after: at)...]), &out)
+                    } else {
+                        image.string("uid", image_, &out)
+                    }
+                    image.close(&out)
+                }
+                container.close(&out)
+            }
+            process.key("parent_process", &out)
+        }
         appendParent(event, &out)
-        process.close(&out)
+        out.append(0x7D)
     }
 
     /// The parent process: HostPPID and ParentProcessName.
-    private mutating func appendParent(_ event: Event, _ out: inout [UInt8]) {
-        var parent = JSONObjectWriter(opening: &out)
-        parent.number("pid", event.hostPPID, &out)
-        parent.key("uid", &out)
+    private mutating func appendParent(_ event: some ExportRecord, _ out: inout [UInt8]) {
+        event.appendMemo(.context(6), to: &out) { out in
+            var parent = JSONObjectWriter(opening: &out)
+            parent.number("pid", event.hostPPID, &out)
+            parent.key("uid", &out)
+        }
         entities.appendQuotedID(pid: event.hostPPID, of: event, startsProcess: false, to: &out)
-        Self.appendExecutable(event.parentProcessName, &parent, &out)
-        parent.close(&out)
+        event.appendMemo(.context(7), to: &out) { out in
+            var parent = JSONObjectWriter.continuing
+            Self.appendExecutable(event, .parentProcessName, &parent, &out)
+            parent.close(&out)
+        }
     }
 
     /// `name` and `file` of a process from its executable's path.
-    private static func appendExecutable(_ path: String, _ process: inout JSONObjectWriter, _ out: inout [UInt8]) {
-        guard !path.isEmpty else { return }
-        let name = PathText.lastComponent(path)
-        process.string("name", name, &out)
+    private static func appendExecutable(_ event: some ExportRecord, _ path: EventField, _ process: inout JSONObjectWriter,
+                                         _ out: inout [UInt8]) {
+        guard !event.isEmpty(path) else { return }
+        process.lastComponent("name", event, path, &out)
         process.key("file", &out)
         var file = JSONObjectWriter(opening: &out)
-        file.string("name", name.isEmpty ? Substring(path) : name, &out)
-        file.string("path", path, &out)
+        file.key("name", &out)
+        event.append(path, as: .jsonLastComponent, to: &out)
+        file.string("path", event, path, &out)
         file.raw("type_id", "1", &out)
         file.raw("type", #""Regular File""#, &out)
         file.close(&out)
     }
 
-    private func appendFile(_ event: Event, _ facts: EventFacts, _ out: inout [UInt8]) {
+    private func appendFile(_ event: some ExportRecord, _ facts: EventFacts, _ out: inout [UInt8]) {
         var file = JSONObjectWriter(opening: &out)
-        let name = PathText.lastComponent(event.resource)
         file.key("name", &out)
-        out.append(jsonString: name.isEmpty ? Substring(event.resource) : name)
-        file.string("path", event.resource, &out)
+        event.append(.resource, as: .jsonLastComponent, to: &out)
+        file.string("path", event, .resource, &out)
         switch facts.call {
         case "mkdir", "mkdirat", "rmdir": file.raw("type_id", "2", &out); file.raw("type", #""Folder""#, &out)
         default: file.raw("type_id", "0", &out); file.raw("type", #""Unknown""#, &out)
@@ -386,7 +429,7 @@ public struct OCSFEncoder: RecordEncoder {
         file.close(&out)
     }
 
-    private func appendEndpoints(_ event: Event, _ facts: EventFacts, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
+    private func appendEndpoints(_ event: some ExportRecord, _ facts: EventFacts, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
         let network = facts.network
         if network.sourceIP != nil {
             doc.key("src_endpoint", &out)
@@ -401,72 +444,91 @@ public struct OCSFEncoder: RecordEncoder {
         if let port = network.destinationPort { destination.number("port", port, &out) }
         if network.destinationIP == nil {
             destination.key("name", &out)
-            out.append(jsonString: event.resource.isEmpty ? event.operation : event.resource)
+            event.append(event.isEmpty(.resource) ? .operation : .resource, as: .json, to: &out)
         }
         destination.close(&out)
     }
 
-    private func appendFindingInfo(_ event: Event, _ out: inout [UInt8]) {
+    private func appendFindingInfo(_ event: some ExportRecord, _ out: inout [UInt8]) {
         var info = JSONObjectWriter(opening: &out)
         info.key("uid", &out)
-        var hostName = event.hostName
-        var id = hostName.withUTF8 { FastHash.bytes(UnsafeRawBufferPointer($0)) }
-        id = FastHash.mix(id ^ UInt64(bitPattern: event.timeNs), 0x9E37_79B9_7F4A_7C15)
+        var id = FastHash.mix(event.hostNameHash ^ UInt64(bitPattern: event.timeNs), 0x9E37_79B9_7F4A_7C15)
         id = FastHash.mix(id ^ UInt64(UInt32(bitPattern: event.hostPID)) ^ event.seq << 32, 0xC2B2_AE3D_27D4_EB4F)
         out.append(0x22)
         for shift in stride(from: 60, through: 0, by: -4) { out.append(Self.hexDigits[Int(id >> UInt64(shift) & 15)]) }
         out.append(0x22)
         info.key("title", &out)
-        if !event.message.isEmpty {
-            out.append(jsonString: event.message)
+        if !event.isEmpty(.message) {
+            event.append(.message, as: .json, to: &out)
         } else {
-            var title = event.policyName.isEmpty ? "" : event.policyName + ": "
-            if !event.action.isEmpty { title += event.action + " " }
-            title += event.operation
-            if !event.resource.isEmpty { title += " " + event.resource }
+            let policyName = event.string(.policyName), action = event.string(.action), resource = event.string(.resource)
+            var title = policyName.isEmpty ? "" : policyName + ": "
+            if !action.isEmpty { title += action + " " }
+            title += event.string(.operation)
+            if !resource.isEmpty { title += " " + resource }
             out.append(jsonString: title)
         }
-        if !event.policyName.isEmpty {
+        if !event.isEmpty(.policyName) {
             info.key("analytic", &out)
             var analytic = JSONObjectWriter(opening: &out)
-            analytic.string("name", event.policyName, &out)
+            analytic.string("name", event, .policyName, &out)
             analytic.raw("type_id", "1", &out)
             analytic.raw("type", #""Rule""#, &out)
             analytic.close(&out)
         }
-        if !event.tags.isEmpty {
+        if !event.isEmpty(.tags) {
             info.key("types", &out)
-            out.append(jsonStringList: event.tags)
+            event.append(.tags, as: .jsonList, to: &out)
         }
         info.close(&out)
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    private func appendUnmapped(_ event: Event, _ out: inout [UInt8]) {
+    private func appendUnmapped(_ event: some ExportRecord, _ out: inout [UInt8]) {
         var object = JSONObjectWriter(opening: &out)
         if event.timestamp != 0 { object.number("Timestamp", event.timestamp, &out) }
-        object.string("Type", event.type, &out)
-        object.string("Operation", event.operation, &out)
-        object.string("Resource", event.resource, &out)
-        object.string("Data", event.data, &out)
-        object.string("Source", event.source, &out)
-        object.string("Action", event.action, &out)
-        object.string("Enforcer", event.enforcer, &out)
-        object.string("Result", event.result, &out)
-        object.string("Severity", event.severity, &out)
-        object.string("Tags", event.tags, &out)
-        object.string("Labels", event.labels, &out)
-        object.string("ClusterName", event.clusterName, &out)
-        object.string("NamespaceName", event.namespaceName, &out)
-        object.string("PodName", event.podName, &out)
-        object.number("PID", event.pid, &out)
-        object.number("PPID", event.ppid, &out)
-        object.string("Cwd", event.cwd, &out)
-        object.string("TTY", event.tty, &out)
-        for extra in event.extras {
-            object.key(dynamic: extra.key, &out)
-            out.append(utf8: extra.json)
+        object.members(&out) { out in
+            event.appendMemo(.verdict(8), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Type", event, .type, &out)
+                object.string("Operation", event, .operation, &out)
+            }
+        }
+        object.string("Resource", event, .resource, &out)
+        object.string("Data", event, .data, &out)
+        object.members(&out) { out in
+            event.appendMemo(.context(9), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Source", event, .source, &out)
+            }
+        }
+        object.members(&out) { out in
+            event.appendMemo(.verdict(10), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Action", event, .action, &out)
+                object.string("Enforcer", event, .enforcer, &out)
+                object.string("Result", event, .result, &out)
+                object.string("Severity", event, .severity, &out)
+                object.string("Tags", event, .tags, &out)
+            }
+        }
+        object.members(&out) { out in
+            event.appendMemo(.context(11), to: &out) { out in
+                var object = JSONObjectWriter.continuing
+                object.string("Labels", event, .labels, &out)
+                object.string("ClusterName", event, .clusterName, &out)
+                object.string("NamespaceName", event, .namespaceName, &out)
+                object.string("PodName", event, .podName, &out)
+                object.number("PID", event.pid, &out)
+                object.number("PPID", event.ppid, &out)
+                object.string("Cwd", event, .cwd, &out)
+                object.string("TTY", event, .tty, &out)
+            }
+        }
+        for i in 0..<event.extraCount {
+            object.key(dynamic: event, extra: i, &out)
+            event.appendExtraJSON(i, to: &out)
         }
         object.close(&out)
     }

@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// Writes events as Splunk HTTP Event Collector event objects (`/services/collector/event`), the
 /// KubeArmor record as `event` and the fields people search on as indexed `fields`.
@@ -19,7 +20,8 @@ public struct SplunkHECEncoder: RecordEncoder {
 
     private let head: [UInt8]
     private let defaultHost: String
-    private var record = KubeArmorJSONWriter()
+    private var records = KubeArmorRecordWriters()
+    private var block = BlockCacheSlot()
 
     public init(_ options: ExportOptions = ExportOptions()) {
         var head: [UInt8] = []
@@ -36,7 +38,13 @@ public struct SplunkHECEncoder: RecordEncoder {
         defaultHost = options.defaultHostName
     }
 
-    public mutating func append(_ event: Event, to out: inout [UInt8]) {
+    public mutating func append(_ event: Event, to out: inout [UInt8]) { encode(event, to: &out) }
+
+    public mutating func append(_ batch: ColumnBatch, row: Int, to out: inout [UInt8]) {
+        encode(block.record(batch, row: row), to: &out)
+    }
+
+    private mutating func encode(_ event: some ExportRecord, to out: inout [UInt8]) {
         out.append(literal: #"{"time":"#)
         // Sign and magnitude, so that times before 1970 read right too.
         if event.timeNs < 0 { out.append(0x2D) }
@@ -44,25 +52,27 @@ public struct SplunkHECEncoder: RecordEncoder {
         out.append(decimal: seconds)
         out.append(0x2E)
         out.append(padded: Int64(nanos / 1000), digits: 6)
-        let host = event.hostName.isEmpty ? defaultHost : event.hostName
-        if !host.isEmpty {
+        if !event.isEmpty(.hostName) {
             out.append(literal: #","host":"#)
-            out.append(jsonString: host)
+            event.append(.hostName, as: .json, to: &out)
+        } else if !defaultHost.isEmpty {
+            out.append(literal: #","host":"#)
+            out.append(jsonString: defaultHost)
         }
         out.append(contentsOf: head)
-        record.append(event, to: &out)
+        event.appendKubeArmorJSON(with: &records, to: &out)
         out.append(literal: #","fields":"#)
         var fields = JSONObjectWriter(opening: &out)
-        fields.string("Type", event.type, &out)
-        fields.string("Operation", event.operation, &out)
-        fields.string("PolicyName", event.policyName, &out)
-        fields.string("Severity", event.severity, &out)
-        fields.string("Action", event.action, &out)
-        fields.string("Result", event.result, &out)
-        fields.string("ClusterName", event.clusterName, &out)
-        fields.string("NamespaceName", event.namespaceName, &out)
-        fields.string("PodName", event.podName, &out)
-        fields.string("ContainerName", event.containerName, &out)
+        fields.string("Type", event, .type, &out)
+        fields.string("Operation", event, .operation, &out)
+        fields.string("PolicyName", event, .policyName, &out)
+        fields.string("Severity", event, .severity, &out)
+        fields.string("Action", event, .action, &out)
+        fields.string("Result", event, .result, &out)
+        fields.string("ClusterName", event, .clusterName, &out)
+        fields.string("NamespaceName", event, .namespaceName, &out)
+        fields.string("PodName", event, .podName, &out)
+        fields.string("ContainerName", event, .containerName, &out)
         fields.key("HostPID", &out)
         out.append(0x22)
         out.append(decimal: event.hostPID)

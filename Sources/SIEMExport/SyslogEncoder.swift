@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 
 /// Writes events as RFC 5424 syslog messages: header, one structured-data element, and the KubeArmor
 /// JSON record as MSG.
@@ -42,7 +43,8 @@ public struct SyslogEncoder: RecordEncoder {
     private let appName: [UInt8]
     private let defaultHost: [UInt8]
     private var time = TimeText()
-    private var record = KubeArmorJSONWriter()
+    private var records = KubeArmorRecordWriters()
+    private var block = BlockCacheSlot()
 
     public init(_ options: ExportOptions = ExportOptions()) {
         facility = options.syslogFacility
@@ -51,68 +53,83 @@ public struct SyslogEncoder: RecordEncoder {
     }
 
     /// The syslog severity (0–7) of an event.
-    public static func severity(of event: Event) -> Int {
-        guard event.isAlert else { return 6 }
-        let level = Int(event.severity) ?? 0
+    public static func severity(of event: Event) -> Int { severity(alert: event.isAlert, event.facts) }
+
+    private static func severity(alert: Bool, _ facts: EventFacts) -> Int {
+        guard alert else { return 6 }
+        let level = facts.severity ?? 0
         return level >= 8 ? 2 : level >= 5 ? 3 : 4
     }
 
-    public mutating func append(_ event: Event, to out: inout [UInt8]) {
+    public mutating func append(_ event: Event, to out: inout [UInt8]) { encode(event, to: &out) }
+
+    public mutating func append(_ batch: ColumnBatch, row: Int, to out: inout [UInt8]) {
+        encode(block.record(batch, row: row), to: &out)
+    }
+
+    private mutating func encode(_ event: some ExportRecord, to out: inout [UInt8]) {
         out.append(0x3C)
-        out.append(decimal: facility * 8 + Self.severity(of: event))
+        out.append(decimal: facility * 8 + Self.severity(alert: event.isAlert, event.facts))
         out.append(literal: ">1 ")
         time.appendRFC3339(event.timeNs, fractionDigits: 6, to: &out)
         out.append(0x20)
-        if event.hostName.isEmpty {
+        if event.isEmpty(.hostName) {
             out.append(contentsOf: defaultHost)
         } else {
-            Self.appendHeaderField(event.hostName, limit: 255, to: &out)
+            event.append(.hostName, as: .syslogHostName, to: &out)
         }
         out.append(0x20)
         out.append(contentsOf: appName)
         out.append(0x20)
         if event.hostPID == 0 { out.append(0x2D) } else { out.append(decimal: event.hostPID) }
         out.append(0x20)
-        Self.appendHeaderField(event.type, limit: 32, to: &out)
+        event.append(.type, as: .syslogMessageID, to: &out)
         out.append(literal: " [kubearmor@32473")
         if event.seq != 0 {
             out.append(literal: " seq=\"")
             out.append(decimal: event.seq)
             out.append(0x22)
         }
-        Self.appendParameter(" op=\"", event.operation, to: &out)
-        Self.appendParameter(" policy=\"", event.policyName, to: &out)
-        Self.appendParameter(" severity=\"", event.severity, to: &out)
-        Self.appendParameter(" action=\"", event.action, to: &out)
-        Self.appendParameter(" result=\"", event.result, to: &out)
-        Self.appendParameter(" namespace=\"", event.namespaceName, to: &out)
-        Self.appendParameter(" pod=\"", event.podName, to: &out)
-        Self.appendParameter(" container=\"", event.containerName, to: &out)
-        Self.appendParameter(" process=\"", event.processName, to: &out)
-        Self.appendParameter(" resource=\"", event.resource, to: &out)
+        Self.appendParameter(" op=\"", event, .operation, to: &out)
+        Self.appendParameter(" policy=\"", event, .policyName, to: &out)
+        Self.appendParameter(" severity=\"", event, .severity, to: &out)
+        Self.appendParameter(" action=\"", event, .action, to: &out)
+        Self.appendParameter(" result=\"", event, .result, to: &out)
+        Self.appendParameter(" namespace=\"", event, .namespaceName, to: &out)
+        Self.appendParameter(" pod=\"", event, .podName, to: &out)
+        Self.appendParameter(" container=\"", event, .containerName, to: &out)
+        Self.appendParameter(" process=\"", event, .processName, to: &out)
+        Self.appendParameter(" resource=\"", event, .resource, to: &out)
         out.append(literal: "] ")
-        record.append(event, to: &out)
+        event.appendKubeArmorJSON(with: &records, to: &out)
     }
 
     /// A header field: printable US-ASCII (other bytes become `_`), cut to `limit` octets, `-` when empty.
     static func headerField(_ text: String, limit: Int) -> [UInt8] {
         var out: [UInt8] = []
-        appendHeaderField(text, limit: limit, to: &out)
+        var text = text
+        text.withUTF8 { appendHeaderField($0, limit: limit, to: &out) }
         return out
     }
 
-    static func appendHeaderField(_ text: String, limit: Int, to out: inout [UInt8]) {
+    static func appendHeaderField(_ text: UnsafeBufferPointer<UInt8>, limit: Int, to out: inout [UInt8]) {
         if text.isEmpty { return out.append(0x2D) }
         let start = out.count
         out.append(text, escaping: { $0 < 33 || $0 > 126 }) { _, out in out.append(0x5F) }
         if out.count - start > limit { out.removeLast(out.count - start - limit) }
     }
 
-    /// ` name="value"` unless the value is empty; `"`, `\` and `]` escaped with `\`, control characters
-    /// written as U+FFFD.
-    static func appendParameter(_ opening: StaticString, _ value: String, to out: inout [UInt8]) {
-        guard !value.isEmpty else { return }
+    /// ` name="value"` unless the value is empty.
+    private static func appendParameter(_ opening: StaticString, _ event: some ExportRecord, _ field: EventField,
+                                        to out: inout [UInt8]) {
+        guard !event.isEmpty(field) else { return }
         out.append(literal: opening)
+        event.append(field, as: .syslogParameter, to: &out)
+        out.append(0x22)
+    }
+
+    /// An SD-PARAM value: `"`, `\` and `]` escaped with `\`, control characters written as U+FFFD.
+    static func appendParameterValue(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(value, escaping: { $0 == 0x22 || $0 == 0x5C || $0 == 0x5D || $0 < 0x20 || $0 == 0x7F }) { byte, out in
             if byte < 0x20 || byte == 0x7F {
                 out.append(literal: "\u{FFFD}")
@@ -121,6 +138,5 @@ public struct SyslogEncoder: RecordEncoder {
                 out.append(byte)
             }
         }
-        out.append(0x22)
     }
 }
