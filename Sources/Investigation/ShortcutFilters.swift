@@ -20,7 +20,7 @@ import EventModel
 /// | `--process R` | `ProcessName` | case-sensitive regex matches |
 /// | `--resource R` | `Resource` | case-sensitive regex matches (karmor `--resource`) |
 /// | `--source R` | `Source` | case-sensitive regex matches (karmor `--source`) |
-/// | `--labels k=v,…` | `Labels` | one of the given `k=v` (comma-separated, flag repeatable) equals one item of the comma-separated `Labels` exactly (karmor `-l`; unlike karmor, an event without labels does not match) |
+/// | `--labels k=v,…` | `Labels` | one of the flag's comma-separated `k=v` equals one item of the comma-separated `Labels` exactly (karmor `-l a,b`); a repeated flag must hold each time (`--labels a --labels b`: both); an event without labels does not match |
 /// | `--action R` | `Action` | caseless regex matches: `Audit`, `Block`, `Allow` |
 /// | `--severity-min N` | `Severity` | `Severity`, read as a number, is at least `N` |
 ///
@@ -92,9 +92,9 @@ public struct ShortcutFilters: Sendable, Equatable {
         try regex("--process", process, .processName, caseless: false)
         try regex("--resource", resource, .resource, caseless: false)
         try regex("--source", source, .source, caseless: false)
-        let selectors = labels.flatMap { $0.split(separator: ",").map(String.init) }
-        if !selectors.isEmpty {
-            parts.append(.disjunction(selectors.map { .text(.typed(.labels), .hasItem($0)) }))
+        for flag in labels {
+            let selectors = flag.split(separator: ",").map(String.init)
+            if !selectors.isEmpty { parts.append(.disjunction(selectors.map { .text(.typed(.labels), .hasItem($0)) })) }
         }
         try regex("--action", action, .action, caseless: true)
         if let severityMin { parts.append(.compare(.typed(.severity), .greaterOrEqual, .integer(Int64(severityMin)))) }

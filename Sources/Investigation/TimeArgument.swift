@@ -6,6 +6,7 @@ import EventModel
 /// | --- | --- | --- |
 /// | RFC 3339 | `2024-05-31T10:06:40Z`, `2024-05-31T12:06:40.5+02:00` | that instant |
 /// | date | `2024-05-31` | midnight UTC of that day |
+/// | date and time without a zone | `2024-05-31T11:00:00`, `2024-05-31 11:00`, `…11:00:00.25` | that time in UTC |
 /// | unix seconds | `1717149600`, `1717149600.25` | that instant |
 /// | duration | `90s`, `30m`, `2h`, `1d`, `1h30m`, `500ms` | that long before the reference time |
 /// | `now` | `now` | the reference time |
@@ -20,6 +21,11 @@ public enum TimeArgument {
         if let ns = UnixTime.parseRFC3339(trimmed) { return ns }
         if trimmed.utf8.count == 10, let ns = UnixTime.parseRFC3339(trimmed + "T00:00:00Z") { return ns }
         if let ns = UnixSeconds.nanoseconds(trimmed) { return ns }
+        if Self.looksLikeDate(trimmed) {
+            if let ns = Self.withoutZone(trimmed) { return ns }
+            throw TimeArgumentError(argument: text, reason: "expected a date and time such as 2024-05-31T10:06:40Z, "
+                                    + "2024-05-31T12:06:40+02:00 or 2024-05-31 10:06:40 (UTC when no zone is given)")
+        }
         if let first = trimmed.first, first.isASCIIDigit {
             let duration = try durationNs(trimmed, argument: text)
             let (start, overflow) = referenceNs.subtractingReportingOverflow(duration)
@@ -28,6 +34,25 @@ public enum TimeArgument {
         }
         throw TimeArgumentError(argument: text, reason: "expected an RFC 3339 time (2024-05-31T10:06:40Z), "
                                 + "unix seconds (1717149600), or a duration before the last event (2h, 30m, 1h30m)")
+    }
+
+    /// `YYYY-MM-DD` followed by more: meant as a date, whatever else is wrong with it.
+    private static func looksLikeDate(_ text: String) -> Bool {
+        let bytes = Array(text.utf8.prefix(10))
+        return bytes.count == 10 && bytes[4] == UInt8(ascii: "-") && bytes[7] == UInt8(ascii: "-")
+            && bytes.enumerated().allSatisfy { $0.offset == 4 || $0.offset == 7 || (48...57).contains($0.element) }
+    }
+
+    /// `2024-05-31T11:00[:00[.frac]]` or with a space for `T`, no zone: as UTC.
+    private static func withoutZone(_ text: String) -> Int64? {
+        var scalars = Array(text.unicodeScalars)
+        guard scalars.count > 11, scalars[10] == " " || scalars[10] == "T" || scalars[10] == "t" else { return nil }
+        scalars[10] = "T"
+        let clock = scalars[11...]
+        guard !clock.contains(where: { "Zz+-".unicodeScalars.contains($0) }) else { return nil }
+        var time = String(String.UnicodeScalarView(scalars))
+        if clock.filter({ $0 == ":" }).count == 1 { time += ":00" }
+        return UnixTime.parseRFC3339(time + "Z")
     }
 
     private static let unitNs: [(String, Int64)] = [

@@ -84,16 +84,16 @@ struct SelectionOptions: ParsableArguments {
     var resource: String?
     @Option(help: ArgumentHelp("Source matches (regex, case-sensitive).", valueName: "regex"))
     var source: String?
-    @Option(help: ArgumentHelp("Labels has this k=v (repeatable: all must hold).", valueName: "k=v"))
+    @Option(help: ArgumentHelp("Labels has this k=v, or one of k=v,k2=v2 (repeatable: each must hold).", valueName: "k=v"))
     var labels: [String] = []
     @Option(help: ArgumentHelp("Action matches (regex, case-insensitive): Audit, Block, …", valueName: "regex"))
     var action: String?
     @Option(help: ArgumentHelp("Severity at least this number.", valueName: "n"))
     var severityMin: Int?
 
-    @Option(help: ArgumentHelp("Events at or after: RFC 3339, unix seconds, or a duration before the last event (2h).", valueName: "time"))
+    @Option(help: ArgumentHelp("Events at or after: RFC 3339 (UTC when it has no zone: 2024-05-31 11:00), unix seconds, or a duration before the last event (2h).", valueName: "time"))
     var since: String?
-    @Option(help: ArgumentHelp("Events before (exclusive): RFC 3339, unix seconds, or a duration before the last event.", valueName: "time"))
+    @Option(help: ArgumentHelp("Events before (exclusive): RFC 3339 (UTC without a zone), unix seconds, or a duration before the last event.", valueName: "time"))
     var until: String?
 
     func shortcuts(policyName: String?) -> ShortcutFilters {

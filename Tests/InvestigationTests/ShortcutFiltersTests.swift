@@ -78,10 +78,14 @@ import Testing
         #expect(try passes(ShortcutFilters(labels: ["app=wordpress"])))
         #expect(try passes(ShortcutFilters(labels: ["tier=frontend"])))
         #expect(try !passes(ShortcutFilters(labels: ["app=word"])))
-        // several selectors: any one suffices (karmor's -l a,b)
+        // several selectors in one flag: any one suffices (karmor's -l a,b)
         #expect(try passes(ShortcutFilters(labels: ["app=nginx,tier=frontend"])))
-        #expect(try passes(ShortcutFilters(labels: ["app=nginx", "tier=frontend"])))
         #expect(try !passes(ShortcutFilters(labels: ["app=nginx"])))
+        // a repeated flag: each must hold, as the help says
+        #expect(try !passes(ShortcutFilters(labels: ["app=nginx", "tier=frontend"])))
+        #expect(try passes(ShortcutFilters(labels: ["app=wordpress", "tier=frontend"])))
+        #expect(try passes(ShortcutFilters(labels: ["app=nginx,app=wordpress", "tier=frontend"])))
+        #expect(try !passes(ShortcutFilters(labels: ["app=wordpress", "tier=backend,tier=db"])))
         #expect(try !passes(ShortcutFilters(labels: ["app=wordpress"]), sampleEvent { $0.labels = "" }))
     }
 

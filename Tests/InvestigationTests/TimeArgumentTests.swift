@@ -13,6 +13,15 @@ import Testing
         #expect(try TimeArgument.parse("now", relativeTo: reference) == reference)
     }
 
+    /// A date and time without a zone is UTC (issue 16: it failed with "expected a unit … after 2024").
+    @Test(arguments: [
+        ("2024-05-31T10:00:00", 0), ("2024-05-31 10:00:00", 0), ("2024-05-31T10:00", 0), ("2024-05-31 10:00", 0),
+        ("2024-05-31t10:00:00.25", 250_000_000), (" 2024-05-31 11:30:00 ", 5_400_000_000_000),
+    ] as [(String, Int64)])
+    func dateAndTimeWithoutAZoneIsUTC(text: String, offset: Int64) throws {
+        #expect(try TimeArgument.parse(text, relativeTo: 0) == reference + offset)
+    }
+
     @Test(arguments: [
         ("90s", 90_000_000_000), ("30m", 1_800_000_000_000), ("2h", 7_200_000_000_000),
         ("1d", 86_400_000_000_000), ("1h30m", 5_400_000_000_000), ("500ms", 500_000_000), ("1m30s", 90_000_000_000),
@@ -23,7 +32,8 @@ import Testing
 
     @Test(arguments: [
         ("", "empty"), ("yesterday", "expected an RFC 3339 time"), ("2h30", "after 30, found the end"),
-        ("5x", "found 'x'"), ("2024-13-01T00:00:00Z", "found '-'"), ("99999999999999999999d", "too large"),
+        ("5x", "found 'x'"), ("2024-13-01T00:00:00Z", "expected a date and time"), ("2024-05-31 25:00", "UTC when no zone"),
+        ("2024-05-31 10:00:00+0", "expected a date and time"), ("99999999999999999999d", "too large"),
         ("200000d", "too long"),
     ])
     func errorsSayWhy(text: String, reason: String) {

@@ -16,6 +16,36 @@ import Testing
         #expect(lines(run.stdout).sorted() == expected.sorted())
     }
 
+    /// Repeated `--labels` flags must all hold; the k=v of one flag are alternatives (karmor's
+    /// `-l a,b`). Counted against the generator's NDJSON read independently, with Foundation's JSON.
+    @Test func repeatedLabelsFlagsAreAnded() throws {
+        let scratch = Scratch()
+        let file = scratch.path + "/gen.ndjson"
+        try Shared.generate(file, ["--events", "20000", "--seed", "5", "--hosts", "2"])
+        let labelSets = try lines(String(contentsOfFile: file, encoding: .utf8)).map { line -> Set<String> in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let labels = object?["Labels"] as? String ?? ""
+            return Set(labels.split(separator: ",").map(String.init))
+        }
+        // The most frequent label, and the label that occurs with it most often while not always.
+        var frequency: [String: Int] = [:]
+        for set in labelSets { for label in set { frequency[label, default: 0] += 1 } }
+        let first = try #require(frequency.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key)
+        var together: [String: Int] = [:]
+        for set in labelSets where set.contains(first) { for label in set where label != first { together[label, default: 0] += 1 } }
+        let second = try #require(together.filter { $0.value < frequency[first]! }.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key)
+        let both = labelSets.filter { $0.contains(first) && $0.contains(second) }.count
+        let either = labelSets.filter { $0.contains(first) || $0.contains(second) }.count
+        #expect(both > 0 && both < either)
+
+        let store = scratch.path + "/store"
+        #expect(try CLI.run(["import", "--store", store, file]).status == 0)
+        let and = try CLI.run(["query", "--store", store, "--labels", first, "--labels", second, "--count"])
+        #expect(and.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(both)", "\(and.stderr)")
+        let or = try CLI.run(["query", "--store", store, "--labels", first + "," + second, "--count"])
+        #expect(or.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(either)", "\(or.stderr)")
+    }
+
     @Test func ndjsonCarriesTimeAndSeqInOrder() throws {
         let run = try CLI.run(["query", "--store", store, "--operation", "NETWORK", "--format", "ndjson"])
         let objects = try lines(run.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
