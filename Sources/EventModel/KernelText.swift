@@ -103,6 +103,16 @@ public enum TerminalText {
         return out
     }
 
+    /// `text` cut to at most `width` characters with `…` in the middle, so both ends stay visible: a
+    /// command line's first words and its last argument (`bash -c cat /etc/p…; cat /etc/shadow`).
+    public static func middleTruncated(_ text: String, to width: Int) -> String {
+        guard text.count > width else { return text }
+        guard width > 1 else { return width == 1 ? "…" : "" }
+        let kept = width - 1
+        let tail = kept / 2
+        return String(text.prefix(kept - tail)) + "…" + String(text.suffix(tail))
+    }
+
     private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00..<0x20, 0x5C, 0x7F...0x9F: return true

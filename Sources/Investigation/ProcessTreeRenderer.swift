@@ -3,12 +3,16 @@ import EventModel
 /// Writes a ``ProcessTree`` as text like `pstree -a`, as JSON, or as Graphviz DOT.
 public struct ProcessTreeRenderer: Sendable {
     public let tree: ProcessTree
-    /// Arguments longer than this many characters are cut (with `…`) in text and DOT.
-    public let argumentLimit: Int
+    /// Arguments longer than this many characters are cut in the middle (with `…`) in text and DOT;
+    /// `nil` cuts nothing.
+    public let argumentLimit: Int?
 
-    public init(_ tree: ProcessTree, argumentLimit: Int = 160) {
+    /// The ``argumentLimit`` unless asked otherwise.
+    public static let defaultArgumentLimit = 160
+
+    public init(_ tree: ProcessTree, argumentLimit: Int? = defaultArgumentLimit) {
         self.tree = tree
-        self.argumentLimit = max(0, argumentLimit)
+        self.argumentLimit = argumentLimit.map { max(0, $0) }
     }
 
     // MARK: text
@@ -51,15 +55,13 @@ public struct ProcessTreeRenderer: Sendable {
         var parts: [String] = []
         let chain = instance.images.isEmpty ? "?" : instance.images.map(ProcessDisplayText.programName).joined(separator: " → ")
         let pid = instance.pid != instance.hostPID && instance.pid != 0 ? "\(instance.hostPID)/\(instance.pid)" : "\(instance.hostPID)"
-        var arguments = Self.arguments(of: instance)
-        if arguments.count > argumentLimit { arguments = arguments.prefix(argumentLimit) + "…" }
+        let arguments = cut(Self.arguments(of: instance))
         parts.append(chain + "(" + pid + ")" + (arguments.isEmpty ? "" : " " + TerminalText.escaped(arguments)))
         if instance.isPlaceholder {
             parts.append("placeholder: no event of its own")
         }
         if !instance.failedExecs.isEmpty {
-            var attempts = instance.failedExecs.joined(separator: "; ")
-            if attempts.count > argumentLimit { attempts = attempts.prefix(argumentLimit) + "…" }
+            let attempts = cut(instance.failedExecs.joined(separator: "; "))
             parts.append("exec failed: " + TerminalText.escaped(attempts))
         }
         if let uid = instance.uid { parts.append("uid \(uid)") }
@@ -96,6 +98,11 @@ public struct ProcessTreeRenderer: Sendable {
     }
 
     /// The arguments of the last command: the command line without its program (`ps aux` → `aux`).
+    /// `text` cut to ``argumentLimit``.
+    private func cut(_ text: String) -> String {
+        argumentLimit.map { TerminalText.middleTruncated(text, to: $0) } ?? text
+    }
+
     static func arguments(of instance: ProcessInstance) -> String {
         guard let space = instance.command.firstIndex(of: " ") else { return "" }
         return String(instance.command[instance.command.index(after: space)...])

@@ -136,8 +136,7 @@ struct EvaluateCommand: ParsableCommand {
                     counts.merge(block, uniquingKeysWith: +)
                     return true
                 }
-                try GroupedCounts.write(counts, fields: [.field(.policyName), .extra("Rule"), .field(.action)],
-                                        format: output.format ?? .defaultForStdout, csv: output.csv, limit: output.limit, out: out)
+                try GroupedCounts.write(counts, fields: [.field(.policyName), .extra("Rule"), .field(.action)], output: output, out: out)
             } else {
                 var printer = printer(diff: false)
                 out.write(printer.header())
@@ -173,15 +172,14 @@ struct EvaluateCommand: ParsableCommand {
 
     /// The printer for alerts; the table's default columns show the verdict.
     private func printer(diff: Bool) -> EventPrinter {
-        let format = output.format ?? .defaultForStdout
         var chosen = output.columns.map(EventColumn.list)
-        if chosen == nil && format == .table {
+        if chosen == nil && output.chosenFormat == .table {
             chosen = (diff ? [.extra("Diff")] : []) + [
                 .time, .field(.hostName), .field(.hostPID), .field(.processName), .field(.operation),
                 .field(.resource), .field(.policyName), .field(.action), .field(.result),
             ]
         }
-        return EventPrinter(format: format, columns: chosen, csv: output.csv)
+        return EventPrinter(output: output, columns: chosen)
     }
 
     /// `--diff`: one scan collects the re-evaluated alerts and the recorded alerts of the same policy
@@ -221,8 +219,7 @@ struct EvaluateCommand: ParsableCommand {
             let fields: [EventColumn] = output.count ? [.extra("Diff")] : [.extra("Diff"), .field(.policyName), .field(.action)]
             var counts: [[String]: Int] = [:]
             for record in records { counts[fields.map { $0.value(of: record) }, default: 0] += 1 }
-            try GroupedCounts.write(counts, fields: fields, format: output.format ?? .defaultForStdout, csv: output.csv,
-                                    limit: output.limit, out: out)
+            try GroupedCounts.write(counts, fields: fields, output: output, out: out)
             return
         }
         var printer = printer(diff: true)

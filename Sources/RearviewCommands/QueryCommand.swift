@@ -84,11 +84,9 @@ struct QueryCommand: ParsableCommand {
                 matched = try plan.count(filter: filter)
                 out.line(String(matched))
             } else if let groupBy {
-                matched = try GroupedCounts.run(plan: plan, filter: filter, fields: EventColumn.list(groupBy),
-                                                format: output.format ?? .defaultForStdout, csv: output.csv, limit: output.limit, out: out)
+                matched = try GroupedCounts.run(plan: plan, filter: filter, fields: EventColumn.list(groupBy), output: output, out: out)
             } else {
-                var printer = EventPrinter(format: output.format ?? .defaultForStdout, columns: output.columns.map(EventColumn.list),
-                                           csv: output.csv)
+                var printer = EventPrinter(output: output, columns: output.columns.map(EventColumn.list))
                 if !reverse, let lines = printer.lineWriter {
                     matched = try Self.emitLines(plan: plan, filter: filter, limit: output.limit, writer: lines) { out.write($0) }
                 } else {
@@ -178,11 +176,11 @@ struct EventPrinter {
     private var lines: EventLineWriter
     private var line: [UInt8] = []
 
-    init(format: EventFormat, columns: [EventColumn]?, csv: EventCSV) {
-        self.format = format
-        self.csv = csv
+    init(output: EventOutputOptions, columns: [EventColumn]?) {
+        format = output.chosenFormat
+        csv = output.csv
         self.columns = columns ?? (format == .csv ? EventField.allCases.map(EventColumn.field) : EventColumn.tableDefault)
-        table = EventTable(columns: self.columns)
+        table = EventTable(columns: self.columns, maxWidth: output.tableCellWidth)
         lines = EventLineWriter(withStoreFields: format == .ndjson)
     }
 
@@ -213,21 +211,21 @@ struct EventPrinter {
 
 /// `--group-by`: event counts per distinct value tuple, most frequent first (aureport-style summaries).
 enum GroupedCounts {
-    static func run(plan: QueryPlan, filter: EventFilter, fields: [EventColumn], format: EventFormat, csv: EventCSV,
-                    limit: Int?, out: StandardOutput) throws -> Int {
+    static func run(plan: QueryPlan, filter: EventFilter, fields: [EventColumn], output: EventOutputOptions,
+                    out: StandardOutput) throws -> Int {
         let counts = try GroupCounts.counting(plan: plan, filter: filter, columns: fields)
-        try write(counts.counts, fields: fields, format: format, csv: csv, limit: limit, out: out)
+        try write(counts.counts, fields: fields, output: output, out: out)
         return counts.total
     }
 
-    /// Prints `counts` (one count per value tuple of `fields`), most frequent first.
-    static func write(_ counts: [[String]: Int], fields: [EventColumn], format: EventFormat, csv: EventCSV, limit: Int?,
-                      out: StandardOutput) throws {
+    /// Prints `counts` (one count per value tuple of `fields`), most frequent first, as `output` asks.
+    static func write(_ counts: [[String]: Int], fields: [EventColumn], output: EventOutputOptions, out: StandardOutput) throws {
         var rows = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key) }
-        if let limit { rows = Array(rows.prefix(limit)) }
-        switch format {
+        if let limit = output.limit { rows = Array(rows.prefix(limit)) }
+        let csv = output.csv
+        switch output.chosenFormat {
         case .table:
-            var table = EventTable(columns: [.extra("Count")] + fields)
+            var table = EventTable(columns: [.extra("Count")] + fields, maxWidth: output.tableCellWidth)
             for (key, n) in rows { out.write(table.add(cells: [String(n)] + key)) }
             out.write(table.finish())
         case .csv:

@@ -48,8 +48,17 @@ struct EventOutputOptions: ParsableArguments {
     @Flag(help: "csv: write cells exactly, without neutralising cells a spreadsheet would run as formulas.")
     var csvRaw = false
 
+    @Flag(help: "table: print every cell whole (by default a cell longer than 60 characters is cut in the middle, with …).")
+    var wide = false
+
+    /// The format asked for, or the default for where stdout goes.
+    var chosenFormat: EventFormat { format ?? .defaultForStdout }
+
     /// The CSV writer these options ask for.
     var csv: EventCSV { EventCSV(neutralizesFormulas: !csvRaw) }
+
+    /// How long a table cell may be (`nil`: whole).
+    var tableCellWidth: Int? { wide ? nil : EventTable.defaultMaxWidth }
 
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }

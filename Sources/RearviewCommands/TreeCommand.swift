@@ -58,6 +58,9 @@ struct TreeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Show at most this many levels of ancestors and descendants.", valueName: "n"))
     var depth: Int?
 
+    @Flag(help: "Print arguments whole (by default arguments longer than 160 characters are cut in the middle, with …).")
+    var wide = false
+
     @Option(help: "Output: text (like pstree -a), json, dot (Graphviz).")
     var format: TreeFormat = .text
 
@@ -85,7 +88,7 @@ struct TreeCommand: ParsableCommand {
             let tree = try ProcessTreeQuery.tree(tables, selecting: try treeSelection(lastEventNs: lastEventNs, at: atNs),
                                                  ancestors: ancestors || !descendants, descendants: descendants || !ancestors,
                                                  depth: depth)
-            let renderer = ProcessTreeRenderer(tree)
+            let renderer = ProcessTreeRenderer(tree, argumentLimit: wide ? nil : ProcessTreeRenderer.defaultArgumentLimit)
             let out = StandardOutput()
             switch format {
             case .text: out.write(renderer.text())

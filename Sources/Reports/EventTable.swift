@@ -2,19 +2,22 @@ import Foundation
 import EventModel
 
 /// Renders events as an aligned text table for people: widths from the first rows, long values cut
-/// with `…`, every value made terminal-safe.
+/// in the middle with `…` (both ends of a command line stay visible), every value made terminal-safe.
 public struct EventTable {
     public let columns: [EventColumn]
-    /// The longest a cell may be before it is cut (the last column is never cut).
-    public var maxWidth = 60
+    /// The longest a cell may be before it is cut (the last column is never cut); `nil` cuts nothing.
+    public var maxWidth: Int?
+    /// The ``maxWidth`` unless asked otherwise.
+    public static let defaultMaxWidth = 60
     private var widths: [Int]
     private var pending: [[String]] = []
     private var started = false
     /// How many rows are buffered to size the columns before output starts.
     public static let sizingRows = 500
 
-    public init(columns: [EventColumn]) {
+    public init(columns: [EventColumn], maxWidth: Int? = defaultMaxWidth) {
         self.columns = columns
+        self.maxWidth = maxWidth
         widths = columns.map { $0.description.count }
     }
 
@@ -40,7 +43,7 @@ public struct EventTable {
     private mutating func start() -> String {
         started = true
         for row in pending {
-            for (i, cell) in row.enumerated() where i < widths.count - 1 { widths[i] = min(maxWidth, max(widths[i], cell.count)) }
+            for (i, cell) in row.enumerated() where i < widths.count - 1 { widths[i] = min(maxWidth ?? .max, max(widths[i], cell.count)) }
         }
         var out = render(columns.map(\.description))
         for row in pending { out += render(row) }
@@ -52,8 +55,7 @@ public struct EventTable {
         var line = ""
         for (i, cell) in row.enumerated() {
             if i == row.count - 1 { line += cell; break }
-            var c = cell
-            if c.count > widths[i] { c = String(c.prefix(widths[i] - 1)) + "…" }
+            let c = TerminalText.middleTruncated(cell, to: widths[i])
             line += c + String(repeating: " ", count: widths[i] - c.count + 2)
         }
         return line + "\n"

@@ -29,6 +29,19 @@ import Testing
         #expect(TerminalText.escaped("plain /usr/bin/ps") == "plain /usr/bin/ps")
     }
 
+    @Test(arguments: 0...12)
+    func middleTruncationKeepsBothEndsWithinTheWidth(width: Int) {
+        let text = "/bin/sh -c cat /etc/shadow"
+        let cut = TerminalText.middleTruncated(text, to: width)
+        #expect(cut.count == min(width, text.count))
+        if width > 1 {
+            let parts = cut.split(separator: "…", omittingEmptySubsequences: false)
+            #expect(parts.count == 2 && text.hasPrefix(parts[0]) && text.hasSuffix(parts[1]))
+            #expect((0...1).contains(parts[0].count - parts[1].count), "the head is never shorter than the tail")
+        }
+        #expect(TerminalText.middleTruncated(text, to: text.count) == text)
+    }
+
     @Test func rawBytesSurviveTheJSONWriterAndReader() throws {
         let resource = KernelText.string(Array("/tmp/bad".utf8) + [0xFF, 0xC3])
         let record = #"{"Timestamp":1,"HostName":"h","Operation":"File","Resource":"x","Type":"HostLog"}"#

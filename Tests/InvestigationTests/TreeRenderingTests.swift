@@ -44,12 +44,15 @@ import Testing
         #expect(text.contains(#"sh → \x1b[2Jevil\nroot(1)(5) a\u{202e}b\x07"#))
     }
 
-    @Test func longArgumentsAreCut() {
+    @Test func longArgumentsAreCutInTheMiddleSoBothEndsShow() {
         var s = ProcessScript()
-        s.exec(pid: 5, ppid: 1, name: "/usr/bin/env", parent: "/bin/sh", arguments: String(repeating: "x", count: 500))
+        let arguments = "-c " + String(repeating: "x", count: 500) + " /etc/shadow"
+        s.exec(pid: 5, ppid: 1, name: "/usr/bin/env", parent: "/bin/sh", arguments: arguments)
         let tree = ProcessTree(table: s.build().table, selecting: .hostPID(5))
-        let line = ProcessTreeRenderer(tree, argumentLimit: 20).text().split(separator: "\n")[1]
-        #expect(line.contains("env(5) " + String(repeating: "x", count: 20) + "… · uid 0"))
+        let line = ProcessTreeRenderer(tree, argumentLimit: 23).text().split(separator: "\n")[1]
+        #expect(line.contains("env(5) -c xxxxxxxx…/etc/shadow · uid 0"), "\(line)")
+        let wide = ProcessTreeRenderer(tree, argumentLimit: nil).text().split(separator: "\n")[1]
+        #expect(wide.contains("env(5) " + arguments + " · uid 0"))
     }
 
     @Test func jsonHasTheDocumentedShape() throws {

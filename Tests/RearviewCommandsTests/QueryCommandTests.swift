@@ -46,6 +46,23 @@ import Testing
         #expect(or.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(either)", "\(or.stderr)")
     }
 
+    /// A long cell is cut in the middle, so the end of a command line (the file it reads) stays in
+    /// view; `--wide` prints it whole.
+    @Test func longCellsAreCutInTheMiddleAndWidePrintsThemWhole() throws {
+        let scratch = Scratch()
+        let store = scratch.path + "/store"
+        let command = "/bin/bash -c cat /etc/passwd; " + String(repeating: "id; ", count: 20) + "cat /etc/shadow"
+        let record = #"{"Timestamp":1717150000,"HostName":"node-1","HostPID":10,"HostPPID":1,"ProcessName":"/bin/bash","Operation":"Process","Resource":"\#(command)","Result":"Passed","Type":"HostLog"}"#
+        #expect(try CLI.run(["import", "--store", store, scratch.write("long.ndjson", record + "\n")]).status == 0)
+        let table = try CLI.run(["query", "--store", store, "--format", "table", "--columns", "Resource,HostName"])
+        let row = try #require(lines(table.stdout).last)
+        let cell = try #require(row.components(separatedBy: "  ").first)
+        #expect(cell.count == 60 && cell.hasPrefix("/bin/bash -c cat /etc/passwd") && cell.hasSuffix("cat /etc/shadow"), "\(row)")
+        #expect(cell.contains("…") && row.hasSuffix("node-1"))
+        let wide = try CLI.run(["query", "--store", store, "--format", "table", "--columns", "Resource,HostName", "--wide"])
+        #expect(try #require(lines(wide.stdout).last) == command + "  node-1")
+    }
+
     @Test func ndjsonCarriesTimeAndSeqInOrder() throws {
         let run = try CLI.run(["query", "--store", store, "--operation", "NETWORK", "--format", "ndjson"])
         let objects = try lines(run.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
