@@ -1,10 +1,23 @@
+import Glibc
+
 /// Conversions between unix time and the text forms KubeArmor and investigators use.
 public enum UnixTime {
+    /// The wall clock now, in unix nanoseconds.
+    public static func nowNs() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
     /// `2024-05-31T10:06:40.043498Z`: RFC 3339 in UTC with microseconds, as KubeArmor writes `UpdatedTime`.
     public static func rfc3339Micro(_ ns: Int64) -> String {
         let (seconds, subNs) = floorDivide(ns, 1_000_000_000)
         return rfc3339(seconds: seconds, fraction: subNs / 1000, digits: 6)
     }
+
+    /// ``rfc3339Micro(_:)`` for showing to people, `-` for `TimeNs` 0: the time of a record that
+    /// carried none (neither `Timestamp` nor `UpdatedTime`).
+    public static func shown(_ ns: Int64) -> String { ns == 0 ? "-" : rfc3339Micro(ns) }
 
     /// `2024-05-31T10:06:40.043498123Z`: RFC 3339 in UTC with nanoseconds.
     public static func rfc3339Nano(_ ns: Int64) -> String {

@@ -31,6 +31,9 @@ public final class ColumnBatch: @unchecked Sendable {
     public let dataIDs: [Int32]
     /// Extras set per row (`0..<extrasSetCount`; 0 is the empty set).
     public let extrasIDs: [Int32]
+    /// When the import that stored the batch ran (unix ns; set by the store that decodes it), nil
+    /// for recorded events: what exports give as the time of a row whose record had none (``timeNs`` 0).
+    public var importedNs: Int64?
     /// Dictionary id + 1 of an `UpdatedTime` kept as given, 0 where it is derived from the time.
     let updatedIDs: [Int32]
 

@@ -69,6 +69,8 @@ public struct Importer {
     public func run(files: [String]) throws(StoreError) -> ImportReport {
         var report = ImportReport()
         let writer = try StoreWriter(path: storePath, options: options)
+        let importedNs = UnixTime.nowNs()
+        writer.segmentMetadata = { "{\"\(IndexedSegment.importedKey)\":\(importedNs)}" }
         report.recovery = writer.recovery
         // The writer's lock is held: any spill directory left in the store is a killed import's.
         ImportSpillDirectory.removeLeftovers(store: writer.store.directory)
@@ -136,7 +138,7 @@ public struct Importer {
     private func keepRejects(_ files: [ImportedFile], in store: DirectoryHandle) throws(StoreError) -> [String] {
         var written: [String] = []
         var rejects: DirectoryHandle?
-        let stamp = UnixTime.rfc3339Micro(Int64(Date().timeIntervalSince1970 * 1e9))
+        let stamp = UnixTime.rfc3339Micro(UnixTime.nowNs())
             .replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
         for file in files where !file.rejected.isEmpty {
             let directory: DirectoryHandle

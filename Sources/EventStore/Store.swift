@@ -16,6 +16,7 @@ public final class Store: @unchecked Sendable {
     let segmentsDirectory: DirectoryHandle
     let index: StoreIndex
     private let files = FileCache()
+    private let importTimes = SegmentImportTimes()
 
     static func indexPath(_ store: String) -> String { store + "/" + StoreIndex.fileName }
     static func segmentsPath(_ store: String) -> String { store + "/" + segmentsName }
@@ -94,7 +95,10 @@ public final class Store: @unchecked Sendable {
 
     /// Decodes one block as columns (only `columns` of the optional ones), checking its checksums.
     public func batch(in block: IndexedBlock, columns: BatchColumns = .all) throws(StoreError) -> ColumnBatch {
-        try SegmentFile.readBlock(try files.file(in: segmentsDirectory, segment: block.segment), block.location, columns: columns)
+        let batch = try SegmentFile.readBlock(try files.file(in: segmentsDirectory, segment: block.segment), block.location,
+                                              columns: columns)
+        batch.importedNs = try importTimes.importedNs(of: block.segment, in: index)
+        return batch
     }
 
     /// Decodes `blocks` on `threads` threads and hands their events to `body` in time order
@@ -199,5 +203,21 @@ extension Store {
         let writer = try StoreWriter(path: path, rebuildingIndex: true)
         try writer.close()
         return writer.recovery
+    }
+}
+
+/// Each segment's ``IndexedSegment/importedNs``, read from the index once and again only for a
+/// segment sealed since.
+private final class SegmentImportTimes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var times: [UInt64: Int64?] = [:]
+
+    func importedNs(of segment: UInt64, in index: StoreIndex) throws(StoreError) -> Int64? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = times[segment] { return known }
+        for s in try index.segments() where s.sealed || times[s.number] == nil { times[s.number] = s.importedNs }
+        if times[segment] == nil { times[segment] = .some(nil) }
+        return times[segment] ?? nil
     }
 }

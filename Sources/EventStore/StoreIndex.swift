@@ -18,6 +18,17 @@ public struct IndexedSegment: Hashable, Sendable {
     /// The segment's metadata (JSON text), e.g. the recorder's drop counters.
     public var metadata: String
 
+    /// When the import that wrote the segment ran (unix ns; `imported_ns` in its metadata), nil for
+    /// a recorded segment: the time given to imported records that carry none.
+    public var importedNs: Int64? {
+        guard metadata.contains(Self.importedKey),
+              let object = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any] else { return nil }
+        return (object[Self.importedKey] as? NSNumber)?.int64Value
+    }
+
+    /// The metadata key of ``importedNs``.
+    static let importedKey = "imported_ns"
+
     /// The segment's file name under `segments/` (`000001.rvseg`, `….rvseg.open` while written).
     public var fileName: String { SegmentFile.name(number: number, sealed: sealed) }
 

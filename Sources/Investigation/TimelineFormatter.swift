@@ -28,7 +28,7 @@ public struct TimelineFormatter: Sendable {
     /// The line of `event` (without a newline).
     public func line(for event: borrowing Event) -> String {
         var fields = [
-            UnixTime.rfc3339Micro(event.timeNs),
+            UnixTime.shown(event.timeNs),
             TerminalText.escaped(event.hostName),
             lineage(for: event).joined(separator: " › ") + "(\(event.hostPID))",
             TerminalText.escaped(event.operation),

@@ -41,7 +41,7 @@ public enum EventColumn: Hashable, Sendable, CustomStringConvertible {
         case .field(let f): return event.string(f)
         case .timeNs: return String(event.timeNs)
         case .seq: return String(event.seq)
-        case .time: return UnixTime.rfc3339Micro(event.timeNs)
+        case .time: return UnixTime.shown(event.timeNs)
         case .extra(let key):
             guard let json = event.extra(key) else { return "" }
             return Self.unquoted(json)

@@ -166,7 +166,7 @@ public struct GroupCounts: Sendable {
             case .contextString, .verdictString, .rowString: return batch.string(batch.stringID(field, row: row)!)
             }
         case .timeNs: return String(batch.timeNs[row])
-        case .time: return UnixTime.rfc3339Micro(batch.timeNs[row])
+        case .time: return UnixTime.shown(batch.timeNs[row])
         case .seq: return String(batch.firstSeq &+ UInt64(row))
         case .extra(let key):
             guard let id = batch.extraValueID(key, set: batch.extrasIDs[row]) else { return "" }

@@ -13,7 +13,7 @@ public struct CEFEncoder: RecordEncoder {
         FieldMapping("Signature ID", "PolicyName (alerts); Operation:call (logs)", "call as ECS event.action, e.g. File:openat"),
         FieldMapping("Name", "Message", "else [Action ]Operation call, e.g. Block Process execve"),
         FieldMapping("Severity", "Severity", "alerts: Severity clamped to 0–10, 5 when absent; logs: 1"),
-        FieldMapping("rt", "TimeNs", "milliseconds since the epoch"),
+        FieldMapping("rt", "TimeNs", "milliseconds since the epoch; the import's time for a record without one"),
         FieldMapping("dvchost", "HostName"),
         FieldMapping("externalId", "Seq", "when set"),
         FieldMapping("cat", "Operation"),
@@ -95,7 +95,7 @@ public struct CEFEncoder: RecordEncoder {
         out.append(0x7C)
 
         var extensions = ExtensionWriter()
-        extensions.number("rt", TimeText.milliseconds(event.timeNs), &out)
+        extensions.number("rt", TimeText.milliseconds(event.timeOrImportedNs), &out)
         extensions.string("dvchost", event, .hostName, &out)
         if event.seq != 0 { extensions.number("externalId", event.seq, &out) }
         extensions.string("cat", event, .operation, &out)

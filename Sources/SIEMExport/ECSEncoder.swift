@@ -11,7 +11,8 @@ public struct ECSEncoder: RecordEncoder {
 
     /// The field mapping, row by row.
     public static let mapping: [FieldMapping] = [
-        FieldMapping("@timestamp", "TimeNs", "RFC 3339, nanoseconds, UTC"),
+        FieldMapping("@timestamp", "TimeNs", "RFC 3339, nanoseconds, UTC; the import's time for a record without one"),
+        FieldMapping("event.ingested", "the import's time", "only for a record without a time of its own"),
         FieldMapping("ecs.version", "constant", ecsVersion),
         FieldMapping("event.kind", "Type", "alert for Matched* (policy alerts), event otherwise"),
         FieldMapping("event.module", "constant", "kubearmor"),
@@ -87,7 +88,7 @@ public struct ECSEncoder: RecordEncoder {
         var doc = JSONObjectWriter(opening: &out)
         doc.key("@timestamp", &out)
         out.append(0x22)
-        time.appendRFC3339(record.timeNs, fractionDigits: 9, to: &out)
+        time.appendRFC3339(record.timeOrImportedNs, fractionDigits: 9, to: &out)
         out.append(0x22)
         doc.raw("ecs", #"{"version":"8.17.0"}"#, &out)
 
@@ -163,7 +164,7 @@ public struct ECSEncoder: RecordEncoder {
         doc.close(&out)
     }
 
-    private func appendEventObject(_ record: some ExportRecord, _ facts: EventFacts, to out: inout [UInt8]) {
+    private mutating func appendEventObject(_ record: some ExportRecord, _ facts: EventFacts, to out: inout [UInt8]) {
         // Everything but the sequence: once per distinct facts of a block.
         record.appendMemo(.facts(12), to: &out) { out in
             var object = JSONObjectWriter(opening: &out)
@@ -204,6 +205,13 @@ public struct ECSEncoder: RecordEncoder {
         }
         var object = JSONObjectWriter.continuing
         if record.seq != 0 { object.number("sequence", record.seq, &out) }
+        if !record.hasTime, let importedNs = record.importedNs {
+            // The record has no time: `@timestamp` is when it was imported, and this says so.
+            object.key("ingested", &out)
+            out.append(0x22)
+            time.appendRFC3339(importedNs, fractionDigits: 9, to: &out)
+            out.append(0x22)
+        }
         object.close(&out)
     }
 

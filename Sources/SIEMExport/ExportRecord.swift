@@ -10,6 +10,8 @@ import EventStore
 /// `Data` and `Resource` are made once per distinct combination. An event escapes and parses as it goes.
 protocol ExportRecord: KubeArmorRecordSource {
     var seq: UInt64 { get }
+    /// When the import that stored the record ran (unix ns), when known.
+    var importedNs: Int64? { get }
     var timestamp: Int64 { get }
     var hostPID: Int32 { get }
     var hostPPID: Int32 { get }
@@ -40,6 +42,15 @@ protocol ExportRecord: KubeArmorRecordSource {
     func appendMemo(_ slot: MemoSlot, to out: inout [UInt8], _ write: (inout [UInt8]) -> Void)
 }
 
+extension ExportRecord {
+    /// Whether the record has a time of its own: imported KubeArmor records may carry neither
+    /// `Timestamp` nor `UpdatedTime`, and are stored with `TimeNs` 0.
+    var hasTime: Bool { timeNs != 0 }
+
+    /// The time for a format that must give one: the record's own, else when it was imported.
+    var timeOrImportedNs: Int64 { hasTime ? timeNs : importedNs ?? 0 }
+}
+
 /// A text an encoder keeps per block for each process context (or verdict) of a batch: the call
 /// site's number, and which the text depends on.
 struct MemoSlot {
@@ -64,6 +75,8 @@ struct KubeArmorRecordWriters {
 }
 
 extension Event: ExportRecord {
+    var importedNs: Int64? { nil }
+
     func withUTF8<R>(_ field: EventField, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         var text = string(field)
         return text.withUTF8(body)
@@ -100,6 +113,7 @@ struct BatchExportRecord: ExportRecord {
 
     var timeNs: Int64 { fields.timeNs }
     var seq: UInt64 { fields.seq }
+    var importedNs: Int64? { fields.batch.importedNs }
     var timestamp: Int64 { fields.batch.timestamps[fields.row] }
     var hostPID: Int32 { fields.hostPID }
     var hostPPID: Int32 { fields.hostPPID }

@@ -22,7 +22,8 @@ public struct OCSFEncoder: RecordEncoder {
             + "4001: 1 Open (connect, accept), 6 Traffic (firewall), 99 Other; 2004: 1 Create"),
         FieldMapping("type_uid", "class, activity", "class_uid × 100 + activity_id"),
         FieldMapping("class_name, category_name, activity_name, type_name", "class, activity", "captions"),
-        FieldMapping("time", "TimeNs", "milliseconds"),
+        FieldMapping("time", "TimeNs", "milliseconds; the import's time for a record without one"),
+        FieldMapping("metadata.logged_time", "the import's time", "only for a record without a time of its own, instead of original_time"),
         FieldMapping("severity_id, severity", "Type, Severity", "logs: 1 Informational; alerts: 1–3 Low, 4–6 Medium, "
             + "7–8 High, 9–10 Critical, else Unknown"),
         FieldMapping("status_id, status", "Result", "activities: Passed 1 Success, other 2 Failure, empty 0 Unknown; findings: 1 New"),
@@ -158,7 +159,7 @@ public struct OCSFEncoder: RecordEncoder {
             }
         }
         var doc = JSONObjectWriter.continuing
-        doc.number("time", TimeText.milliseconds(event.timeNs), &out)
+        doc.number("time", TimeText.milliseconds(event.timeOrImportedNs), &out)
         // Severity, status, message and the metadata's constant head: once per distinct facts of a block.
         event.appendMemo(.facts(13), to: &out) { out in
             var doc = JSONObjectWriter.continuing
@@ -296,11 +297,16 @@ public struct OCSFEncoder: RecordEncoder {
     private mutating func appendMetadata(_ event: some ExportRecord, findings: Bool, _ doc: inout JSONObjectWriter, _ out: inout [UInt8]) {
         var metadata = JSONObjectWriter.continuing
         if event.seq != 0 { metadata.number("sequence", event.seq, &out) }
-        metadata.key("original_time", &out)
-        if !event.appendGivenUpdatedTime(to: &out) {
-            out.append(0x22)
-            time.appendRFC3339(event.timeNs, fractionDigits: 6, to: &out)
-            out.append(0x22)
+        if !event.hasTime, let importedNs = event.importedNs {
+            // The record has no time: `time` is when it was imported, and this says so.
+            metadata.number("logged_time", TimeText.milliseconds(importedNs), &out)
+        } else {
+            metadata.key("original_time", &out)
+            if !event.appendGivenUpdatedTime(to: &out) {
+                out.append(0x22)
+                time.appendRFC3339(event.timeNs, fractionDigits: 6, to: &out)
+                out.append(0x22)
+            }
         }
         // The profiles and the device, once per process context of a block (findings and activities apart).
         event.appendMemo(.context(findings ? 1 : 0), to: &out) { out in

@@ -6,7 +6,7 @@ import EventStore
 public struct SplunkHECEncoder: RecordEncoder {
     /// The field mapping, row by row.
     public static let mapping: [FieldMapping] = [
-        FieldMapping("time", "TimeNs", "unix seconds with six decimals (microseconds)"),
+        FieldMapping("time", "TimeNs", "unix seconds with six decimals (microseconds); the import's time for a record without one"),
         FieldMapping("host", "HostName", "else the default host name; omitted when both are empty"),
         FieldMapping("source", "option", "default rearview"),
         FieldMapping("sourcetype", "option", "default kubearmor"),
@@ -47,8 +47,9 @@ public struct SplunkHECEncoder: RecordEncoder {
     private mutating func encode(_ event: some ExportRecord, to out: inout [UInt8]) {
         out.append(literal: #"{"time":"#)
         // Sign and magnitude, so that times before 1970 read right too.
-        if event.timeNs < 0 { out.append(0x2D) }
-        let (seconds, nanos) = event.timeNs.magnitude.quotientAndRemainder(dividingBy: 1_000_000_000)
+        let timeNs = event.timeOrImportedNs
+        if timeNs < 0 { out.append(0x2D) }
+        let (seconds, nanos) = timeNs.magnitude.quotientAndRemainder(dividingBy: 1_000_000_000)
         out.append(decimal: seconds)
         out.append(0x2E)
         out.append(padded: Int64(nanos / 1000), digits: 6)

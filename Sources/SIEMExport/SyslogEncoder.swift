@@ -20,7 +20,7 @@ public struct SyslogEncoder: RecordEncoder {
         FieldMapping("PRI", "Type, Severity", "facility (option, default 13 log audit) × 8 + severity: logs 6 informational; "
             + "alerts 2 critical (Severity ≥ 8), 3 error (5–7), 4 warning (1–4 or none)"),
         FieldMapping("VERSION", "constant", "1"),
-        FieldMapping("TIMESTAMP", "TimeNs", "RFC 3339, microseconds, UTC"),
+        FieldMapping("TIMESTAMP", "TimeNs", "RFC 3339, microseconds, UTC; - (NILVALUE) for a record without a time"),
         FieldMapping("HOSTNAME", "HostName", "else the default host name, else -; bytes outside 33–126 become _, ≤ 255"),
         FieldMapping("APP-NAME", "option", "default rearview, ≤ 48"),
         FieldMapping("PROCID", "HostPID", "- when 0"),
@@ -71,7 +71,11 @@ public struct SyslogEncoder: RecordEncoder {
         out.append(0x3C)
         out.append(decimal: facility * 8 + Self.severity(alert: event.isAlert, event.facts))
         out.append(literal: ">1 ")
-        time.appendRFC3339(event.timeNs, fractionDigits: 6, to: &out)
+        if event.hasTime {
+            time.appendRFC3339(event.timeNs, fractionDigits: 6, to: &out)
+        } else {
+            out.append(0x2D)  // RFC 5424's NILVALUE: the record has no time (the receiver stamps it)
+        }
         out.append(0x20)
         if event.isEmpty(.hostName) {
             out.append(contentsOf: defaultHost)

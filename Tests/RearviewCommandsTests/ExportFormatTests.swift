@@ -3,6 +3,65 @@ import Testing
 
 /// `rearview export --format F` with a selection, through the built binary.
 @Suite(.serialized) struct ExportFormatTests {
+    /// Records without `Timestamp` or `UpdatedTime` have no time: tables and timelines say `-`
+    /// (not 1970), they keep their input order, and ECS/OCSF give the import's time in the fields that
+    /// say so (`event.ingested`, `metadata.logged_time`); a timed record keeps its own.
+    @Test func recordsWithoutATimeAreShownSoAndExportedWithTheImportTime() throws {
+        let scratch = Scratch()
+        let store = scratch.path + "/store"
+        func record(_ pid: Int, _ resource: String, timestamp: Int? = nil) -> String {
+            let time = timestamp.map { #""Timestamp":\#($0),"# } ?? ""
+            return #"{\#(time)"HostName":"node-1","HostPID":\#(pid),"HostPPID":1,"ProcessName":"/bin/bash","Operation":"Process","Resource":"\#(resource)","Result":"Passed","Type":"HostLog"}"#
+        }
+        let input = [record(30, "/bin/ls"), record(11, "/bin/id", timestamp: 1717150000), record(20, "/bin/ps")]
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(try CLI.run(["import", "--store", store, scratch.write("untimed.ndjson", input.joined(separator: "\n") + "\n")]).status == 0)
+        let after = Int64(Date().timeIntervalSince1970 * 1000) + 1
+
+        let table = try CLI.run(["query", "--store", store, "--format", "table", "--columns", "Time,HostPID"])
+        #expect(lines(table.stdout).dropFirst().map { $0.split(separator: " ").map(String.init) }
+                == [["-", "30"], ["-", "20"], ["2024-05-31T10:06:40.000000Z", "11"]], "\(table.stdout)")
+        let timeline = try CLI.run(["timeline", "--store", store])
+        #expect(lines(timeline.stdout).map { $0.hasPrefix("-  node-1") } == [true, true, false], "\(timeline.stdout)")
+
+        let ecs = try lines(CLI.run(["export", "--store", store, "--format", "ecs"]).stdout)
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(ecs.map { ($0["process"] as! [String: Any])["pid"] as! Int } == [30, 20, 11])
+        for document in ecs.prefix(2) {
+            let event = document["event"] as! [String: Any]
+            let ingested = try #require(event["ingested"] as? String)
+            #expect(document["@timestamp"] as? String == ingested)
+            let ms = try #require(Self.milliseconds(ingested))
+            #expect((before...after).contains(ms), "\(ingested) is the import's time")
+        }
+        #expect(ecs[2]["@timestamp"] as? String == "2024-05-31T10:06:40.000000000Z")
+        #expect((ecs[2]["event"] as! [String: Any])["ingested"] == nil)
+
+        let ocsf = try lines(CLI.run(["export", "--store", store, "--format", "ocsf"]).stdout)
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        for document in ocsf.prefix(2) {
+            let metadata = document["metadata"] as! [String: Any]
+            let logged = try #require(metadata["logged_time"] as? Int64)
+            #expect(document["time"] as? Int64 == logged && (before...after).contains(logged))
+            #expect(metadata["original_time"] == nil)
+        }
+        #expect(ocsf[2]["time"] as? Int64 == 1717150000000)
+        #expect((ocsf[2]["metadata"] as! [String: Any])["logged_time"] == nil)
+
+        let syslog = try lines(CLI.run(["export", "--store", store, "--format", "syslog"]).stdout)
+        #expect(syslog.map { $0.split(separator: " ")[1] } == ["-", "-", "2024-05-31T10:06:40.000000Z"])
+        // Stored as given: export gives the records back, untimed ones without a time.
+        #expect(try CLI.run(["export", "--store", store, "--format", "kubearmor"]).stdout
+                == [input[0], input[2], input[1]].joined(separator: "\n") + "\n")
+    }
+
+    static func milliseconds(_ rfc3339: String) -> Int64? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let millis = rfc3339.replacingOccurrences(of: #"(\.\d{3})\d*Z$"#, with: "$1Z", options: .regularExpression)
+        return formatter.date(from: millis).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
+    }
+
     @Test func ecsExportHonoursTheSelection() throws {
         let (scratch, store) = DemoStore.imported()
         let selection = ["--type", "alert", "--since", "2024-05-31T10:00:00Z"]
