@@ -16,6 +16,15 @@ func exportBenchmarks(_ bench: Bench, store: String, jqSeconds: Double, duckDBSe
     }
 }
 
+/// `query --format csv` (every KubeArmor field) against `query --format ndjson` of the same events: CSV is
+/// written from the columns too, so it should cost about what JSON lines cost.
+func csvBenchmark(_ bench: Bench, store: String) {
+    let ndjson = bench.best(2, "\(bench.rearview) query --store \(store) --format ndjson > /dev/null")
+    let csv = bench.best(2, "\(bench.rearview) query --store \(store) --format csv > /dev/null")
+    report("query --format csv", String(format: "%.2f s (%.2f M ev/s)", csv, Double(bench.events) / csv / 1e6),
+           String(format: "query ndjson %.2f s", ndjson), String(format: "%.2fx its time", csv / ndjson), "≤ 1.5x ndjson")
+}
+
 /// `forward` over TCP: to a sink that reads and discards (rearview's own rate) and to a real rsyslog
 /// writing every message to a file (the receiver's rate), against `export --format syslog` to /dev/null.
 func forwardBenchmarks(_ bench: Bench, store: String) {

@@ -92,6 +92,7 @@ func storeBenchmarks(_ bench: Bench) {
 
     // Export in every format vs jq writing the same NDJSON (issue 8) and DuckDB writing its table as JSON.
     exportBenchmarks(bench, store: store, jqSeconds: jq, duckDBSeconds: duckDBSeconds["export"]!)
+    csvBenchmark(bench, store: store)
 
     // Queries (issue 3): selective queries against jq's select over the NDJSON and sqlite3 over an indexed
     // table of the same records; a full-scan regex against rg over the NDJSON; full scans against DuckDB.

@@ -46,6 +46,9 @@ struct ExportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var out: String?
 
+    @Option(help: ArgumentHelp("Write at most this many records (the first in time order).", valueName: "n"))
+    var limit: Int?
+
     @Option(help: ArgumentHelp("Host name for events without a HostName (syslog HOSTNAME, HEC host).", valueName: "name"))
     var hostName: String = ""
 
@@ -65,6 +68,7 @@ struct ExportCommand: ParsableCommand {
     var hecSourcetype: String = "kubearmor"
 
     func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
         if !(0...23).contains(syslogFacility) { throw ValidationError("--syslog-facility must be 0-23") }
     }
 
@@ -84,42 +88,15 @@ struct ExportCommand: ParsableCommand {
             // in time order.
             nonisolated(unsafe) let encoder = format.encoder(options, processStarts: try StoredProcessStarts.lookup(for: format, stores: opened))
             let threads = ProcessInfo.processInfo.activeProcessorCount
-            // Blocks' records go into buffers the sink has written before, so their memory is mapped already.
-            let buffers = BufferPool()
-            try plan.batches(filter: filter, threads: threads).orderedMap({ batch, rows in
-                var bytes = buffers.take()
-                encoder.appendLines(of: batch, rows: rows, to: &bytes)
-                return bytes
-            }) { bytes in
-                try sink.write(bytes)
-                buffers.give(bytes)
-                return true
-            }
+            _ = try BlockEncodedRecords.write(plan.batches(filter: filter, threads: threads), limit: limit,
+                                              encode: { encoder.appendLines(of: $0, rows: $1, to: &$2) },
+                                              to: sink.write)
             try sink.close()
         }
     }
 }
 
 extension ExportFormat: ExpressibleByArgument {}
-
-/// Output buffers handed back once written, for the next blocks' records: memory the process has
-/// touched already (fresh buffers of many megabytes cost a page fault per page), at most a few.
-final class BufferPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var free: [[UInt8]] = []
-
-    /// An empty buffer, with the capacity of one given back if there is one.
-    func take() -> [UInt8] {
-        var buffer = lock.withLock { free.popLast() } ?? []
-        buffer.removeAll(keepingCapacity: true)
-        return buffer
-    }
-
-    /// Keeps `buffer` for ``take()`` (up to eight).
-    func give(_ buffer: [UInt8]) {
-        lock.withLock { if free.count < 8 { free.append(buffer) } }
-    }
-}
 
 /// Where command output goes: standard output, or a file replaced atomically (``AtomicFile``: a new
 /// temporary file beside it, fsync, rename(2)); a directory given as the file is refused, and a run

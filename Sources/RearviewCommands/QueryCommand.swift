@@ -87,8 +87,10 @@ struct QueryCommand: ParsableCommand {
                 matched = try GroupedCounts.run(plan: plan, filter: filter, fields: EventColumn.list(groupBy), output: output, out: out)
             } else {
                 var printer = EventPrinter(output: output, columns: output.columns.map(EventColumn.list))
-                if !reverse, let lines = printer.lineWriter {
-                    matched = try Self.emitLines(plan: plan, filter: filter, limit: output.limit, writer: lines) { out.write($0) }
+                if !reverse, let encode = printer.blockEncoder {
+                    out.write(printer.header())
+                    matched = try BlockEncodedRecords.write(plan.batches(filter: filter), limit: output.limit, encode: encode,
+                                                            to: out.write)
                 } else {
                     out.write(printer.header())
                     matched = try Self.emit(plan: plan, filter: filter, limit: output.limit, reverse: reverse) { out.write(printer.render($0)) }
@@ -98,37 +100,6 @@ struct QueryCommand: ParsableCommand {
             out.flush()
             if failEmpty && matched == 0 { throw ExitCode(1) }
         }
-    }
-
-    /// Writes matching events one JSON object per line in time order, each block's lines made on the
-    /// decoding threads by a copy of `writer`, honouring `limit`; returns how many.
-    static func emitLines(plan: QueryPlan, filter: EventFilter, limit: Int?, writer: EventLineWriter,
-                          _ write: ([UInt8]) -> Void) throws -> Int {
-        var n = 0
-        if limit == 0 { return 0 }
-        nonisolated(unsafe) let writer = writer
-        try plan.batches(filter: filter).orderedMap({ batch, rows in
-            var copy = writer
-            var bytes: [UInt8] = []
-            copy.append(batch, rows: rows.prefix(limit ?? rows.count), to: &bytes)
-            return (bytes, min(rows.count, limit ?? rows.count))
-        }) { (bytes: [UInt8], lines: Int) in
-            guard let limit, n + lines > limit else {
-                write(bytes)
-                n += lines
-                return limit.map { n < $0 } ?? true
-            }
-            // Only the first lines of this block are wanted.
-            var end = 0, kept = 0
-            while kept < limit - n {
-                end = bytes[end...].firstIndex(of: 10)! + 1
-                kept += 1
-            }
-            write(Array(bytes[..<end]))
-            n = limit
-            return false
-        }
-        return n
     }
 
     /// Hands matching events to `body` in time order (or reversed), honouring `limit`; returns how many.
@@ -184,8 +155,22 @@ struct EventPrinter {
         lines = EventLineWriter(withStoreFields: format == .ndjson)
     }
 
-    /// The line writer when the format is one JSON object per line (written straight from batches).
-    var lineWriter: EventLineWriter? { format == .kubearmor || format == .ndjson ? lines : nil }
+    /// What writes a block's rows straight from its columns, for the formats that need no state
+    /// across records (all but table).
+    var blockEncoder: (@Sendable (ColumnBatch, ArraySlice<Int32>, inout [UInt8]) -> Void)? {
+        switch format {
+        case .table: return nil
+        case .csv:
+            let csv = csv, columns = columns
+            return { batch, rows, out in csv.append(batch, rows: rows, columns: columns, to: &out) }
+        case .kubearmor, .ndjson:
+            nonisolated(unsafe) let lines = lines
+            return { batch, rows, out in
+                var writer = lines
+                writer.append(batch, rows: rows, to: &out)
+            }
+        }
+    }
 
     func header() -> [UInt8] {
         format == .csv ? Array(csv.header(columns).utf8) : []

@@ -36,6 +36,9 @@ struct TimelineCommand: ParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var policyName: PolicyNameOption
 
+    @Option(help: ArgumentHelp("Print at most this many events (with --follow: then stop).", valueName: "n"))
+    var limit: Int?
+
     @Flag(help: "Pace the output by the gaps between the events.")
     var replay = false
 
@@ -53,6 +56,7 @@ struct TimelineCommand: ParsableCommand {
 
     func validate() throws {
         guard speed > 0 && speed.isFinite else { throw ValidationError("--speed must be a positive number") }
+        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
     }
 
     func run() throws {
@@ -75,12 +79,16 @@ struct TimelineCommand: ParsableCommand {
             let table = try lineage?.table ?? ProcessInstanceTable.merging(tables.map { try $0.table() })
             var printer = TimelinePrinter(table: table, out: out,
                                           pacer: replay ? TimelinePacer(speed: speed, maxGapNs: maxGapNs, clock: MonotonicReplayClock()) : nil)
-            try plan.scan(filter: filter) { event in
-                printer.print(event)
-                return true
+            var remaining = limit ?? .max
+            if remaining > 0 {
+                try plan.scan(filter: filter) { event in
+                    printer.print(event)
+                    remaining -= 1
+                    return remaining > 0
+                }
             }
             out.flush()
-            guard var lineage else { return }
+            guard var lineage, remaining > 0 else { return }
             var watch = NewBlockWatch(stores: opened, seen: seen)
             while true {
                 Thread.sleep(forTimeInterval: pollSeconds)
@@ -91,9 +99,11 @@ struct TimelineCommand: ParsableCommand {
                 scan.select = { filter.select(in: $0) }
                 try scan.events { event in
                     printer.print(event)
-                    return true
+                    remaining -= 1
+                    return remaining > 0
                 }
                 out.flush()
+                if remaining == 0 { return }
             }
         }
     }

@@ -1,4 +1,5 @@
 import EventModel
+import EventStore
 import Foundation
 
 /// A column of event output (`--columns`, `--group-by`): a KubeArmor field, an extra field of an
@@ -45,6 +46,25 @@ public enum EventColumn: Hashable, Sendable, CustomStringConvertible {
         case .extra(let key):
             guard let json = event.extra(key) else { return "" }
             return Self.unquoted(json)
+        }
+    }
+
+    /// The value at `row` of `batch`, as ``value(of:)`` writes it for the row's event.
+    public func value(in batch: ColumnBatch, row: Int) -> String {
+        switch self {
+        case .field(let field):
+            switch ColumnBatch.place(of: field) {
+            case .contextNumber(let f): return String(batch.number(f, context: Int(batch.contextIDs[row])))
+            case .timestamp: return String(batch.timestamps[row])
+            case .updatedTime: return batch.updatedTime(row: row)
+            case .contextString, .verdictString, .rowString: return batch.string(batch.stringID(field, row: row)!)
+            }
+        case .timeNs: return String(batch.timeNs[row])
+        case .time: return UnixTime.shown(batch.timeNs[row])
+        case .seq: return String(batch.firstSeq &+ UInt64(row))
+        case .extra(let key):
+            guard let id = batch.extraValueID(key, set: batch.extrasIDs[row]) else { return "" }
+            return Self.unquoted(batch.string(id))
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import EventModel
+import EventStore
 
 /// Renders events as an aligned text table for people: widths from the first rows, long values cut
 /// in the middle with `…` (both ends of a command line stay visible), every value made terminal-safe.
@@ -81,6 +82,24 @@ public struct EventCSV: Sendable {
 
     public func row(_ event: Event, _ columns: [EventColumn]) -> String {
         row(columns.map { $0.value(of: event) })
+    }
+
+    /// Appends one row per `rows` of `batch`, the bytes ``row(_:_:)`` writes for each row's event;
+    /// each dictionary string's cell is made once per batch.
+    public func append(_ batch: ColumnBatch, rows: some Sequence<Int32>, columns: [EventColumn], to out: inout [UInt8]) {
+        var cellsByID = [[UInt8]?](repeating: nil, count: batch.stringCount)
+        for row in rows {
+            for (n, column) in columns.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                guard case .field(let field) = column, let id = batch.stringID(field, row: Int(row)) else {
+                    out.append(contentsOf: cell(column.value(in: batch, row: Int(row))).utf8)
+                    continue
+                }
+                if cellsByID[Int(id)] == nil { cellsByID[Int(id)] = Array(cell(batch.string(id)).utf8) }
+                out.append(contentsOf: cellsByID[Int(id)]!)
+            }
+            out.append(contentsOf: [13, 10])
+        }
     }
 
     public func row(_ cells: [String]) -> String {

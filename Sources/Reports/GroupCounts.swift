@@ -68,7 +68,7 @@ public struct GroupCounts: Sendable {
         var perGroup = [Int](repeating: 0, count: representative.count)
         for g in group { perGroup[Int(g)] += 1 }
         for (g, row) in representative.enumerated() {
-            let values = columns.map { Self.text($0, batch, Int(row)) }
+            let values = columns.map { $0.value(in: batch, row: Int(row)) }
             block.counts[values, default: 0] += perGroup[g]
         }
         block.total = rows.count
@@ -152,25 +152,6 @@ public struct GroupCounts: Sendable {
                 bySet[set] = code
                 return code
             }
-        }
-    }
-
-    /// The value of `column` at `row` as ``EventColumn/value(of:)`` writes it.
-    private static func text(_ column: EventColumn, _ batch: ColumnBatch, _ row: Int) -> String {
-        switch column {
-        case .field(let field):
-            switch ColumnBatch.place(of: field) {
-            case .contextNumber(let f): return String(batch.number(f, context: Int(batch.contextIDs[row])))
-            case .timestamp: return String(batch.timestamps[row])
-            case .updatedTime: return batch.updatedTime(row: row)
-            case .contextString, .verdictString, .rowString: return batch.string(batch.stringID(field, row: row)!)
-            }
-        case .timeNs: return String(batch.timeNs[row])
-        case .time: return UnixTime.shown(batch.timeNs[row])
-        case .seq: return String(batch.firstSeq &+ UInt64(row))
-        case .extra(let key):
-            guard let id = batch.extraValueID(key, set: batch.extrasIDs[row]) else { return "" }
-            return EventColumn.unquoted(batch.string(id))
         }
     }
 }

@@ -90,6 +90,30 @@ import Testing
         #expect(Set(groups.map { $0["Action"] as! String }) == ["Audit", "Block"])
     }
 
+    /// `--limit` takes the first records in time order, whatever the format, and CSV (written from
+    /// the columns) has the rows the record path writes (`--reverse` takes the record path).
+    @Test func limitsCutEveryFormatAtTheSameRecord() throws {
+        let all = try CLI.run(["query", "--store", store, "--format", "ndjson"])
+        let total = lines(all.stdout).count
+        #expect(total > 200)
+        for n in [0, 1, 57, total - 1, total + 10] {
+            let ndjson = lines(try CLI.run(["query", "--store", store, "--format", "ndjson", "--limit", "\(n)"]).stdout)
+            #expect(ndjson == Array(lines(all.stdout).prefix(n)))
+            let export = lines(try CLI.run(["export", "--store", store, "--format", "ocsf", "--limit", "\(n)"]).stdout)
+            let fullExport = lines(try CLI.run(["export", "--store", store, "--format", "ocsf"]).stdout)
+            #expect(export == Array(fullExport.prefix(n)))
+            let timeline = lines(try CLI.run(["timeline", "--store", store, "--limit", "\(n)"]).stdout)
+            #expect(timeline == Array(lines(try CLI.run(["timeline", "--store", store]).stdout).prefix(n)))
+        }
+        let csv = try CLI.run(["query", "--store", store, "--format", "csv"]).stdout.components(separatedBy: "\r\n")
+        let reversed = try CLI.run(["query", "--store", store, "--format", "csv", "--reverse"]).stdout.components(separatedBy: "\r\n")
+        #expect(csv.count == total + 2 && csv.first == reversed.first)
+        #expect(Array(csv.dropFirst().dropLast()) == Array(reversed.dropFirst().dropLast().reversed()))
+        let limited = try CLI.run(["query", "--store", store, "--format", "csv", "--limit", "3"]).stdout.components(separatedBy: "\r\n")
+        #expect(limited == Array(csv.prefix(4)) + [""])
+        #expect(try CLI.run(["export", "--store", store, "--limit=-1"]).stderr.contains("--limit must not be negative"))
+    }
+
     @Test func policyFlagIsKarmorsAndTheStoreMayComeFromTheEnvironment() throws {
         let byFlag = try CLI.run(["query", "--store", store, "--policy", "DISCOVERY-TOOLS$", "--count"])
         let expected = try demo.filter { $0.range(of: #""PolicyName":"[^"]*discovery-tools""#, options: .regularExpression) != nil }.count

@@ -1,4 +1,6 @@
 import EventModel
+import EventStore
+import Foundation
 import Reports
 import Testing
 
@@ -38,5 +40,33 @@ import Testing
         event.hostPID = 42
         let row = EventCSV().row(event, [.field(.processName), .field(.resource), .field(.hostPID)])
         #expect(row == "\"'=cmd|' /C calc'!A0\",\"'@x, y\",42\r\n")
+    }
+
+    /// The batch path writes, row for row, what the record path writes, hostile cells and extras included.
+    @Test func batchRowsAreTheRecordRows() throws {
+        let path = NSTemporaryDirectory() + "rearview-csv-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var options = WriterOptions()
+        options.blockEvents = 250
+        let writer = try StoreWriter(path: path, options: options)
+        var events = GroupCountsTests.events(1000)
+        events[7].processName = "=cmd|' /C calc'!A0"
+        events[10].resource = "a,\"b\"\r\nc"
+        events[13].timeNs = 0
+        try writer.append(events)
+        try writer.close()
+        let store = try Store.open(path)
+        let columns = EventField.allCases.map(EventColumn.field) + [.time, .timeNs, .seq, .extra("cluster_id")]
+        for csv in [EventCSV(), EventCSV(neutralizesFormulas: false)] {
+            var byBatch: [UInt8] = [], byRecord = ""
+            for block in try store.blocks() {
+                let batch = try store.batch(in: block)
+                let rows = (0..<Int32(batch.count)).filter { $0 % 5 != 4 }
+                csv.append(batch, rows: rows, columns: columns, to: &byBatch)
+                for event in batch.events(at: rows) { byRecord += csv.row(event, columns) }
+            }
+            #expect(byRecord.contains(csv.neutralizesFormulas ? "\"'=cmd" : ",=cmd") && byRecord.contains("a,\"\"b\"\"") && byRecord.contains(csv.neutralizesFormulas ? ",\"'-\"," : ",-,"))
+            #expect(String(decoding: byBatch, as: UTF8.self) == byRecord)
+        }
     }
 }
