@@ -9,6 +9,12 @@ enum TextForm: Int, CaseIterable {
     case jsonLastComponent
     /// KubeArmor's comma-separated `Tags` as a JSON array of strings.
     case jsonList
+    /// A command line as a JSON array of its space-separated words (KubeArmor joins argv with spaces).
+    case jsonWords
+    /// The number of space-separated words of a command line, in decimal.
+    case wordCount
+    /// KubeArmor's `Labels` (`k=v,k2=v2`) as a JSON object of strings, dots in keys made `_`.
+    case jsonLabels
     /// A CEF header field.
     case cefHeader
     /// A CEF extension value.
@@ -28,6 +34,9 @@ enum TextForm: Int, CaseIterable {
             let name = PathText.lastComponent(text)
             GoJSON.appendQuoted(bytes: name.isEmpty ? text : name, to: &out)
         case .jsonList: out.append(jsonStringList: text)
+        case .jsonWords: out.append(jsonWords: text)
+        case .wordCount: out.append(decimal: text.split(separator: 0x20).count)
+        case .jsonLabels: out.append(jsonLabels: text)
         case .cefHeader: CEFEncoder.appendHeaderValue(text, to: &out)
         case .cefExtension: CEFEncoder.appendExtensionValue(text, to: &out)
         case .syslogParameter: SyslogEncoder.appendParameterValue(text, to: &out)

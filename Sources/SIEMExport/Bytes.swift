@@ -37,6 +37,35 @@ extension Array where Element == UInt8 {
         append(0x5D)
     }
 
+    /// Appends the space-separated words of UTF-8 text as a JSON array of strings.
+    mutating func append(jsonWords text: UnsafeBufferPointer<UInt8>) {
+        append(0x5B)
+        for (n, word) in text.split(separator: 0x20).enumerated() {
+            if n > 0 { append(0x2C) }
+            GoJSON.appendQuoted(bytes: UnsafeBufferPointer(rebasing: word), to: &self)
+        }
+        append(0x5D)
+    }
+
+    /// Appends KubeArmor's `Labels` (`k=v` items separated by commas) as a JSON object of strings:
+    /// dots in keys become `_` (as Beats' `labels.dedot` does, for Elasticsearch's object paths), a
+    /// key without `=` gets an empty value, and a repeated key keeps its first value.
+    mutating func append(jsonLabels text: UnsafeBufferPointer<UInt8>) {
+        append(0x7B)
+        var keys: Set<[UInt8]> = []
+        for item in text.split(separator: 0x2C) {
+            let equals = item.firstIndex(of: 0x3D) ?? item.endIndex
+            let key = item[..<equals].map { $0 == 0x2E ? 0x5F : $0 }
+            guard !key.isEmpty, keys.insert(key).inserted else { continue }
+            if keys.count > 1 { append(0x2C) }
+            key.withUnsafeBufferPointer { GoJSON.appendQuoted(bytes: $0, to: &self) }
+            append(0x3A)
+            let value = equals < item.endIndex ? item[(equals + 1)...] : item[item.endIndex...]
+            GoJSON.appendQuoted(bytes: UnsafeBufferPointer(rebasing: value), to: &self)
+        }
+        append(0x7D)
+    }
+
     /// Appends an integer in decimal.
     @inline(__always)
     mutating func append(decimal value: some BinaryInteger) {

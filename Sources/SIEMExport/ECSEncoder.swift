@@ -33,6 +33,7 @@ public struct ECSEncoder: RecordEncoder {
         FieldMapping("process.executable", "ProcessName"),
         FieldMapping("process.name", "ProcessName", "the last path component"),
         FieldMapping("process.command_line", "Resource (Process), Source (other operations)"),
+        FieldMapping("process.args, process.args_count", "the command line", "its words split at spaces (KubeArmor joins argv with spaces)"),
         FieldMapping("process.working_directory", "Cwd"),
         FieldMapping("process.user.id", "UID", "as a string"),
         FieldMapping("process.parent.pid", "HostPPID"),
@@ -55,6 +56,7 @@ public struct ECSEncoder: RecordEncoder {
         FieldMapping("orchestrator.resource.type", "PodName", "pod when set"),
         FieldMapping("orchestrator.resource.name", "PodName"),
         FieldMapping("rule.name", "PolicyName"),
+        FieldMapping("labels", "Labels", "an object: k=v items split at commas, dots in keys made _ (kubearmor.Labels keeps the text)"),
         FieldMapping("tags", "Tags", "split at commas"),
         FieldMapping("message", "Message"),
         FieldMapping("kubearmor.Timestamp", "Timestamp", "when set"),
@@ -144,6 +146,10 @@ public struct ECSEncoder: RecordEncoder {
                 container.close(&out)
             }
             appendOrchestrator(record, to: &out, &doc)
+            if !record.isEmpty(.labels) {
+                doc.key("labels", &out)
+                record.append(.labels, as: .jsonLabels, to: &out)
+            }
         }
         record.appendMemo(.verdict(6), to: &out) { out in
             var doc = JSONObjectWriter.continuing
@@ -225,13 +231,9 @@ public struct ECSEncoder: RecordEncoder {
             process.lastComponent("name", record, .processName, &out)
         }
         if facts.isProcessOperation {
-            var process = JSONObjectWriter.continuing
-            process.string("command_line", record, .resource, &out)
+            Self.appendCommandLine(record, .resource, to: &out)
         } else {
-            record.appendMemo(.context(2), to: &out) { out in
-                var process = JSONObjectWriter.continuing
-                process.string("command_line", record, .source, &out)
-            }
+            record.appendMemo(.context(2), to: &out) { out in Self.appendCommandLine(record, .source, to: &out) }
         }
         record.appendMemo(.context(3), to: &out) { out in
             var process = JSONObjectWriter.continuing
@@ -253,6 +255,17 @@ public struct ECSEncoder: RecordEncoder {
             parent.close(&out)
             out.append(0x7D)
         }
+    }
+
+    /// `command_line`, `args` and `args_count` of the process object, from `field`.
+    private static func appendCommandLine(_ record: some ExportRecord, _ field: EventField, to out: inout [UInt8]) {
+        guard !record.isEmpty(field) else { return }
+        var process = JSONObjectWriter.continuing
+        process.string("command_line", record, field, &out)
+        process.key("args", &out)
+        record.append(field, as: .jsonWords, to: &out)
+        process.key("args_count", &out)
+        record.append(field, as: .wordCount, to: &out)
     }
 
     private func appendNetwork(_ network: NetworkFacts, to out: inout [UInt8], _ doc: inout JSONObjectWriter) {

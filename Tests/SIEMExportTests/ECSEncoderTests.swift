@@ -33,6 +33,27 @@ import Testing
         #expect(member(doc, "file") == nil && member(doc, "rule") == nil)
     }
 
+    /// Elastic's detection rules read `process.args`; Kibana filters on `labels.*` as an object.
+    @Test func argsAndLabelsAreStructured() throws {
+        let exec = try Encode.json(TestEvents.exec, .ecs)
+        #expect(member(exec, "process.args") as? [String] == ["/usr/bin/curl", "-s", "http://10.0.0.5"])
+        #expect(member(exec, "process.args_count") as? Int == 3)
+        #expect(member(exec, "labels") as? [String: String] == ["app": "api"])
+        var event = TestEvents.fileOpen
+        event.source = "/bin/cat  /etc/shadow"
+        event.labels = "app=redis,statefulset.kubernetes.io/pod-name=redis-2,app=other,flag,=x"
+        let file = try Encode.json(event, .ecs)
+        #expect(member(file, "process.command_line") as? String == "/bin/cat  /etc/shadow")
+        #expect(member(file, "process.args") as? [String] == ["/bin/cat", "/etc/shadow"])
+        #expect(member(file, "labels") as? [String: String]
+                == ["app": "redis", "statefulset_kubernetes_io/pod-name": "redis-2", "flag": ""])
+        #expect(member(file, "kubearmor.Labels") as? String == event.labels)
+        event.labels = ""
+        event.source = ""
+        let bare = try Encode.json(event, .ecs)
+        #expect(member(bare, "labels") == nil && member(bare, "process.args") == nil)
+    }
+
     @Test func fileAndNetworkLogs() throws {
         let file = try Encode.json(TestEvents.fileOpen, .ecs)
         #expect(member(file, "event.category") as? [String] == ["file"])

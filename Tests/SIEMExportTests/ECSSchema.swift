@@ -75,6 +75,14 @@ struct ECSSchema {
     }
 
     static func compatible(_ value: JSONValue, _ type: String) -> Bool {
+        // ECS's object fields that documents fill (labels) hold keywords, with unique keys.
+        if type == "object", case .object(let members) = value {
+            var keys: Set<String> = []
+            for member in members {
+                guard member.value.isString, keys.insert(member.key).inserted else { return false }
+            }
+            return true
+        }
         switch (type, value) {
         case ("keyword", .string), ("constant_keyword", .string), ("wildcard", .string), ("match_only_text", .string), ("text", .string):
             return true

@@ -11,13 +11,13 @@ func member(_ object: Any?, _ path: String) -> Any? {
 }
 
 /// The dotted paths of every leaf of a JSON object (arrays of scalars count as leaves; arrays of
-/// objects contribute their objects' paths).
-func leafPaths(_ object: Any, prefix: String = "") -> [String] {
-    if let dictionary = object as? [String: Any] {
-        return dictionary.flatMap { key, value in leafPaths(value, prefix: prefix.isEmpty ? key : prefix + "." + key) }
+/// objects contribute their objects' paths); `objectFields` (ECS's `labels`) are one field, leaves themselves.
+func leafPaths(_ object: Any, prefix: String = "", objectFields: Set<String> = ["labels"]) -> [String] {
+    if let dictionary = object as? [String: Any], !objectFields.contains(prefix) {
+        return dictionary.flatMap { key, value in leafPaths(value, prefix: prefix.isEmpty ? key : prefix + "." + key, objectFields: objectFields) }
     }
     if let array = object as? [Any], array.contains(where: { $0 is [String: Any] }) {
-        return array.flatMap { leafPaths($0, prefix: prefix) }
+        return array.flatMap { leafPaths($0, prefix: prefix, objectFields: objectFields) }
     }
     return [prefix]
 }
@@ -39,6 +39,11 @@ indirect enum JSONValue: Equatable {
         case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         default: false
         }
+    }
+
+    var isString: Bool {
+        if case .string = self { return true }
+        return false
     }
 
     /// Compact JSON text of the value, for messages.
