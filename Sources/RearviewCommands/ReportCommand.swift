@@ -16,12 +16,7 @@ struct ReportCommand: ParsableCommand {
             the SOC, an auditor, a court. Selection is that of `timeline` (a filter expression and \
             the same flags, merged in time order across every --store), plus --around.
 
-            --around PID selects an incident around one process: the instance with that HostPID (the \
-            latest one to start on each host, or with --at TIME the one alive then, for a reused PID), \
-            all its ancestors and all its descendants, and every event of those instances from \
-            (its start − --window) to (its end + --window), its end being its exit or, when no exit was \
-            seen, its last activity; the bounds are inclusive. The filter expression and flags narrow \
-            this further. An unknown PID is an error (exit 2).
+            \(AroundOptions.discussion)
 
             --policy FILE|DIR (repeatable) names KubeArmor policy files to re-evaluate over the \
             selected events, as `evaluate` does (with its --default-posture and --scope): the report \
@@ -78,19 +73,7 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var policy: PolicyOptions
 
-    @Option(help: ArgumentHelp(
-        "The incident around this HostPID: the process, its ancestors and descendants, and their events within --window.",
-        valueName: "pid"))
-    var around: Int32?
-
-    @Option(help: ArgumentHelp(
-        "With --around: events from the process's start minus this to its end plus this (default 10m).", valueName: "duration"))
-    var window: String?
-
-    @Option(help: ArgumentHelp(
-        "With --around: the instance alive at this time (RFC 3339, unix seconds, or a duration before the last event).",
-        valueName: "time"))
-    var at: String?
+    @OptionGroup var incident: AroundOptions
 
     @Option(help: "Output: html (self-contained file), md (Markdown), json (complete, for machines).")
     var format: ReportFormat = .html
@@ -106,8 +89,6 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         if maxRows < 0 { throw ValidationError("--max-rows must not be negative") }
-        if around == nil && window != nil { throw ValidationError("--window needs --around") }
-        if around == nil && at != nil { throw ValidationError("--at needs --around") }
     }
 
     func run() throws {
@@ -119,26 +100,25 @@ struct ReportCommand: ParsableCommand {
             var selectionText = filter.expression.description
             let tables = try opened.map { try StoredProcessTable(store: $0) }
             let table = ProcessInstanceTable.merging(try tables.map { try $0.table() })
-            var incident: ProcessTree?
-            if let around {
-                let scope = try incidentScope(around: around, table: table, lastEventNs: lastEventNs)
-                incident = scope.tree
+            let scope = try incident.scope(table: table, lastEventNs: lastEventNs, hostPattern: selection.host)
+            if let scope {
                 filter = EventFilter(.and([filter.expression, scope.filter.expression]))
                 selectionText = scope.description + (selectionText == "everything" ? "" : "; and " + selectionText)
             }
-            var collector = IncidentReportCollector(table: table, onlyProcesses: incident.map { Set($0.instancesByID.keys) },
+            var collector = IncidentReportCollector(table: table, onlyProcesses: scope.map { Set($0.tree.instancesByID.keys) },
                                                     rowLimit: format == .json ? nil : maxRows, policies: policies)
             try QueryPlan(stores: opened, filter: filter).scan(filter: filter) { event in
                 collector.add(event)
                 return true
             }
-            let tree = incident ?? ProcessTree(table: table, selecting: .instances(collector.instanceIDs),
+            let tree = scope?.tree ?? ProcessTree(table: table, selecting: .instances(collector.instanceIDs),
                                                ancestors: true, descendants: false)
             let evidence = ReportEvidence(stores: try opened.map { try StoreEvidence.gather($0) },
                                           commandLine: ShellQuoting.commandLine(CommandLine.arguments),
                                           version: RearviewVersion.current, generatedAtNs: try Self.generationTime())
-            let report = collector.report(title: title ?? defaultTitle(tree: tree), selection: selectionText, tree: tree,
-                                          focus: incident?.selectedIDs ?? [], policySources: policy.paths, evidence: evidence)
+            let defaultTitle = scope.map { "Incident report: " + AroundOptions.name($0.process) } ?? "Incident report"
+            let report = collector.report(title: title ?? defaultTitle, selection: selectionText, tree: tree,
+                                          focus: scope?.tree.selectedIDs ?? [], policySources: policy.paths, evidence: evidence)
             let bytes: [UInt8] = switch format {
             case .html: Array(HTMLReportRenderer().render(report).utf8)
             case .md: Array(MarkdownReportRenderer().render(report).utf8)
@@ -164,59 +144,6 @@ struct ReportCommand: ParsableCommand {
             throw CommandFailure("\(loaded.rejected) policy document(s) did not load (see above); no report written", exitCode: 2)
         }
         return loaded.policySet
-    }
-
-    /// What `--around` selects: the process tree and the filter of its events in the window.
-    private func incidentScope(around pid: Int32, table: ProcessInstanceTable, lastEventNs: Int64) throws
-        -> (tree: ProcessTree, filter: EventFilter, description: String) {
-        let windowNs = Int64(try RecordingLimits.seconds(window ?? "10m", option: "--window") * 1e9)
-        let atNs: Int64?
-        do {
-            atNs = try at.map { try TimeArgument.parse($0, relativeTo: lastEventNs) }
-        } catch {
-            throw CommandFailure("--at: \(error)", exitCode: 2)
-        }
-        let candidates = table.instances(hostPID: pid)
-        let seeds: Set<Int64>
-        if let atNs {
-            seeds = ProcessSelector.hostPID(pid, at: atNs).select(in: table)
-        } else {
-            // The latest instance on each host (instances come ordered by start).
-            seeds = Set(Dictionary(grouping: candidates, by: \.hostName).values.compactMap { $0.last?.id })
-        }
-        guard !seeds.isEmpty else {
-            throw CommandFailure("--around \(pid): no process with HostPID \(pid) in the store(s)", exitCode: 2)
-        }
-        let tree = ProcessTree(table: table, selecting: .instances(seeds))
-        let chosen = seeds.compactMap { table[$0] }.sorted { ($0.hostName, $0.id) < ($1.hostName, $1.id) }
-        let from = chosen.map(\.startNs).min()! - windowNs
-        let through = chosen.map(\.endNs).max()! + windowNs
-        let pids = Set(tree.instancesByID.values.map(\.hostPID)).sorted().map(String.init).joined(separator: ", ")
-        let processes: FilterExpression
-        do {
-            processes = try FilterExpression(parsing: "HostPID in (\(pids))")
-        } catch {
-            throw CommandFailure("--around: \(error)", exitCode: 2)
-        }
-        let filter = EventFilter(.and([processes, .timeRange(since: from, until: through == .max ? nil : through + 1)]))
-        let names = chosen.map { Self.name($0) }.joined(separator: ", ")
-        let description = "around \(names): the process, its \(tree.instancesByID.count - seeds.count) ancestors and "
-            + "descendants, and their events from \(UnixTime.rfc3339Micro(from)) through \(UnixTime.rfc3339Micro(through)) "
-            + "(its life ± \(window ?? "10m"))"
-        return (tree, filter, description)
-    }
-
-    private func defaultTitle(tree: ProcessTree) -> String {
-        guard let around else { return "Incident report" }
-        let chosen = tree.selectedIDs.compactMap { tree.instancesByID[$0] }.sorted { $0.hostName < $1.hostName }
-        return "Incident report: " + chosen.map { Self.name($0) }.joined(separator: ", ")
-            + (chosen.isEmpty ? "HostPID \(around)" : "")
-    }
-
-    /// How titles and the selection text name a process: `bash (HostPID 9893 on node-1)`.
-    private static func name(_ instance: ProcessInstance) -> String {
-        "\(ProcessDisplayText.programName(instance.currentImage)) (HostPID \(instance.hostPID) on "
-            + "\(TerminalText.escaped(instance.hostName)))"
     }
 
     /// Now, or `SOURCE_DATE_EPOCH` (unix seconds) when set, for reproducible reports.

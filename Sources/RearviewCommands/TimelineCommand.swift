@@ -17,6 +17,8 @@ struct TimelineCommand: ParsableCommand {
             yellow otherwise when standard output is a terminal. Strings from events are escaped, so \
             a hostile process name cannot forge lines or terminal escapes.
 
+            \(AroundOptions.discussion)
+
             --replay paces the lines like the original: each event waits the gap since the previous \
             one, divided by --speed (10 = ten times faster) and capped by --max-gap, on one schedule \
             so time spent printing is absorbed.
@@ -28,6 +30,7 @@ struct TimelineCommand: ParsableCommand {
             Examples:
               rearview timeline --pod wordpress --since 10m
               rearview timeline 'HostPID in (9924, 9934, 9939)'
+              rearview timeline --around 9939 --window 1m
               rearview timeline --type alert --replay --speed 10 --max-gap 2s
               rearview timeline --store /var/lib/rearview --follow --operation Process
             """)
@@ -35,6 +38,7 @@ struct TimelineCommand: ParsableCommand {
     @OptionGroup var stores: ReadStoresOptions
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var policyName: PolicyNameOption
+    @OptionGroup var incident: AroundOptions
 
     @Option(help: ArgumentHelp("Print at most this many events (with --follow: then stop).", valueName: "n"))
     var limit: Int?
@@ -64,8 +68,13 @@ struct TimelineCommand: ParsableCommand {
             let maxGapNs = try maxGap.map { Int64(try RecordingLimits.seconds($0, option: "--max-gap") * 1e9) }
             let pollSeconds = try RecordingLimits.seconds(pollInterval, option: "--poll-interval")
             let opened = try stores.open()
-            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
+            let lastEventNs = try SelectionOptions.lastEventNs(opened)
+            let selected = try selection.filter(lastEventNs: lastEventNs, policyName: policyName.policyName)
             let tables = try opened.map { try StoredProcessTable(store: $0) }
+            let scope = try incident.around == nil ? nil : incident.scope(
+                table: ProcessInstanceTable.merging(try tables.map { try $0.table() }), lastEventNs: lastEventNs,
+                hostPattern: selection.host)
+            let filter = scope.map { EventFilter(.and([selected.expression, $0.filter.expression])) } ?? selected
             // Following needs builders that can take new blocks; a single pass only the tables.
             var lineage = follow ? try FollowedProcessTables(tables) : nil
             // Blocks indexed from here on are either in the plan or printed by --follow, never both.
