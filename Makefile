@@ -5,7 +5,7 @@ BIN := .build/debug/rearview
 RELEASE_BIN := .build/release/rearview
 DEMO_STORE := demo-out/store
 APT_PACKAGES := liblz4-dev libpcre2-dev libbpf-dev libelf-dev zlib1g-dev libssl-dev libsqlite3-dev openssl bpftool jq zstd ripgrep lz4 python3 sqlite3 \
-  chromium rsyslog rsyslog-openssl python3-jsonschema
+  chromium rsyslog rsyslog-openssl python3-jsonschema groff-base
 # Baselines the recorder benchmark runs against (issue 4); GNU time for the scale part's peak RSS and
 # pip for DuckDB, the store's columnar baseline (issue 14).
 BENCH_PACKAGES := auditd bpftrace time python3-pip
@@ -114,8 +114,8 @@ bench: deps mounts
 	.build/release/RearviewBench --rearview $(RELEASE_BIN) --scale $(BENCH_SCALE)
 
 man:
-	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --date 2026-11-26 --output-directory man
-	@rm -f man/rearview.help.1
+	$(SWIFT) build --product rearview
+	$(SWIFT) run ManualPageWriter .build/debug/rearview man "$$(date -u '+%B %-d, %Y')"
 	@ls man
 
 clean:

@@ -51,6 +51,8 @@ let package = Package(
         // Build tools: compile bpf/*.bpf.c and embed the objects in Recorder.
         .executableTarget(name: "BPFObjectEmbedder", path: "Plugins/BPFObjectEmbedder"),
         .plugin(name: "BPFObjectPlugin", capability: .buildTool(), dependencies: ["BPFObjectEmbedder"]),
+        // `make man`: the man pages from the commands' help.
+        .executableTarget(name: "ManualPageWriter", path: "Plugins/ManualPageWriter"),
 
         // Benchmarks live apart from tests and run in release mode (`make bench`).
         .executableTarget(name: "RearviewBench", dependencies: ["EventModel", "EventStore", "Investigation", "PolicyEngine", "Reports"],

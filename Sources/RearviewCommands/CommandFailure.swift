@@ -56,3 +56,16 @@ extension ParsableCommand {
         }
     }
 }
+
+/// The "Exit status:" paragraph that ends a command's help; `make man` turns it into the page's
+/// EXIT STATUS section, so the two cannot disagree.
+enum ExitStatusHelp {
+    static let success = "0 success"
+    static let usage = "2 bad input or usage (one line on stderr names the file, option or value)"
+    static let damaged = "3 a store is damaged (see rearview verify)"
+
+    /// "Exit status: 0 …; 2 …." from the statuses, in order (none may contain a semicolon).
+    static func paragraph(_ statuses: String...) -> String {
+        "Exit status: " + statuses.joined(separator: "; ") + "."
+    }
+}

@@ -73,6 +73,8 @@ struct EvaluateCommand: ParsableCommand {
               rearview evaluate --policy samples/policies --scope everywhere
               rearview evaluate --policy tuned/ --diff --summary --since 24h
               rearview evaluate --policy allow.yaml --default-posture block --count
+
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, "2 a policy document did not load (the others still ran) or bad input", ExitStatusHelp.damaged))
             """)
 
     @OptionGroup var stores: ReadStoresOptions
@@ -236,7 +238,8 @@ extension EvaluationOptions.Scope: ExpressibleByArgument {}
 /// applied them.
 struct PolicyOptions: ParsableArguments {
     @Option(name: .customLong("policy"), help: ArgumentHelp(
-        "A KubeArmor policy file, or a directory searched recursively for .yaml/.yml (repeatable).", valueName: "file|dir"))
+        "A KubeArmor policy file, or a directory searched recursively for .yaml/.yml (repeatable); in query, timeline and tree --policy is a PolicyName regex instead.",
+        valueName: "file|dir"))
     var paths: [String] = []
 
     @Option(help: ArgumentHelp(

@@ -34,6 +34,8 @@ struct ExportCommand: ParsableCommand {
               rearview export --format splunk-hec --hec-index security --out hec.json
 
             \(ExportFormat.allCases.filter { $0 != .kubearmor }.map { "Field mapping, --format \($0.rawValue) (output <- KubeArmor):\n" + $0.mappingText }.joined(separator: "\n\n"))
+
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.damaged))
             """)
 
     @OptionGroup var stores: ReadStoresOptions

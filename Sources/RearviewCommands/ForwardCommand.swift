@@ -70,6 +70,8 @@ struct ForwardCommand: ParsableCommand {
               rearview forward --to syslog+tls://siem.example --ca ca.pem --cert me.pem --key me.key --follow
               rearview forward --to https://splunk.example:8088/services/collector/event --token-file hec.token
               rearview forward --to https://es.example:9200/rearview-events/_bulk --token-env ES_API_KEY --since 24h
+
+            \(ExitStatusHelp.paragraph("0 every selected record was delivered", ExitStatusHelp.usage, ExitStatusHelp.damaged, "5 delivery failed (a receiver refused or could not be reached), and a rerun resumes"))
             """)
 
     @OptionGroup var storeOptions: StoreOptions

@@ -27,6 +27,8 @@ struct ImportCommand: ParsableCommand {
             KubeArmor NDJSON compresses about 17-50x) or beyond --max-decompressed in all; the records before \
             that point are kept, as for a damaged file. \
             Exit 0 when every record was imported, 2 when some were rejected.
+
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, "2 a record was rejected or a file unreadable (every good record is stored, each rejection is a line on stderr), or bad usage", ExitStatusHelp.damaged))
             """)
 
     @OptionGroup var storeOptions: StoreOptions

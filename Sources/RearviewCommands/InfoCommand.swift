@@ -7,7 +7,8 @@ import Foundation
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show what a store holds: hosts, time span, events by operation and type, size on disk.")
+        abstract: "Show what a store holds: hosts, time span, events by operation and type, size on disk.",
+        discussion: ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.damaged))
 
     @OptionGroup var storeOptions: StoreOptions
 

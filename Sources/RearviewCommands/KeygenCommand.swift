@@ -18,6 +18,8 @@ struct KeygenCommand: ParsableCommand {
             and check a copied store with `rearview verify --pubkey FILE.pub`.
 
             Example: rearview keygen --out /root/rearview-seal.key
+
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage))
             """)
 
     @Option(help: ArgumentHelp("Private key file to create; the public key goes to FILE.pub.", valueName: "file"))

@@ -40,6 +40,8 @@ struct QueryCommand: ParsableCommand {
               rearview query --pod nginx --operation Process --since 2h
               rearview query --type alert --group-by PolicyName,Action
               rearview query 'Resource ~ "^/etc/(shadow|passwd)"' --format kubearmor
+
+            \(ExitStatusHelp.paragraph("0 success (also when nothing matched)", "1 nothing matched, with --fail-empty", ExitStatusHelp.usage, ExitStatusHelp.damaged))
             """)
 
     @OptionGroup var stores: ReadStoresOptions

@@ -11,8 +11,9 @@ public struct RearviewCommand: AsyncParsableCommand {
             rearview keeps the history behind KubeArmor-style alerts: process, file and network events \
             recorded with eBPF or imported from KubeArmor JSON, in a compressed, checksummed, indexed store.
 
-            Exit codes: 0 success, 1 nothing found where that matters, 2 bad input or usage, \
-            3 store damaged, 4 capability missing (no BPF, not root), 5 delivery failed (forward).
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, "1 nothing found where that matters (query --fail-empty, tree)", ExitStatusHelp.usage,
+                                     ExitStatusHelp.damaged, "4 a capability is missing (record: no BPF, not root)",
+                                     "5 delivery failed (forward)"))
             """,
         version: RearviewVersion.current,
         subcommands: [RecordCommand.self, ImportCommand.self, QueryCommand.self, EvaluateCommand.self, ExportCommand.self, TreeCommand.self, TimelineCommand.self, ForwardCommand.self, ReportCommand.self, InfoCommand.self, VerifyCommand.self, KeygenCommand.self, ReindexCommand.self])

@@ -36,6 +36,8 @@ struct RecordCommand: ParsableCommand {
             it was. Alerts carry Enforcer "rearview (live)" and "Reevaluated": true (so `evaluate --diff` \
             never takes them for KubeArmor's). Any rejected policy stops the recording before it starts \
             (exit 2).
+
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.damaged, "4 this kernel or user lacks what recording needs (BPF, BTF tracepoints, root)"))
             """)
 
     @OptionGroup var storeOptions: StoreOptions

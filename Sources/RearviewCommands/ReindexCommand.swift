@@ -6,7 +6,8 @@ import Investigation
 struct ReindexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reindex",
-        abstract: "Rebuild the store's index from its segments (the index is derived data).")
+        abstract: "Rebuild the store's index from its segments (the index is derived data).",
+        discussion: ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.damaged))
 
     @OptionGroup var storeOptions: StoreOptions
 

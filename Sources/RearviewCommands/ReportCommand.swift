@@ -67,6 +67,8 @@ struct ReportCommand: ParsableCommand {
               rearview report --pod wordpress --since 10m --format md --out incident.md
               rearview report 'Action = Block' --policy samples/policies --title Blocked
               rearview report --around 9893 --format json --out incident.json
+
+            \(ExitStatusHelp.paragraph("0 the report was written (also for a store that does not verify, with a warning)", ExitStatusHelp.usage, ExitStatusHelp.damaged))
             """)
 
     @OptionGroup var stores: ReadStoresOptions

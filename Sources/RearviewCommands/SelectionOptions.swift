@@ -27,7 +27,9 @@ struct ReadStoresOptions: ParsableArguments {
 /// karmor's `--policy R` (PolicyName matches R, caseless). Apart from ``SelectionOptions`` because in
 /// `evaluate` and `record`, `--policy` names policy files.
 struct PolicyNameOption: ParsableArguments {
-    @Option(name: .customLong("policy"), help: ArgumentHelp("PolicyName matches (regex, case-insensitive).", valueName: "regex"))
+    @Option(name: .customLong("policy"), help: ArgumentHelp(
+        "PolicyName matches (regex, case-insensitive), as karmor's; in evaluate and report --policy names policy files instead.",
+        valueName: "regex"))
     var policyName: String?
 }
 
@@ -81,7 +83,7 @@ struct SelectionOptions: ParsableArguments {
     var pod: String?
     @Option(help: ArgumentHelp("ContainerName matches (regex, case-insensitive) or ContainerID starts with it.", valueName: "name|id"))
     var container: String?
-    @Option(help: ArgumentHelp("Operation matches (regex, case-insensitive): Process, File, Network, …", valueName: "regex"))
+    @Option(help: ArgumentHelp("Operation matches (regex, case-insensitive): Process, File, Network, …; in an expression, Operation = is exact.", valueName: "regex"))
     var operation: String?
     @Option(help: ArgumentHelp("alert, log, policy, system, all, or a regex on Type.", valueName: "type"))
     var type: String?

@@ -33,6 +33,8 @@ struct TimelineCommand: ParsableCommand {
               rearview timeline --around 9939 --window 1m
               rearview timeline --type alert --replay --speed 10 --max-gap 2s
               rearview timeline --store /var/lib/rearview --follow --operation Process
+
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.damaged))
             """)
 
     @OptionGroup var stores: ReadStoresOptions

@@ -38,6 +38,8 @@ struct TreeCommand: ParsableCommand {
               rearview tree --pid 4242 --at 2024-05-31T10:07:00Z --ancestors
               rearview tree 'Action = Block' --ancestors
               rearview tree --pod wordpress --format dot | dot -Tsvg > tree.svg
+
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, "1 no process matched the selection", ExitStatusHelp.usage, ExitStatusHelp.damaged))
             """)
 
     @OptionGroup var stores: ReadStoresOptions

@@ -35,6 +35,8 @@ struct VerifyCommand: ParsableCommand {
 
             Exit 0 when everything verifies, 3 when anything is damaged or unsigned or the expected head \
             is not in the chain, 2 when the store or key cannot be read or the hash is malformed.
+
+            \(ExitStatusHelp.paragraph("0 the store is intact", "2 bad usage or not a store", "3 a problem was found (each is listed)"))
             """)
 
     @OptionGroup var storeOptions: StoreOptions
