@@ -36,6 +36,10 @@ public enum EventField: String, CaseIterable, Sendable, Hashable {
     case cwd = "Cwd"
     case tty = "TTY"
 
+    /// KubeArmor's own record keys that rearview keeps as extras (`Owner`, `ATags`, …): names a filter
+    /// may use even where no stored record has them.
+    public static var kubeArmorExtraKeys: Set<String> { KubeArmorKeyOrder.extraKeys }
+
     /// Whether the field holds a JSON number (all others hold strings).
     public var isNumeric: Bool {
         switch self {

@@ -10,7 +10,8 @@ import EventModel
 /// the virtual fields `TimeNs` (unix ns) and `Seq` (store sequence). Any other name is an extra of the
 /// record (``Event/extras``) by exact key; a JSON string extra is compared by its unescaped text, other
 /// JSON values by their compact JSON text, and JSON numbers as numbers against numeric literals. A
-/// field name may be quoted (`'cluster-id' = a`).
+/// field name may be quoted (`'cluster-id' = a`). ``FilterVocabulary`` tells a name no stored record
+/// has (a typo) from an extra.
 ///
 /// **Operators.**
 /// | form | true when |
@@ -34,13 +35,19 @@ import EventModel
 /// any other character is kept, so regexes like `'\d+'` need no doubling.
 public struct FilterExpression: Sendable, CustomStringConvertible {
     let root: FilterNode
+    /// What ``FilterVocabulary`` checks against the stores: extras by name, closed-set values.
+    let mentions: FilterMentions
 
-    init(_ root: FilterNode) { self.root = root }
+    init(_ root: FilterNode, mentions: FilterMentions = FilterMentions()) {
+        self.root = root
+        self.mentions = mentions
+    }
 
     /// Parses `text`; regexes and globs are compiled here, once.
     public init(parsing text: String) throws(FilterSyntaxError) {
         var parser = FilterParser(text)
         root = try parser.parse()
+        mentions = parser.mentions
     }
 
     /// The filter that every event passes.
@@ -48,7 +55,8 @@ public struct FilterExpression: Sendable, CustomStringConvertible {
 
     /// Events passing all `parts` (``everything`` when `parts` is empty).
     public static func and(_ parts: [FilterExpression]) -> FilterExpression {
-        FilterExpression(.conjunction(parts.map(\.root)))
+        FilterExpression(.conjunction(parts.map(\.root)),
+                         mentions: parts.reduce(into: FilterMentions()) { $0.append($1.mentions) })
     }
 
     /// `TimeNs >= since and TimeNs < until`: the window of `--since` (inclusive) and `--until`

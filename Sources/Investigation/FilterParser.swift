@@ -17,6 +17,8 @@ struct FilterParser {
     private let expression: String
     private let bytes: [UInt8]
     private var position = 0
+    /// The names read as extras and the `=`/`in` values of closed-set fields, for ``FilterVocabulary``.
+    private(set) var mentions = FilterMentions()
 
     init(_ expression: String) {
         self.expression = expression
@@ -76,14 +78,18 @@ struct FilterParser {
     }
 
     private mutating func parseCondition() throws(FilterSyntaxError) -> FilterNode {
+        skipSpace()
+        let nameStart = position
         let name = try readFieldName()
         let field = FieldReference(name: name)
+        if case .extra = field { mentions.extras.append(.init(text: name, offset: nameStart, expression: expression)) }
         skipSpace()
         let operatorStart = position
         if let symbol = takeSymbolOperator() {
             let value = try readValue(after: symbol)
             if symbol == "~" { return .text(field, .regex(try compileRegex(value))) }
             let op = ComparisonOperator(rawValue: symbol == "==" ? "=" : symbol)!
+            if op == .equal { noteClosedSetValue(value, of: field) }
             return .compare(field, op, try literal(value, for: field))
         }
         let word = peekWord().lowercased()
@@ -214,7 +220,9 @@ struct FilterParser {
         position += 1
         var values = [FilterLiteral]()
         while true {
-            values.append(try literal(try readValue(after: values.isEmpty ? "(" : ","), for: field))
+            let value = try readValue(after: values.isEmpty ? "(" : ",")
+            noteClosedSetValue(value, of: field)
+            values.append(try literal(value, for: field))
             skipSpace()
             guard position < bytes.count else { throw error("the list is never closed with ')'", at: open) }
             if bytes[position] == UInt8(ascii: ")") { position += 1; return values }
@@ -224,6 +232,11 @@ struct FilterParser {
     }
 
     // MARK: literals
+
+    private mutating func noteClosedSetValue(_ value: Value, of field: FieldReference) {
+        guard case .typed(let typed) = field, FilterVocabulary.closedSetFields.contains(typed) else { return }
+        mentions.closedSetValues.append(.init(field: typed, value: value.text, offset: value.offset))
+    }
 
     private func literal(_ value: Value, for field: FieldReference) throws(FilterSyntaxError) -> FilterLiteral {
         switch field.kind {

@@ -9,15 +9,28 @@ import EventModel
 /// | date and time without a zone | `2024-05-31T11:00:00`, `2024-05-31 11:00`, `…11:00:00.25` | that time in UTC |
 /// | unix seconds | `1717149600`, `1717149600.25` | that instant |
 /// | duration | `90s`, `30m`, `2h`, `1d`, `1h30m`, `500ms` | that long before the reference time |
-/// | `now` | `now` | the reference time |
+/// | `now`, `now-DURATION` | `now`, `now-1h` | the clock, or that long before it (for live stores) |
 ///
 /// Units: `d` (24 h), `h`, `m`, `s`, `ms`; a duration is one or more whole-number-and-unit pairs.
 public enum TimeArgument {
-    /// Parses `text`; durations count back from `referenceNs` (for `query`, the store's last event).
-    public static func parse(_ text: String, relativeTo referenceNs: Int64) throws(TimeArgumentError) -> Int64 {
+    /// What a relative time counts back from.
+    public enum Anchor: Sendable, Equatable {
+        /// The reference time (for `query`, the newest stored event).
+        case reference
+        /// The clock.
+        case clock
+    }
+
+    /// Parses `text`; durations count back from `referenceNs` (for `query`, the store's last event),
+    /// `now` forms from `clockNs`.
+    public static func parse(_ text: String, relativeTo referenceNs: Int64,
+                             clockNs: Int64 = UnixTime.nowNs()) throws(TimeArgumentError) -> Int64 {
         let trimmed = text.trimmingSpaces
         guard !trimmed.isEmpty else { throw TimeArgumentError(argument: text, reason: "the time is empty") }
-        if trimmed.lowercased() == "now" { return referenceNs }
+        if trimmed.lowercased() == "now" { return clockNs }
+        if trimmed.lowercased().hasPrefix("now-") {
+            return try before(clockNs, duration: String(trimmed.dropFirst(4)), argument: text)
+        }
         if let ns = UnixTime.parseRFC3339(trimmed) { return ns }
         if trimmed.utf8.count == 10, let ns = UnixTime.parseRFC3339(trimmed + "T00:00:00Z") { return ns }
         if let ns = UnixSeconds.nanoseconds(trimmed) { return ns }
@@ -26,14 +39,26 @@ public enum TimeArgument {
             throw TimeArgumentError(argument: text, reason: "expected a date and time such as 2024-05-31T10:06:40Z, "
                                     + "2024-05-31T12:06:40+02:00 or 2024-05-31 10:06:40 (UTC when no zone is given)")
         }
-        if let first = trimmed.first, first.isASCIIDigit {
-            let duration = try durationNs(trimmed, argument: text)
-            let (start, overflow) = referenceNs.subtractingReportingOverflow(duration)
-            guard !overflow else { throw TimeArgumentError(argument: text, reason: "the duration reaches before year 1678") }
-            return start
-        }
+        if let first = trimmed.first, first.isASCIIDigit { return try before(referenceNs, duration: trimmed, argument: text) }
         throw TimeArgumentError(argument: text, reason: "expected an RFC 3339 time (2024-05-31T10:06:40Z), "
-                                + "unix seconds (1717149600), or a duration before the last event (2h, 30m, 1h30m)")
+                                + "unix seconds (1717149600), a duration before the last event (2h, 30m, 1h30m), "
+                                + "or now-DURATION (before the clock)")
+    }
+
+    /// What `text` counts back from, or nil for an absolute time.
+    public static func anchor(of text: String) -> Anchor? {
+        let trimmed = text.trimmingSpaces.lowercased()
+        if trimmed == "now" || trimmed.hasPrefix("now-") { return .clock }
+        if Self.looksLikeDate(trimmed) || UnixSeconds.nanoseconds(trimmed) != nil { return nil }
+        return trimmed.first?.isASCIIDigit == true ? .reference : nil
+    }
+
+    /// `duration` before `ns`.
+    private static func before(_ ns: Int64, duration: String, argument: String) throws(TimeArgumentError) -> Int64 {
+        guard !duration.isEmpty else { throw TimeArgumentError(argument: argument, reason: "expected a duration after now- (now-1h)") }
+        let (start, overflow) = ns.subtractingReportingOverflow(try durationNs(duration, argument: argument))
+        guard !overflow else { throw TimeArgumentError(argument: argument, reason: "the duration reaches before year 1678") }
+        return start
     }
 
     /// `YYYY-MM-DD` followed by more: meant as a date, whatever else is wrong with it.

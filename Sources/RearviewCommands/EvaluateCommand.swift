@@ -102,7 +102,7 @@ struct EvaluateCommand: ParsableCommand {
         try reportingFailures {
             let loaded = try policy.load(auditedNamespaces: Set(auditedNamespaces))
             let opened = try stores.open()
-            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened))
+            let filter = try selection.filter(stores: opened)
             let plan = try QueryPlan(stores: opened, filter: filter)
             let out = StandardOutput()
             let policySet = loaded.policySet

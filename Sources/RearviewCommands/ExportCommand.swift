@@ -82,7 +82,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let opened = try stores.open()
-            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
+            let filter = try selection.filter(stores: opened, policyName: policyName.policyName)
             let plan = try QueryPlan(stores: opened, filter: filter)
             let sink = try EventSink(path: out)
             // Each block's records are encoded from its columns on the decoding threads by a copy of the

@@ -149,7 +149,7 @@ struct ForwardCommand: ParsableCommand {
 
             let store = try storeOptions.open()
             let encoder = try recordEncoder(for: destination, store: store)
-            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs([store]), policyName: policyName.policyName)
+            let filter = try selection.filter(stores: [store], policyName: policyName.policyName)
             let file = CheckpointFile(store: store.directory, destination: destination)
             let checkpoint = try startingCheckpoint(file: file, destination: destination, storeID: try store.storeID())
 

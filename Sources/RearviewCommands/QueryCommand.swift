@@ -16,13 +16,18 @@ struct QueryCommand: ParsableCommand {
             =, !=, <, <=, >, >= (numbers, Severity as a number, strings otherwise), \
             ~ (PCRE2 regex, unanchored), glob, in (a, b), contains, startswith, has (one item of a \
             comma-separated field such as Labels), exists, and, or, not, parentheses. Values are bare \
-            words or quoted with '…' or "…". A syntax error shows the expression with a caret, exit 2.
+            words or quoted with '…' or "…". A syntax error shows the expression with a caret, exit 2, \
+            and so does a field no stored record has (with the closest name: "did you mean \
+            NamespaceName?"). = is exact and case-sensitive: an =/in value of Operation, Type, Action, \
+            Result or Enforcer that no stored event has gets a note on stderr with the closest stored \
+            value (Result and Enforcer when nothing matched).
 
             The flags read like `karmor logs`: unanchored regular expressions, case-insensitive for \
             --namespace, --type, --operation, --container and --pod, case-sensitive for --source and \
             --resource; --labels k=v must match one label exactly. They AND with the expression. \
-            --since is inclusive, --until exclusive; both take RFC 3339, unix seconds, or a duration \
-            before the last stored event (2h, 30m).
+            --since is inclusive, --until exclusive; both take RFC 3339, unix seconds, a duration \
+            before the newest stored event (2h, 30m), or now-DURATION (before the clock); a relative \
+            time prints the time it resolved to on stderr.
 
             Results come in time order (Seq breaks ties), merged across every --store. Indexed fields \
             (HostName, Operation, Type, PolicyName, ContainerID, PodName, NamespaceName, ProcessName, \
@@ -68,7 +73,7 @@ struct QueryCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let opened = try stores.open()
-            let filter = try selection.filter(lastEventNs: try SelectionOptions.lastEventNs(opened), policyName: policyName.policyName)
+            let filter = try selection.filter(stores: opened, policyName: policyName.policyName)
             let plan = try QueryPlan(stores: opened, filter: filter, pruning: !noPrune)
             if explain {
                 Terminal.error(plan.explanation)
@@ -100,6 +105,9 @@ struct QueryCommand: ParsableCommand {
                 }
             }
             out.flush()
+            for note in try FilterVocabulary.closedSetNotes(for: filter.expression, stores: opened, nothingMatched: matched == 0) {
+                Terminal.error("rearview: " + note)
+            }
             if failEmpty && matched == 0 { throw ExitCode(1) }
         }
     }

@@ -98,7 +98,7 @@ struct ReportCommand: ParsableCommand {
             let policies = try policy.paths.isEmpty ? nil : loadPolicies()
             let opened = try stores.open()
             let lastEventNs = try SelectionOptions.lastEventNs(opened)
-            var filter = try selection.filter(lastEventNs: lastEventNs)
+            var filter = try selection.filter(stores: opened)
             var selectionText = filter.expression.description
             let tables = try opened.map { try StoredProcessTable(store: $0) }
             let table = ProcessInstanceTable.merging(try tables.map { try $0.table() })

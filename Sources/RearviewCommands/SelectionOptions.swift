@@ -102,9 +102,9 @@ struct SelectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Severity at least this number.", valueName: "n"))
     var severityMin: Int?
 
-    @Option(help: ArgumentHelp("Events at or after: RFC 3339 (UTC when it has no zone: 2024-05-31 11:00), unix seconds, or a duration before the last event (2h).", valueName: "time"))
+    @Option(help: ArgumentHelp("Events at or after: RFC 3339 (UTC when it has no zone: 2024-05-31 11:00), unix seconds, a duration before the newest stored event (2h), or before the clock (now-2h).", valueName: "time"))
     var since: String?
-    @Option(help: ArgumentHelp("Events before (exclusive): RFC 3339 (UTC without a zone), unix seconds, or a duration before the last event.", valueName: "time"))
+    @Option(help: ArgumentHelp("Events before (exclusive): RFC 3339 (UTC without a zone), unix seconds, a duration before the newest stored event, or now-DURATION.", valueName: "time"))
     var until: String?
 
     func shortcuts(policyName: String?) -> ShortcutFilters {
@@ -115,9 +115,12 @@ struct SelectionOptions: ParsableArguments {
 
     var expressionText: String { expression.joined(separator: " ") }
 
-    /// Compiles the selection into one filter; `lastEventNs` anchors relative times such as `--since 2h`;
-    /// `policyName` is `--policy` of the commands that have it (see ``PolicyNameOption``).
-    func filter(lastEventNs: Int64, policyName: String? = nil) throws -> EventFilter {
+    /// Compiles the selection into one filter over `stores`: their newest event anchors relative
+    /// times such as `--since 2h` (the resolved window goes to stderr), and a field name no stored
+    /// record has is an error (exit 2); `policyName` is `--policy` of the commands that have it (see
+    /// ``PolicyNameOption``).
+    func filter(stores: [Store], policyName: String? = nil) throws -> EventFilter {
+        let lastEventNs = try Self.lastEventNs(stores)
         var parts: [FilterExpression] = []
         let text = expressionText.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty {
@@ -126,6 +129,9 @@ struct SelectionOptions: ParsableArguments {
             } catch {
                 throw CommandFailure(error.description, exitCode: 2)
             }
+            if let unknown = try FilterVocabulary.unknownField(in: parts[0], stores: stores) {
+                throw CommandFailure(unknown.description, exitCode: 2)
+            }
         }
         do {
             parts.append(try shortcuts(policyName: policyName).expression())
@@ -133,9 +139,16 @@ struct SelectionOptions: ParsableArguments {
             throw CommandFailure(error.description, exitCode: 2)
         }
         do {
-            let lower = try since.map { try TimeArgument.parse($0, relativeTo: lastEventNs) }
-            let upper = try until.map { try TimeArgument.parse($0, relativeTo: lastEventNs) }
+            let clockNs = UnixTime.nowNs()
+            let lower = try since.map { try TimeArgument.parse($0, relativeTo: lastEventNs, clockNs: clockNs) }
+            let upper = try until.map { try TimeArgument.parse($0, relativeTo: lastEventNs, clockNs: clockNs) }
             if lower != nil || upper != nil { parts.append(.timeRange(since: lower, until: upper)) }
+            for (option, text, ns) in [("--since", since, lower), ("--until", until, upper)] {
+                guard let text, let ns, let anchor = TimeArgument.anchor(of: text) else { continue }
+                let from = anchor == .clock ? "the clock (\(UnixTime.rfc3339Micro(clockNs)))"
+                    : "the newest stored event (\(UnixTime.rfc3339Micro(lastEventNs)))"
+                Terminal.error("rearview: note: \(option) \(text) = \(UnixTime.rfc3339Micro(ns)), counted back from \(from)")
+            }
         } catch {
             throw CommandFailure(String(describing: error), exitCode: 2)
         }

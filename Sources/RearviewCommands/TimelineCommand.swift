@@ -71,7 +71,7 @@ struct TimelineCommand: ParsableCommand {
             let pollSeconds = try RecordingLimits.seconds(pollInterval, option: "--poll-interval")
             let opened = try stores.open()
             let lastEventNs = try SelectionOptions.lastEventNs(opened)
-            let selected = try selection.filter(lastEventNs: lastEventNs, policyName: policyName.policyName)
+            let selected = try selection.filter(stores: opened, policyName: policyName.policyName)
             let tables = try opened.map { try StoredProcessTable(store: $0) }
             let scope = try incident.around == nil ? nil : incident.scope(
                 table: ProcessInstanceTable.merging(try tables.map { try $0.table() }), lastEventNs: lastEventNs,

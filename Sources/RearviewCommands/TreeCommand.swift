@@ -79,7 +79,7 @@ struct TreeCommand: ParsableCommand {
         try reportingFailures {
             let opened = try stores.open()
             // The anchor of relative times, read only when one may be given.
-            let lastEventNs = at != nil || !isOnlyPID ? try SelectionOptions.lastEventNs(opened) : 0
+            let lastEventNs = at != nil ? try SelectionOptions.lastEventNs(opened) : 0
             let atNs: Int64?
             do {
                 atNs = try at.map { try TimeArgument.parse($0, relativeTo: lastEventNs) }
@@ -87,7 +87,7 @@ struct TreeCommand: ParsableCommand {
                 throw CommandFailure("--at: \(error)", exitCode: 2)
             }
             let tables = try opened.map { try StoredProcessTable(store: $0) }
-            let tree = try ProcessTreeQuery.tree(tables, selecting: try treeSelection(lastEventNs: lastEventNs, at: atNs),
+            let tree = try ProcessTreeQuery.tree(tables, selecting: try treeSelection(stores: opened, at: atNs),
                                                  ancestors: ancestors || !descendants, descendants: descendants || !ancestors,
                                                  depth: depth)
             let renderer = ProcessTreeRenderer(tree, argumentLimit: wide ? nil : ProcessTreeRenderer.defaultArgumentLimit)
@@ -116,9 +116,9 @@ struct TreeCommand: ParsableCommand {
             && selection.until == nil && selection.shortcuts(policyName: policyName.policyName) == ShortcutFilters(pid: selection.pid)
     }
 
-    private func treeSelection(lastEventNs: Int64, at: Int64?) throws -> ProcessTreeSelection {
+    private func treeSelection(stores: [Store], at: Int64?) throws -> ProcessTreeSelection {
         guard isOnlyPID else {
-            return .events(try selection.filter(lastEventNs: lastEventNs, policyName: policyName.policyName), hostPID: selection.pid, at: at)
+            return .events(try selection.filter(stores: stores, policyName: policyName.policyName), hostPID: selection.pid, at: at)
         }
         return selection.pid.map { .hostPID($0, at: at) } ?? .all
     }

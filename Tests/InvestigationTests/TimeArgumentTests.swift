@@ -1,4 +1,5 @@
 import Testing
+import EventModel
 @testable import Investigation
 
 @Suite struct TimeArgumentTests {
@@ -10,7 +11,21 @@ import Testing
         #expect(try TimeArgument.parse("2024-05-31", relativeTo: 0) == reference - 36_000_000_000_000)
         #expect(try TimeArgument.parse("1717149600", relativeTo: 0) == reference)
         #expect(try TimeArgument.parse(" 1717149600.25 ", relativeTo: 0) == reference + 250_000_000)
-        #expect(try TimeArgument.parse("now", relativeTo: reference) == reference)
+    }
+
+    /// `now` and `now-DURATION` count from the clock, not from the newest stored event (issue 16).
+    @Test func nowFormsCountFromTheClock() throws {
+        let clock = reference + 86_400_000_000_000
+        #expect(try TimeArgument.parse("now", relativeTo: reference, clockNs: clock) == clock)
+        #expect(try TimeArgument.parse("NOW-1h30m", relativeTo: reference, clockNs: clock) == clock - 5_400_000_000_000)
+        #expect(TimeArgument.anchor(of: "now-1h") == .clock)
+        #expect(TimeArgument.anchor(of: "2h") == .reference)
+        #expect(TimeArgument.anchor(of: "1717149600") == nil)
+        #expect(TimeArgument.anchor(of: "2024-05-31 10:00") == nil)
+        #expect(throws: TimeArgumentError.self) { try TimeArgument.parse("now-", relativeTo: reference, clockNs: clock) }
+        #expect(throws: TimeArgumentError.self) { try TimeArgument.parse("now-1x", relativeTo: reference, clockNs: clock) }
+        let real = UnixTime.nowNs()
+        #expect(abs(try TimeArgument.parse("now", relativeTo: reference) - real) < 60_000_000_000)
     }
 
     /// A date and time without a zone is UTC (issue 16: it failed with "expected a unit … after 2024").

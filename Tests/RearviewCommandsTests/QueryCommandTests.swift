@@ -141,6 +141,67 @@ import Testing
         #expect(badRegex.stderr.contains("--pod"))
     }
 
+    /// A field no stored record has is a typo, not a question answered with 0.
+    @Test func unknownFieldsAreErrorsWithTheClosestName() throws {
+        for (expression, near) in [("Namespace = payments", "NamespaceName"), ("Pod ~ mysql", "PodName"),
+                                   ("Proces = /bin/sh", "ProcessName"), ("hostnme = x", "HostName")] {
+            let run = try CLI.run(["query", "--store", store, "--count", expression])
+            #expect(run.status == 2, "\(expression)")
+            #expect(run.stdout.isEmpty)
+            let errors = lines(run.stderr)
+            #expect(errors.first?.contains("unknown field '\(expression.prefix { $0 != " " })'") == true, "\(errors)")
+            #expect(errors.first?.hasSuffix("did you mean \(near)?") == true, "\(errors)")
+            #expect(errors.last == "  ^", "the caret is under the name")
+        }
+        // KubeArmor's own fields kept as extras are names even where no record has them; an extra
+        // that a stored record has is a field.
+        #expect(try CLI.run(["query", "--store", store, "--count", "ExecEvent exists"]).stdout == "0\n")
+        let scratch = Scratch()
+        let extraStore = scratch.path + "/extras"
+        let record = try #require(try demo.first).replacingOccurrences(of: "{\"Timestamp\"", with: "{\"cluster-id\":\"c-7\",\"Timestamp\"")
+        _ = try CLI.run(["import", "--store", extraStore, scratch.write("extra.ndjson", record + "\n")])
+        let extra = try CLI.run(["query", "--store", extraStore, "--count", "'cluster-id' = c-7"])
+        #expect(extra.status == 0 && extra.stdout == "1\n", "\(extra.stderr)")
+        #expect(try CLI.run(["query", "--store", extraStore, "--count", "'cluster-idd' = c-7"]).status == 2)
+    }
+
+    /// `=` is exact: a closed-set value in the wrong case gets a note naming the stored value.
+    @Test func closedSetValuesNoStoredEventHasGetANote() throws {
+        let process = try demo.filter { $0.contains("\"Operation\":\"Process\"") }.count
+        #expect(process > 0)
+        let run = try CLI.run(["query", "--store", store, "--count", "Operation = process"])
+        #expect(run.status == 0 && run.stdout == "0\n")
+        #expect(lines(run.stderr) == ["rearview: note: no stored event has Operation = 'process'; the closest stored value is "
+                                      + "'Process' (= is exact and case-sensitive)"])
+        let mixed = try CLI.run(["query", "--store", store, "--count", "Action in (block, Audit) or Result = passed"])
+        #expect(mixed.stderr.contains("Action = 'block'; the closest stored value is 'Block'"), "\(mixed.stderr)")
+        #expect(!mixed.stderr.contains("Result"), "Result needs a scan: noted only when nothing matched")
+        let result = try CLI.run(["query", "--store", store, "--count", "Result = passed"])
+        #expect(result.stderr.contains("Result = 'passed'; the closest stored value is 'Passed'"))
+        let exact = try CLI.run(["query", "--store", store, "--count", "Operation = Process and Action = Block"])
+        #expect(exact.stderr.isEmpty)
+        #expect(try CLI.run(["query", "--store", store, "--count", "--operation", "process"]).stdout == "\(process)\n",
+                "--operation is a caseless regex")
+    }
+
+    /// A relative --since/--until says what it resolved to and from what.
+    @Test func relativeTimesPrintTheirWindow() throws {
+        let newest = try demo.compactMap { line -> String? in
+            (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["UpdatedTime"] as? String
+        }.max()!
+        let run = try CLI.run(["query", "--store", store, "--count", "--since", "30s"])
+        let note = try #require(lines(run.stderr).first)
+        #expect(note.hasPrefix("rearview: note: --since 30s = "))
+        #expect(note.hasSuffix("counted back from the newest stored event (\(newest.dropLast())" + "000Z)")
+                || note.hasSuffix("counted back from the newest stored event (\(newest))"), "\(note) vs \(newest)")
+        let clock = try CLI.run(["query", "--store", store, "--count", "--since", "now-1h"])
+        #expect(clock.status == 0 && clock.stdout == "0\n", "the demo is from 2024")
+        #expect(clock.stderr.contains("--since now-1h = ") && clock.stderr.contains("counted back from the clock"))
+        let absolute = try CLI.run(["query", "--store", store, "--count", "--since", "2024-05-31T10:07:00Z"])
+        #expect(absolute.stderr.isEmpty)
+        #expect(try CLI.run(["query", "--store", store, "--count", "--since", "now-"]).status == 2)
+    }
+
     @Test func failEmptyExits1AndTimeWindowsApply() throws {
         let none = try CLI.run(["query", "--store", store, "ProcessName = /no/such", "--fail-empty"])
         #expect(none.status == 1)
