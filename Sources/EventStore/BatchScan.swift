@@ -15,6 +15,9 @@ public struct BatchScan: Sendable {
     public var columns: BatchColumns = .all
     /// Picks the rows of a batch to hand over, in ascending order; nil keeps every row.
     public var select: (@Sendable (ColumnBatch) -> [Int32]?)?
+    /// Where a block that does not read back intact (``StoreError/Code/damaged``) is noted and left
+    /// out, the scan going on; nil ends the scan with the error.
+    public var damaged: DamagedBlocks?
 
     /// A scan of `sources` in (first time, first Seq) order; with `inSeqOrder`, in first-Seq order
     /// instead (for readers of one store that resume from a Seq, which ``map(_:_:)`` serves).
@@ -40,9 +43,17 @@ public struct BatchScan: Sendable {
     public func map<State, T: Sendable>(state makeState: @escaping @Sendable () -> State,
                                         _ work: @escaping @Sendable (inout State, ColumnBatch, [Int32]) -> T,
                                         _ combine: (T) throws -> Bool) throws -> [State] {
-        let sources = sources, columns = columns, select = select
+        try mapBlocks(state: makeState, work) { try $0.map(combine) ?? true }
+    }
+
+    /// ``map(state:_:_:)`` that hands `combine` nil for a block left out as damaged.
+    private func mapBlocks<State, T: Sendable>(state makeState: @escaping @Sendable () -> State,
+                                               _ work: @escaping @Sendable (inout State, ColumnBatch, [Int32]) -> T,
+                                               _ combine: (T?) throws -> Bool) throws -> [State] {
+        let sources = sources, columns = columns, select = select, damaged = damaged
         guard !sources.isEmpty else { return [] }
         let finished = FinishedStates<State>()
+        var delivered = 0  // jobs are delivered in order: the next one's number
         do {
             try OrderedParallelMap.run(
                 jobs: sources.count, threads: min(max(1, threads), sources.count), window: max(1, threads) * 2,
@@ -55,7 +66,17 @@ public struct BatchScan: Sendable {
                 },
                 finish: { finished.add($0) },
                 deliver: { (result: Result<T, StoreError>) throws -> Void in
-                    if try !combine(try result.get()) { throw Stop() }
+                    let job = delivered
+                    delivered += 1
+                    let value: T?
+                    switch result {
+                    case .success(let result): value = result
+                    case .failure(let error) where error.code == .damaged && damaged != nil:
+                        damaged?.add(sources[job], error)
+                        value = nil
+                    case .failure(let error): throw error
+                    }
+                    if try !combine(value) { throw Stop() }
                 })
         } catch is Stop {}
         return finished.states
@@ -72,9 +93,9 @@ public struct BatchScan: Sendable {
     public func ordered(_ body: (ColumnBatch, ArraySlice<Int32>) throws -> Bool) throws {
         var merger = RowMerger()
         var position = 0
-        try map({ Selected(batch: $0, rows: $1) }) { selected in
+        _ = try mapBlocks(state: {}, { (_: inout Void, batch, rows) in Selected(batch: batch, rows: rows) }) { selected in
             position += 1
-            merger.add(selected.batch, selected.rows)
+            if let selected { merger.add(selected.batch, selected.rows) }
             let horizon = position < sources.count ? sources[position].block.location.minTimeNs : Int64.max
             return try merger.drain(before: horizon, body)
         }

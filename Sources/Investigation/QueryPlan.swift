@@ -19,6 +19,9 @@ public struct QueryPlan: Sendable {
     /// Whether blocks were skipped by time and index terms (false: every block is read, and counts
     /// are not answered from postings either: the pure scan, to compare with).
     public let pruning: Bool
+    /// Where the plan's scans note the blocks they leave out as damaged, going on past them; nil:
+    /// a damaged block ends the scan with its error.
+    public var damaged: DamagedBlocks?
 
     /// Plans a scan of `stores` for `filter`; with `pruning` false every block is read (for testing
     /// that pruning changes nothing, and for `--explain` comparisons).
@@ -63,6 +66,7 @@ public struct QueryPlan: Sendable {
         constraint = plan.constraint
         timeBounds = plan.timeBounds
         pruning = plan.pruning
+        damaged = plan.damaged
     }
 
     /// The plan with only `sources` (some of its own) left to read.
@@ -110,6 +114,7 @@ public struct QueryPlan: Sendable {
     public func batches(filter: EventFilter, columns: BatchColumns = .all, threads: Int = 2) -> BatchScan {
         var scan = BatchScan(sources, threads: threads)
         scan.columns = columns.union(filter.columns)
+        scan.damaged = damaged
         if case .everything = filter.compiled {} else { scan.select = { filter.select(in: $0) } }
         return scan
     }

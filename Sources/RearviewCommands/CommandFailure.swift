@@ -63,6 +63,7 @@ enum ExitStatusHelp {
     static let success = "0 success"
     static let usage = "2 bad input or usage (one line on stderr names the file, option or value)"
     static let damaged = "3 a store is damaged (see rearview verify)"
+    static let blocksLeftOut = "3 a damaged block was left out: every intact block was still read, and stderr names each damaged block and the events it held"
 
     /// "Exit status: 0 …; 2 …." from the statuses, in order (none may contain a semicolon).
     static func paragraph(_ statuses: String...) -> String {

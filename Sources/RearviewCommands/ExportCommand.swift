@@ -13,7 +13,7 @@ struct ExportCommand: ParsableCommand {
         discussion: """
             The selection is the one `query` takes (expression, karmor-style flags, --since/--until, several \
             --store merged in time order). One record per line, to standard output or to --out FILE (written \
-            to a new temporary file beside it, mode 0600, then renamed over FILE; a directory is refused).
+            to a new temporary file beside it, mode 0600, then renamed over FILE; a directory is refused).             A damaged block is left out and the export goes on: the output holds every intact block, each             damaged one is a DAMAGED line on stderr with the Seq and time range it held, and the exit             status is 3.
 
             Formats:
               kubearmor   KubeArmor JSON; imported records come out with their original keys, key order and \
@@ -35,7 +35,7 @@ struct ExportCommand: ParsableCommand {
 
             \(ExportFormat.allCases.filter { $0 != .kubearmor }.map { "Field mapping, --format \($0.rawValue) (output <- KubeArmor):\n" + $0.mappingText }.joined(separator: "\n\n"))
 
-            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.damaged))
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.blocksLeftOut))
             """)
 
     @OptionGroup var stores: ReadStoresOptions
@@ -83,7 +83,9 @@ struct ExportCommand: ParsableCommand {
         try reportingFailures {
             let opened = try stores.open()
             let filter = try selection.filter(stores: opened, policyName: policyName.policyName)
-            let plan = try QueryPlan(stores: opened, filter: filter)
+            var plan = try QueryPlan(stores: opened, filter: filter)
+            let damaged = DamagedBlocks()
+            plan.damaged = damaged
             let sink = try EventSink(path: out)
             // Each block's records are encoded from its columns on the decoding threads by a copy of the
             // encoder (copies share nothing mutable; each string is escaped once per block) and written
@@ -94,6 +96,7 @@ struct ExportCommand: ParsableCommand {
                                               encode: { encoder.appendLines(of: $0, rows: $1, to: &$2) },
                                               to: sink.write)
             try sink.close()
+            try damaged.failIfAnyWasLeftOut()
         }
     }
 }

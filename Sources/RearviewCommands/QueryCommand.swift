@@ -36,6 +36,8 @@ struct QueryCommand: ParsableCommand {
             decide a block (no filter, or only conditions on indexed fields and a --since/--until window \
             holding the whole block), without decompressing it; the result is the same.
 
+            A block that does not read back intact (a flipped byte, a cut file) is left out and the scan             goes on: every intact block is printed, each damaged one is a DAMAGED line on stderr with the             Seq and time range of the events it held, and the exit status is 3. Counts answered from the             index still include a damaged block's events, as the index recorded them.
+
             CSV cells that a spreadsheet would run as formulas (starting with =, +, -, @, tab or carriage \
             return, other than plain numbers) get a single quote in front and are quoted, as OWASP advises; \
             --csv-raw writes cells exactly.
@@ -46,7 +48,7 @@ struct QueryCommand: ParsableCommand {
               rearview query --type alert --group-by PolicyName,Action
               rearview query 'Resource ~ "^/etc/(shadow|passwd)"' --format kubearmor
 
-            \(ExitStatusHelp.paragraph("0 success (also when nothing matched)", "1 nothing matched, with --fail-empty", ExitStatusHelp.usage, ExitStatusHelp.damaged))
+            \(ExitStatusHelp.paragraph("0 success (also when nothing matched)", "1 nothing matched, with --fail-empty", ExitStatusHelp.usage, ExitStatusHelp.blocksLeftOut))
             """)
 
     @OptionGroup var stores: ReadStoresOptions
@@ -74,7 +76,9 @@ struct QueryCommand: ParsableCommand {
         try reportingFailures {
             let opened = try stores.open()
             let filter = try selection.filter(stores: opened, policyName: policyName.policyName)
-            let plan = try QueryPlan(stores: opened, filter: filter, pruning: !noPrune)
+            var plan = try QueryPlan(stores: opened, filter: filter, pruning: !noPrune)
+            let damaged = DamagedBlocks()
+            plan.damaged = damaged
             if explain {
                 Terminal.error(plan.explanation)
                 if output.count || groupBy != nil {
@@ -108,6 +112,7 @@ struct QueryCommand: ParsableCommand {
             for note in try FilterVocabulary.closedSetNotes(for: filter.expression, stores: opened, nothingMatched: matched == 0) {
                 Terminal.error("rearview: " + note)
             }
+            try damaged.failIfAnyWasLeftOut()
             if failEmpty && matched == 0 { throw ExitCode(1) }
         }
     }

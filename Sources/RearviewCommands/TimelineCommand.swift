@@ -15,7 +15,7 @@ struct TimelineCommand: ParsableCommand {
             the store's process table (sshd › bash › curl(4242), the nearest four names), operation, \
             resource, result, and for alerts `!! Action PolicyName (severity N)`, in red for blocks and \
             yellow otherwise when standard output is a terminal. Strings from events are escaped, so \
-            a hostile process name cannot forge lines or terminal escapes.
+            a hostile process name cannot forge lines or terminal escapes. A damaged block is left out             as `query` leaves it out (a DAMAGED line on stderr, exit 3 after the intact blocks).
 
             \(AroundOptions.discussion)
 
@@ -34,7 +34,7 @@ struct TimelineCommand: ParsableCommand {
               rearview timeline --type alert --replay --speed 10 --max-gap 2s
               rearview timeline --store /var/lib/rearview --follow --operation Process
 
-            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.damaged))
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.blocksLeftOut))
             """)
 
     @OptionGroup var stores: ReadStoresOptions
@@ -81,7 +81,9 @@ struct TimelineCommand: ParsableCommand {
             var lineage = follow ? try FollowedProcessTables(tables) : nil
             // Blocks indexed from here on are either in the plan or printed by --follow, never both.
             var seen = try opened.map { Set(try $0.blocks().map(\.id)) }
-            let plan = try QueryPlan(stores: opened, filter: filter)
+            var plan = try QueryPlan(stores: opened, filter: filter)
+            let damaged = DamagedBlocks()
+            plan.damaged = damaged
             for source in plan.sources {
                 if let n = opened.firstIndex(where: { $0 === source.store }) { seen[n].insert(source.block.id) }
             }
@@ -99,6 +101,7 @@ struct TimelineCommand: ParsableCommand {
                 }
             }
             out.flush()
+            try damaged.failIfAnyWasLeftOut()
             guard var lineage, remaining > 0 else { return }
             var watch = NewBlockWatch(stores: opened, seen: seen)
             while true {
