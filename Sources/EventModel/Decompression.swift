@@ -130,7 +130,7 @@ final class GzipStreamDecoder: StreamDecoder {
     }
 
     func finish() throws(InputError) {
-        if !betweenMembers { throw corrupt("the stream is cut short") }
+        if !betweenMembers { throw corrupt("the stream is cut short after byte \(consumed)") }
     }
 }
 
@@ -178,6 +178,6 @@ final class LZ4FrameStreamDecoder: StreamDecoder {
     }
 
     func finish() throws(InputError) {
-        if expectsMore != 0 { throw corrupt("the frame is cut short") }
+        if expectsMore != 0 { throw corrupt("the frame is cut short after byte \(consumed)") }
     }
 }

@@ -27,6 +27,9 @@ public final class InputByteStream {
     /// Decompressed bytes after the last chunk handed over.
     private var carry: [UInt8] = []
     private var readBuffer: [UInt8]
+    /// A failure met while reading (damaged compression, a read error) after some bytes came out:
+    /// those bytes are handed over first, the failure with the next read.
+    private var deferredFailure: InputError?
 
     /// Opens `path` (`-` is stdin), to be read `readBytes` raw bytes at a time and decompressed within `limits`.
     public init(path: String, readBytes: Int = 1 << 20, limits: DecompressionLimits = DecompressionLimits()) throws(InputError) {
@@ -57,7 +60,10 @@ public final class InputByteStream {
 
     /// The next chunk of (decompressed) input: at least `size` bytes ending just after a newline, or
     /// all that is left when the input ends first. A line longer than `size` comes whole. Nil at the end.
+    /// When the input fails part way, the bytes before the failure come first (the last of them
+    /// perhaps an incomplete line), and the failure is thrown by the next call.
     public func nextLines(atLeast size: Int) throws(InputError) -> [UInt8]? {
+        try throwDeferredFailure()
         var chunk: [UInt8] = []
         swap(&chunk, &carry)
         // Room for the whole chunk at once: growing by doubling would copy it several times.
@@ -73,16 +79,41 @@ public final class InputByteStream {
                 }
                 searchedTo = chunk.count
             }
-            try fill(&chunk)
+            try fillDeferringFailure(&chunk)
         }
     }
 
-    /// Everything not yet handed over, decompressed.
+    /// Everything not yet handed over, decompressed; a failure part way is thrown (nothing is handed over).
     public func readToEnd() throws(InputError) -> [UInt8] {
+        try throwDeferredFailure()
         var rest: [UInt8] = []
         swap(&rest, &carry)
         while !atEnd { try fill(&rest) }
         return rest
+    }
+
+    private func throwDeferredFailure() throws(InputError) {
+        if let failure = deferredFailure {
+            deferredFailure = nil
+            throw failure
+        }
+    }
+
+    /// ``fill(_:)``, keeping a damaged-compression or read failure for the next read when `output` has
+    /// bytes to hand over first (the stream then ends).
+    private func fillDeferringFailure(_ output: inout [UInt8]) throws(InputError) {
+        do {
+            try fill(&output)
+        } catch {
+            // A bomb's output is not handed over: it is what the limit refuses.
+            switch error.reason {
+            case .corruptGzip, .corruptLZ4, .unreadable: break
+            default: throw error
+            }
+            guard !output.isEmpty else { throw error }
+            deferredFailure = error
+            atEnd = true
+        }
     }
 
     /// The offset of the last newline in `buffer` at or after `from`.

@@ -18,14 +18,15 @@ struct ImportCommand: ParsableCommand {
             reported as FILE:LINE: reason, kept verbatim under STORE/rejects/, and counted. \
             Inputs stream: files, stdin and compressed input are read in chunks, and beyond a million parsed \
             records sorted runs are spilled to STORE/tmp-import-PID/ (removed afterwards) and merged, so memory \
-            does not grow with the input. A file damaged part way (a cut gzip stream) keeps every record before \
-            the damage and is reported. \
+            does not grow with the input. A file damaged part way (a cut gzip or LZ4 stream, a read error) keeps \
+            every complete record before the damage, as `zcat FILE | rearview import -` would: the record \
+            the cut splits is rejected, and one line names the damage and its compressed byte offset (exit 2). \
             The store is used only when the running user owns it and nobody else can write it (a new one \
             is made mode 0700, its files 0600); links in it are never followed. \
             Compressed input is refused as a decompression bomb (FILE: decompressed size exceeds N times the compressed size, exit 2) \
             once it expands more than --max-ratio times what was read of it (checked beyond 64 MiB of output; \
-            KubeArmor NDJSON compresses about 17-50x) or beyond --max-decompressed in all; the records before \
-            that point are kept, as for a damaged file. \
+            KubeArmor NDJSON compresses about 17-50x) or beyond --max-decompressed in all; the records of \
+            the 32 MiB chunks before that point are kept. \
             Exit 0 when every record was imported, 2 when some were rejected.
 
             \(ExitStatusHelp.paragraph(ExitStatusHelp.success, "2 a record was rejected or a file unreadable (every good record is stored, each rejection is a line on stderr), or bad usage", ExitStatusHelp.damaged))
@@ -89,7 +90,10 @@ struct ImportCommand: ParsableCommand {
             if !report.recovery.isEmpty { Terminal.error(report.recovery.description) }
             var shown = 0
             for file in report.files {
-                if let failure = file.failure { Terminal.error("rearview: \(failure)\(Self.hint(failure))") }
+                if let failure = file.failure {
+                    let kept = file.records > 0 ? "; \(file.records) record(s) were read before it (one it cut is rejected below)" : ""
+                    Terminal.error("rearview: \(failure)\(kept)\(Self.hint(failure))")
+                }
                 for rejection in file.rejected where shown < Self.rejectionsShown {
                     Terminal.error(rejection.description)
                     shown += 1
@@ -99,7 +103,7 @@ struct ImportCommand: ParsableCommand {
             let seconds = Date().timeIntervalSince(started)
             var summary = "imported \(report.imported) event(s) from \(report.files.count) file(s) into \(storeOptions.path)"
             summary += " (\(report.duplicates) already stored, \(report.rejected) rejected"
-            if report.failedFiles > 0 { summary += ", \(report.failedFiles) file(s) unreadable" }
+            if report.failedFiles > 0 { summary += ", \(report.failedFiles) file(s) unreadable or damaged part way" }
             summary += String(format: ") in %.2f s", seconds)
             Terminal.error(summary)
             switch processes {

@@ -98,6 +98,39 @@ import Testing
         #expect(lines(try CLI.run(["export", "--store", store]).stdout).sorted() == good.sorted())
     }
 
+    @Test func aCutGzipKeepsEveryCompleteRecordBeforeTheCut() throws {
+        let scratch = Scratch()
+        let cut = scratch.path + "/cut.ndjson.gz"
+        // The demo incident gzipped and cut in the middle; Python's zlib says what came before the cut.
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "gzip -c \(Shared.repository)/samples/demo-incident.ndjson | head -c 20000 > \(cut)"]
+        try shell.run()
+        shell.waitUntilExit()
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", "import sys, zlib; sys.stdout.buffer.write(zlib.decompressobj(31).decompress(open(sys.argv[1], 'rb').read()))", cut]
+        let pipe = Pipe()
+        python.standardOutput = pipe
+        try python.run()
+        let before = pipe.fileHandleForReading.readDataToEndOfFile()
+        python.waitUntilExit()
+        let complete = before.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+        try #require(complete.count > 100 && before.last != 0x0A)
+
+        let store = scratch.path + "/store"
+        let run = try CLI.run(["import", "--store", store, cut])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("rearview: \(cut): corrupt gzip data: the stream is cut short after byte 20000; "
+                                    + "\(complete.count + 1) record(s) were read before it (one it cut is rejected below)"), "\(run.stderr)")
+        #expect(run.stderr.contains("\(cut):\(complete.count + 1): invalid JSON"), "\(run.stderr)")
+        #expect(run.stderr.contains("imported \(complete.count) event(s) from 1 file(s)"), "\(run.stderr)")
+        #expect(lines(try CLI.run(["export", "--store", store]).stdout).sorted() == complete.sorted())
+        // The same as decompressing it first and importing standard input.
+        let piped = try CLI.run(["import", "--store", scratch.path + "/piped", "-"], stdin: before)
+        #expect(piped.stderr.contains("imported \(complete.count) event(s)"), "\(piped.stderr)")
+    }
+
     @Test func emptyAndUnreadableInputsFailWithOneLine() throws {
         let scratch = Scratch()
         let store = scratch.path + "/store"
