@@ -47,10 +47,26 @@ struct BlockVerdictMemo {
         case unknown(BatchRowIDs)
     }
 
-    /// An executable a rule's `fromSource` is compared with, and its ``SourceHash``.
-    struct Source {
-        var path: String
-        var hash: UInt64
+    /// The executables a rule's `fromSource` is compared with (it concerns the operation when it
+    /// names either), and their ``SourceHash``es; the second may be missing (empty, hash 0).
+    struct Sources {
+        let first: String
+        let second: String
+        private let firstHash: UInt64
+        private let secondHash: UInt64
+
+        init(_ first: String, _ second: String) {
+            self.first = first
+            self.second = second
+            firstHash = SourceHash.of(first)
+            secondHash = second.isEmpty ? 0 : SourceHash.of(second)
+        }
+
+        /// Whether a rule whose source has hash `hash` (not 0) may name one of them.
+        @inline(__always)
+        func mayInclude(hash: UInt64) -> Bool { hash == firstHash || hash == secondHash }
+
+        func include(_ path: String) -> Bool { path == first || (!second.isEmpty && path == second) }
     }
 
     /// The context strings ``PolicyEventFields`` reads (with `UID`): contexts equal in these are one
@@ -119,9 +135,10 @@ struct BlockVerdictMemo {
     private var classes: [ContextClassKey: Int32] = [:]
     /// Per class: its rule table + 1 (0: not known yet).
     private var classTables: [Int32] = []
-    /// Per class: the executable acting, and the parent's (for executions).
-    private var actors: [Source?] = []
-    private var parents: [Source?] = []
+    /// Per class: the `fromSource` candidates of executions and file accesses, and of sockets and
+    /// capabilities (see ``PolicyEvaluator``).
+    private var lineageSources: [Sources?] = []
+    private var commandSources: [Sources?] = []
     /// Matched rules, as ranges of ``targetRules``; a nil range: no rule of the kind can concern it.
     private var targets: [TargetKey: Range<Int32>?] = [:]
     private var targetRules: [Int32] = []
@@ -144,8 +161,8 @@ struct BlockVerdictMemo {
         Self.reset(&contextClasses, to: 0, count: batch.contextCount)
         classes.removeAll(keepingCapacity: true)
         classTables.removeAll(keepingCapacity: true)
-        actors.removeAll(keepingCapacity: true)
-        parents.removeAll(keepingCapacity: true)
+        lineageSources.removeAll(keepingCapacity: true)
+        commandSources.removeAll(keepingCapacity: true)
         targets.removeAll(keepingCapacity: true)
         targetRules.removeAll(keepingCapacity: true)
         decisions.removeAll(keepingCapacity: true)
@@ -203,8 +220,8 @@ struct BlockVerdictMemo {
             found = Int32(classes.count)
             classes[key] = found
             classTables.append(0)
-            actors.append(nil)
-            parents.append(nil)
+            lineageSources.append(nil)
+            commandSources.append(nil)
         }
         contextClasses[Int(context)] = found + 1
         return found
@@ -219,16 +236,15 @@ struct BlockVerdictMemo {
 
     mutating func keep(table: Int, ofContext context: Int32) { classTables[Int(contextClass(context))] = Int32(table + 1) }
 
-    /// The executable of context `context` that `fromSource` is compared with: the parent's for
-    /// executions, else the acting one's; `make` works it out the first time.
+    /// The executables of context `context` that `fromSource` is compared with, for executions and file
+    /// accesses (`lineage`) or for sockets and capabilities; `make` works them out the first time.
     @inline(__always)
-    mutating func source(ofContext context: Int32, parent: Bool, _ make: () -> String) -> Source {
+    mutating func sources(ofContext context: Int32, lineage: Bool, _ make: () -> Sources) -> Sources {
         let index = Int(contextClass(context))
-        if let known = parent ? parents[index] : actors[index] { return known }
-        let path = make()
-        let source = Source(path: path, hash: SourceHash.of(path))
-        if parent { parents[index] = source } else { actors[index] = source }
-        return source
+        if let known = lineage ? lineageSources[index] : commandSources[index] { return known }
+        let sources = make()
+        if lineage { lineageSources[index] = sources } else { commandSources[index] = sources }
+        return sources
     }
 
     /// The rules of `table` whose target names what `first` and `second` stand for in an operation of

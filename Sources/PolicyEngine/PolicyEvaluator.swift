@@ -15,9 +15,11 @@ import EventStore
 ///    (``EvaluationOptions/Scope``): container policies for events with a `ContainerID`, host
 ///    policies for the others.
 /// 3. A rule concerns the operation when its target names it (``PathRuleIndex``, ``SocketFacts``,
-///    capability names) and, with `fromSource`, when the executable is that source: for executions the
-///    *parent's* executable (`ParentProcessName`, as the BPF-LSM hook reads the parent task's file), for
-///    files, sockets and capabilities the process's own (`ProcessName`).
+///    capability names) and, with `fromSource`, when that source is one of the executables the feeder
+///    compares it with: for executions and file accesses the process's own (`ProcessName`) or its
+///    parent's (`ParentProcessName`), so a rule from a shell covers what the shell runs and what those
+///    read; for sockets and capabilities the process's own or the first word of its command line
+///    (`Source`, when arguments follow).
 /// 4. Options narrow a rule: `readOnly` concerns writes only (an open whose `Data` flags lack
 ///    `O_RDONLY`, or any other file operation) and allows reads, whether the rule allows or blocks;
 ///    `ownerOnly` lets only the file's owner through, whether the rule allows or blocks (the owner is
@@ -201,16 +203,14 @@ public struct PolicyEvaluator {
             matched = Self.matchTargets(event, kind: kind, table: table, into: &candidates)
         }
         guard matched else { return nil }
-        let isExecution = kind == .execution
-        let source: BlockVerdictMemo.Source
-        if let context = event.batchIDs?.context {
-            source = blockMemo.source(ofContext: context, parent: isExecution) { Self.source(event, execution: isExecution) }
+        let lineage = kind == .execution || kind == .file
+        let sources = if let context = event.batchIDs?.context {
+            blockMemo.sources(ofContext: context, lineage: lineage) { Self.sources(event, lineage: lineage) }
         } else {
-            let path = Self.source(event, execution: isExecution)
-            source = BlockVerdictMemo.Source(path: path, hash: SourceHash.of(path))
+            Self.sources(event, lineage: lineage)
         }
         let group: PostureGroup = kind == .network ? .network : kind == .capability ? .capabilities : .file
-        return decide(event, table: table, group: group, source: source, isContainer: isContainer)
+        return decide(event, table: table, group: group, sources: sources, isContainer: isContainer)
     }
 
     /// Appends to `candidates` the rules of `table` whose target names the operation (`kind` is not
@@ -245,11 +245,16 @@ public struct PolicyEvaluator {
         return true
     }
 
-    /// The executable `fromSource` is compared with: for executions the parent's (`ParentProcessName`,
-    /// or the first word of `Source`), for the rest the process's own (``actor(_:)``).
-    private static func source<E: PolicyEventFields>(_ event: E, execution: Bool) -> String {
-        guard execution else { return actor(event) }
-        return event.parentProcessName.isEmpty ? firstWord(event.source) : event.parentProcessName
+    /// The executables `fromSource` is compared with, as the feeder compares them: for executions and
+    /// file accesses (`lineage`) the process's own (``actor(_:)``) and its parent's (`ParentProcessName`,
+    /// or the first word of `Source`); for sockets and capabilities the process's own and the first word
+    /// of its command line (`Source`) when more follows it.
+    private static func sources<E: PolicyEventFields>(_ event: E, lineage: Bool) -> BlockVerdictMemo.Sources {
+        if lineage {
+            return BlockVerdictMemo.Sources(actor(event), event.parentProcessName.isEmpty ? firstWord(event.source) : event.parentProcessName)
+        }
+        let command = event.source.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+        return BlockVerdictMemo.Sources(actor(event), command.count == 2 ? String(command[0]) : "")
     }
 
     /// The counts so far, with ``EvaluationStatistics/eventsInScope`` for every policy.
@@ -272,7 +277,7 @@ public struct PolicyEvaluator {
     private enum PostureGroup { case file, network, capabilities }
 
     private mutating func decide<E: PolicyEventFields>(_ event: E, table: RuleTable, group: PostureGroup,
-                                                       source: BlockVerdictMemo.Source, isContainer: Bool) -> PolicyVerdict? {
+                                                       sources: BlockVerdictMemo.Sources, isContainer: Bool) -> PolicyVerdict? {
         let allowList: Bool
         switch group {
         case .file: allowList = table.fileAllowList
@@ -291,9 +296,9 @@ public struct PolicyEvaluator {
         var allowNeededUnknownOwner = false
         for id in candidates {
             let requiredSource = table.sourceHashes[Int(id)]
-            if requiredSource != 0 && requiredSource != source.hash { continue }
+            if requiredSource != 0 && !sources.mayInclude(hash: requiredSource) { continue }
             let rule = table.rules[Int(id)]
-            if let required = rule.fromSource, required != source.path { continue }
+            if let required = rule.fromSource, !sources.include(required) { continue }
             if access == nil { access = AccessFacts(event) }
             switch rule.action {
             case .block:

@@ -40,8 +40,10 @@ struct EvaluateCommand: ParsableCommand {
             named on stderr.
               - Only operations that reached the enforcer are judged: results Passed, Permission \
             denied, Operation not permitted. A recorded alert is judged as the operation it records.
-              - fromSource is the parent's executable for executions (ParentProcessName), the \
-            process's own for files, sockets and capabilities. readOnly concerns writes (an open \
+              - fromSource names, as KubeArmor's feeder compares it, for process and file rules the \
+            process's own executable or its parent's (ParentProcessName: a file rule from /usr/bin/bash \
+            covers cat run from bash), for network and capability rules the process's own or the \
+            first word of its command line (Source, when arguments follow). readOnly concerns writes (an open \
             without O_RDONLY) and lets reads through, for Allow and Block rules alike; ownerOnly lets \
             only the file's owner through (owner from an OID field; absent, the accessor counts as \
             not the owner and the alert carries "OwnerUnverified": true).

@@ -50,6 +50,10 @@ import Testing
               readOnly: true
               fromSource:
               - path: /usr/lib/postgresql/16/bin/postgres
+            - dir: /etc/
+              recursive: true
+              fromSource:
+              - path: /usr/bin/bash
           network:
             matchProtocols:
             - protocol: tcp

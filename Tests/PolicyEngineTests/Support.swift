@@ -95,9 +95,12 @@ enum Fixture {
                         container: container, uid: uid, owner: owner, result: result)
     }
 
-    static func socket(_ resource: String, by process: String = "/usr/bin/curl", container: String = "ubuntu-1",
-                       data: String = "syscall=SYS_SOCKET") -> Event {
-        podEvent("Network", resource: resource, data: data, process: process, container: container)
+    /// A socket operation of `process`, whose `Source` is `commandLine` (default: the executable alone).
+    static func socket(_ resource: String, by process: String = "/usr/bin/curl", commandLine: String? = nil,
+                       container: String = "ubuntu-1", data: String = "syscall=SYS_SOCKET") -> Event {
+        var event = podEvent("Network", resource: resource, data: data, process: process, container: container)
+        if let commandLine { event.source = commandLine }
+        return event
     }
 
     /// Evaluates `events` one by one with a fresh evaluator.

@@ -49,6 +49,40 @@ import Testing
         #expect(csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 27)
     }
 
+    /// A file rule `fromSource` a shell covers what the shell runs (KubeArmor's feeder compares the
+    /// source with ProcessName or ParentProcessName): the web shell's `cat /etc/shadow` under dash.
+    @Test func aFileRuleFromAShellCoversWhatTheShellRuns() throws {
+        let policy = scratch.write("shadow-from-dash.yaml", """
+            apiVersion: security.kubearmor.com/v1
+            kind: KubeArmorPolicy
+            metadata:
+              name: shadow-from-shells
+              namespace: wordpress-mysql
+            spec:
+              selector:
+                matchLabels:
+                  app: wordpress
+              file:
+                matchPaths:
+                - path: /etc/shadow
+                  fromSource:
+                  - path: /usr/bin/dash
+              action: Block
+            """)
+        let run = try CLI.run(["evaluate", "--store", store, "--policy", policy, "--format", "kubearmor"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let demo = try objects(String(contentsOfFile: Shared.repository + "/samples/demo-incident.ndjson", encoding: .utf8))
+        let expected = demo.filter {
+            $0["Operation"] as? String == "File" && $0["Resource"] as? String == "/etc/shadow"
+                && $0["NamespaceName"] as? String == "wordpress-mysql"
+                && ($0["ProcessName"] as? String == "/usr/bin/dash" || $0["ParentProcessName"] as? String == "/usr/bin/dash")
+        }.map { "\($0["HostPID"] as! Int) \($0["ProcessName"] as! String)" }
+        #expect(expected == ["9915 /usr/bin/cat"])
+        let alerts = try objects(run.stdout)
+        #expect(alerts.map { "\($0["HostPID"] as! Int) \($0["ProcessName"] as! String)" } == expected)
+        #expect(alerts.first?["PolicyName"] as? String == "shadow-from-shells" && alerts.first?["Action"] as? String == "Block")
+    }
+
     @Test func asWrittenTheHostPolicyForAnotherNodeCatchesNothingAndSaysSo() throws {
         let run = try CLI.run(["evaluate", "--store", store, "--policy", Self.samplePolicy, "--format", "ndjson"])
         #expect(run.status == 0)
