@@ -138,6 +138,7 @@ func storeBenchmarks(_ bench: Bench) {
     print("\nwhat leaves the store: forward and report")
     forwardBenchmarks(bench, store: store)
     reportBenchmarks(bench, store: store)
+    salvageBenchmarks(bench, ndjson: ndjson, store: store)
 }
 
 /// The regex `--count` and `--group-by ProcessName` against DuckDB's in-process times: rearview as a

@@ -83,7 +83,7 @@ func report(_ name: String, _ value: String, _ baseline: String, _ ratio: String
     fflush(nil)  // each row as it is measured, into a file too
 }
 
-let usage = "usage: RearviewBench [--rearview PATH] [--events N] [--scale N] [--only store|recorder|scale|aggregates[,…]]"
+let usage = "usage: RearviewBench [--rearview PATH] [--events N] [--scale N] [--only store|recorder|scale|aggregates|salvage[,…]]"
 var arguments = CommandLine.arguments.dropFirst()
 var rearview = ".build/release/rearview"
 var events = 1_000_000
@@ -98,7 +98,7 @@ while let a = arguments.popFirst() {
     default: fatalError(usage)
     }
 }
-guard parts.isSubset(of: ["store", "recorder", "scale", "aggregates"]) else { fatalError(usage) }
+guard parts.isSubset(of: ["store", "recorder", "scale", "aggregates", "salvage"]) else { fatalError(usage) }
 // Scale runs at 10M events unless told otherwise, and not at all after a small `--events` unless asked for.
 let scaleEvents = scale ?? (events >= 1_000_000 ? 10_000_000 : 0)
 let work = ProcessInfo.processInfo.environment["REARVIEW_BENCH_DIR"] ?? "/tmp/rearview-bench"
@@ -115,6 +115,13 @@ if parts.contains("aggregates") && !parts.contains("store") {
     let duckDB = bench.size(database) > 0 ? DuckDB(database: database) : DuckDB.load(ndjson, into: database).duckDB
     print("\naggregates on \(store) (\(events) events)")
     aggregateBenchmarks(bench, store: store, duckDBSeconds: duckDB.best(duckDBAggregates))
+}
+if parts.contains("salvage") && !parts.contains("store") {
+    // The salvage rows alone, on the store an earlier `store` run left (made here if missing).
+    let store = "\(work)/store", ndjson = bench.generated(events)
+    if bench.size(store + "/index.sqlite") == 0 { bench.time("\(rearview) import --store \(store) \(ndjson) 2>/dev/null") }
+    print("\nsalvage on \(store) (\(events) events)")
+    salvageBenchmarks(bench, ndjson: ndjson, store: store)
 }
 if parts.contains("scale") {
     if scaleEvents > events { scaleBenchmarks(bench, scale: scaleEvents) }

@@ -112,7 +112,9 @@ public struct HTMLReportRenderer: Sendable {
         if picture.lanes.isEmpty {
             out += "<p class=\"note\">No event of a known process.</p>\n"
         } else {
-            out += "<p>One lane per process, events as marks over time (bars: events, diamonds: alerts, coloured by severity).</p>\n"
+            out += "<p>One lane per process, events as marks over time (bars: events, diamonds: alerts, coloured by severity)"
+                + (picture.isZoomed ? "; zoomed to where the selected process and its descendants act, ◂N and N▸ count a lane's events before and after" : "")
+                + ".</p>\n"
             out += "<div class=\"picture\">" + picture.svg() + "</div>\n"
         }
         let undrawn = report.marks.count - picture.lanes.count
@@ -123,28 +125,74 @@ public struct HTMLReportRenderer: Sendable {
     }
 
     private func events(_ report: IncidentReport, into out: inout String) {
+        let tables = report.tables
         out += "<section id=\"events\">\n<h2>Events</h2>\n"
-        out += "<p>\(report.summary.events) events in time order; open a row's fields for every KubeArmor field of the event.</p>\n"
-        out += "<table class=\"events\"><thead><tr><th>Time</th><th>Host</th><th>Process</th><th>Operation</th>"
-            + "<th>Resource</th><th>Result</th><th>Alert</th><th>Fields</th></tr></thead>\n<tbody>\n"
-        for event in report.rows { row(event, into: &out) }
-        out += "</tbody></table>\n"
+        out += "<p>\(report.summary.events) events. What matters comes first: alerts and denied operations, then "
+            + (tables.lineage == nil ? "every event" : "what the selected process and its descendants did")
+            + " in time order" + (tables.lineage == nil ? "" : ", then the other processes' events grouped by repetition")
+            + "; a row's fields hold every KubeArmor field of the event. A Result other than Passed is marked.</p>\n"
+        out += "<h3 id=\"events-notable\">Alerts and denials (\(tables.notableEvents))</h3>\n"
+        if tables.notable.isEmpty {
+            out += "<p class=\"note\">No alert and no denied operation.</p>\n"
+        } else {
+            eventTable(tables.notable, into: &out)
+        }
+        if tables.notableEvents > tables.notable.count {
+            out += "<p class=\"note cap\">\(tables.notableEvents - tables.notable.count) more alerts and denials not shown (the first "
+                + "\(tables.notable.count) are); the JSON report has all.</p>\n"
+        }
+        let story = tables.lineage == nil ? "All events" : "The selected process and its descendants"
+        out += "<h3 id=\"events-story\">\(story) (\(tables.storyEvents))</h3>\n"
+        eventTable(report.rows, into: &out)
         if report.omittedRows > 0 {
             out += "<p class=\"note cap\" id=\"rows-omitted\">\(report.omittedRows) more events not shown (the first "
                 + "\(report.rows.count) are); the JSON report has all.</p>\n"
         }
+        if tables.lineage != nil {
+            out += "<h3 id=\"events-others\">Other processes, grouped (\(tables.otherEvents) events in \(tables.others.count) groups)</h3>\n"
+            if !tables.others.isEmpty {
+                out += "<table class=\"events\" id=\"other-events\"><thead><tr><th>Count</th><th>First</th><th>Last</th><th>Host</th>"
+                    + "<th>Process</th><th>Operation</th><th>Resource</th><th>Result</th></tr></thead>\n<tbody>\n"
+                for group in tables.others {
+                    let event = group.first
+                    out += "<tr><td class=\"n\">\(group.count)</td><td class=\"time\">\(ReportText.time(event.timeNs))</td>"
+                        + "<td class=\"time\">\(group.count > 1 ? ReportText.time(group.lastNs) : "")</td>"
+                        + "<td class=\"host\">\(ReportText.html(event.hostName, limit: 40))</td>"
+                        + "<td>\(ReportText.html(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID))</td>"
+                        + "<td>\(ReportText.html(event.operation, limit: 20))</td>"
+                        + "<td class=\"resource\">\(ReportText.html(event.resource, limit: 160))</td>" + resultCell(event) + "</tr>\n"
+                }
+                out += "</tbody></table>\n"
+            }
+            if tables.otherEventsOmitted > 0 {
+                out += "<p class=\"note cap\">\(tables.otherEventsOmitted) more events in further groups not shown; the JSON report has all.</p>\n"
+            }
+        }
         out += "</section>\n"
+    }
+
+    private func eventTable(_ events: [Event], into out: inout String) {
+        out += "<table class=\"events\"><thead><tr><th>Time</th><th>Host</th><th>Process</th><th>Operation</th>"
+            + "<th>Resource</th><th>Result</th><th>Alert</th><th>Fields</th></tr></thead>\n<tbody>\n"
+        for event in events { row(event, into: &out) }
+        out += "</tbody></table>\n"
+    }
+
+    /// The Result cell, marked when the operation did not pass.
+    private func resultCell(_ event: Event) -> String {
+        let failed = !event.result.isEmpty && event.result != "Passed"
+        return "<td\(failed ? " class=\"failed\"" : "")>\(ReportText.html(event.result, limit: 40))</td>"
     }
 
     private func row(_ event: Event, into out: inout String) {
         let level = event.isAlert ? SeverityLevel(alerts: 1, highestSeverity: Int(event.severity)) : .none
         out += event.isAlert ? "<tr class=\"alert sev-\(level)\">" : "<tr>"
         out += "<td class=\"time\">\(ReportText.time(event.timeNs))</td>"
-        out += "<td>\(ReportText.html(event.hostName, limit: 40))</td>"
+        out += "<td class=\"host\">\(ReportText.html(event.hostName, limit: 40))</td>"
         out += "<td>\(ReportText.html(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID))</td>"
         out += "<td>\(ReportText.html(event.operation, limit: 20))</td>"
         out += "<td class=\"resource\">\(ReportText.html(event.resource, limit: 160))</td>"
-        out += "<td>\(ReportText.html(event.result, limit: 40))</td>"
+        out += resultCell(event)
         if event.isAlert {
             let severity = event.severity.isEmpty ? "" : " (severity \(ReportText.html(event.severity, limit: 8)))"
             out += "<td>\(ReportText.html(event.action, limit: 20)) \(ReportText.html(event.policyName, limit: 60))\(severity)</td>"
@@ -179,12 +227,7 @@ public struct HTMLReportRenderer: Sendable {
             out += "<p class=\"note\">No operation was in the scope of \(reevaluation.idlePolicies.map(ReportText.html).joined(separator: ", ")) "
                 + "(their selectors name other workloads or nodes).</p>\n"
         }
-        if !reevaluation.alerts.isEmpty {
-            out += "<table class=\"events\"><thead><tr><th>Time</th><th>Host</th><th>Process</th><th>Operation</th>"
-                + "<th>Resource</th><th>Result</th><th>Alert</th><th>Fields</th></tr></thead>\n<tbody>\n"
-            for alert in reevaluation.alerts { row(alert, into: &out) }
-            out += "</tbody></table>\n"
-        }
+        if !reevaluation.alerts.isEmpty { eventTable(reevaluation.alerts, into: &out) }
         let omitted = reevaluation.alertCount - reevaluation.alerts.count
         if omitted > 0 {
             out += "<p class=\"note cap\">\(omitted) more re-evaluated alerts not shown; the JSON report has all.</p>\n"
@@ -227,14 +270,15 @@ public struct HTMLReportRenderer: Sendable {
         .counts{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
         table{border-collapse:collapse;font-size:13px}caption{text-align:left;font-weight:600;padding:4px 0}
         th,td{border:1px solid #e4e7eb;padding:2px 6px;text-align:left;vertical-align:top}th{background:#f5f7fa}
-        td.n{text-align:right}td.time{white-space:nowrap;font:12px ui-monospace,monospace}
+        td.n{text-align:right}td.host{white-space:nowrap}td.time{white-space:nowrap;font:12px ui-monospace,monospace}
         td.resource{font:12px ui-monospace,monospace;overflow-wrap:anywhere;max-width:520px}
         table.events{width:100%}tr.alert td{background:#fff7ed}tr.alert.sev-high td{background:#fee2e2}
+        td.failed,tr.alert td.failed{color:#991b1b;font-weight:700;background:#fecaca}
         details summary{cursor:pointer;color:#1d4ed8}
         dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:0 10px;margin:4px 0;font:12px ui-monospace,monospace}
         dl.fields dt{color:#52606d}dl.fields dd{margin:0;overflow-wrap:anywhere;white-space:pre-wrap}
         .picture{overflow:auto;border:1px solid #e4e7eb;background:#fff}
-        svg text{font:12px ui-monospace,monospace;fill:#1f2933}svg text.stats{fill:#616e7c}svg text.axis{font-size:11px;fill:#52606d}
+        svg text{font:12px ui-monospace,monospace;fill:#1f2933}svg text.stats{fill:#616e7c}svg text.axis{font-size:11px;fill:#52606d}svg text.outside{font-size:11px;fill:#7b8794}
         svg .edge{fill:none;stroke:#9aa5b1;stroke-width:1.2}svg .node rect{stroke:#7b8794;stroke-width:1}
         svg .node.selected rect{stroke:#1d4ed8;stroke-width:2.5}svg .tick{stroke:#e4e7eb}
         svg .band{fill:#fff}svg .band.odd{fill:#f5f7fa}svg .ev{fill:#7b8794}svg .alert{stroke:#1f2933;stroke-width:.8}

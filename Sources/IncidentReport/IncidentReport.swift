@@ -13,9 +13,12 @@ public struct IncidentReport: Sendable {
     public var summary: ReportSummary
     /// The processes of the tree, depth-first with parents before children (see ``ReportProcess``).
     public var processes: [ReportProcess]
-    /// The events kept for display, in time order: all of them, or as many as the collector's
-    /// row limit; ``omittedRows`` says how many more matched.
+    /// The events kept for display, in time order, as many as the collector's row limit: the story
+    /// (with a lineage, the events of the selected processes and their descendants; else every
+    /// selected event); ``omittedRows`` says how many more there were.
     public var rows: [Event]
+    /// How the tables order the rest: alerts and denials first, the others' events grouped.
+    public var tables: ReportEventTables
     /// The policy re-evaluation, when policies were given.
     public var reevaluation: Reevaluation?
     public var evidence: ReportEvidence
@@ -23,19 +26,51 @@ public struct IncidentReport: Sendable {
     public var marks: [Int64: [TimelineMark]]
 
     public init(title: String, selection: String, summary: ReportSummary, processes: [ReportProcess], rows: [Event],
-                reevaluation: Reevaluation?, evidence: ReportEvidence, marks: [Int64: [TimelineMark]]) {
+                tables: ReportEventTables, reevaluation: Reevaluation?, evidence: ReportEvidence, marks: [Int64: [TimelineMark]]) {
         self.title = title
         self.selection = selection
         self.summary = summary
         self.processes = processes
         self.rows = rows
+        self.tables = tables
         self.reevaluation = reevaluation
         self.evidence = evidence
         self.marks = marks
     }
 
-    /// Selected events that are not among ``rows``.
-    public var omittedRows: Int { summary.events - rows.count }
+    /// Story events that are not among ``rows``.
+    public var omittedRows: Int { tables.storyEvents - rows.count }
+}
+
+/// The events of a report beside its story (``IncidentReport/rows``), as its tables show them so
+/// that what matters comes first: alerts and denied operations, then the story, then the rest grouped.
+public struct ReportEventTables: Sendable {
+    /// Alerts and operations whose Result is not `Passed`, of every selected process, in time order
+    /// (as many as the row limit).
+    public var notable: [Event] = []
+    public var notableEvents = 0
+    /// Events in the story: all selected events, or with a lineage only its processes' events.
+    public var storyEvents = 0
+    /// The processes whose events are the story (the selected ones and their descendants); nil when
+    /// every selected event is.
+    public var lineage: Set<Int64>?
+    /// With a lineage, the other selected events (of ancestors and of events no process accounts
+    /// for), one group per host, process, operation, resource and result, in order of first
+    /// occurrence (as many groups as the row limit).
+    public var others: [EventGroup] = []
+    public var otherEvents = 0
+    /// Other events whose group was beyond the row limit.
+    public var otherEventsOmitted = 0
+
+    public init() {}
+}
+
+/// Repetitions of one operation: events of one process on one resource with one result.
+public struct EventGroup: Sendable {
+    /// The first of them (for host, process, operation, resource and result).
+    public var first: Event
+    public var count: Int
+    public var lastNs: Int64
 }
 
 /// A value and how many events or alerts had it (a host, a severity, a policy, a tag).
@@ -107,9 +142,11 @@ public struct ReportProcess: Sendable, Equatable {
     public var blocked: Int
     /// The highest Severity of its alerts (nil when it raised none, or none had a numeric severity).
     public var highestSeverity: Int?
+    /// The process that adopted it when its parent exited, as `name (HostPID)`.
+    public var reapedBy: String?
 
     public init(instance: ProcessInstance, depth: Int, parentID: Int64?, isSelected: Bool, events: Int = 0,
-                alerts: Int = 0, blocked: Int = 0, highestSeverity: Int? = nil) {
+                alerts: Int = 0, blocked: Int = 0, highestSeverity: Int? = nil, reapedBy: String? = nil) {
         self.instance = instance
         self.depth = depth
         self.parentID = parentID
@@ -118,6 +155,7 @@ public struct ReportProcess: Sendable, Equatable {
         self.alerts = alerts
         self.blocked = blocked
         self.highestSeverity = highestSeverity
+        self.reapedBy = reapedBy
     }
 
     /// How alarming it is, for colour: from its alerts' highest severity.

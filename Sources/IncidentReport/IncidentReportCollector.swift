@@ -24,16 +24,22 @@ public struct IncidentReportCollector {
     private var activity: [Int64: ProcessActivity] = [:]
     private var marks: [Int64: [TimelineMark]] = [:]
     private var rows: [Event] = []
+    private var tables = ReportEventTables()
+    private var otherGroups: [EventGroupKey: Int] = [:]
     private var reevaluated: [Event] = []
     private var reevaluatedCount = 0
     private var ruleCounts: [RuleKey: Int] = [:]
 
     /// A collector that maps events to the instances of `table` (the merged table of every store
     /// read); with `onlyProcesses`, events of other instances are left out (a reused PID's other
-    /// life). Keeps at most `rowLimit` rows (nil: all, for JSON); re-evaluates with `policies`.
-    public init(table: ProcessInstanceTable, onlyProcesses: Set<Int64>? = nil, rowLimit: Int?, policies: PolicySet? = nil) {
+    /// life). With `lineage`, only the events of those instances are the story rows, and the others
+    /// are grouped (``ReportEventTables``). Keeps at most `rowLimit` rows of each table (nil: all,
+    /// for JSON); re-evaluates with `policies`.
+    public init(table: ProcessInstanceTable, onlyProcesses: Set<Int64>? = nil, lineage: Set<Int64>? = nil, rowLimit: Int?,
+                policies: PolicySet? = nil) {
         self.table = table
         self.onlyProcesses = onlyProcesses
+        tables.lineage = lineage
         self.rowLimit = rowLimit.map { max(0, $0) }
         evaluator = policies?.makeEvaluator()
     }
@@ -68,7 +74,7 @@ public struct IncidentReportCollector {
         } else {
             summary.eventsWithoutProcess += 1
         }
-        if rowLimit.map({ rows.count < $0 }) ?? true { rows.append(event) }
+        keep(event, of: instanceID)
         if evaluator != nil, let verdict = evaluator!.verdict(for: event) {
             reevaluatedCount += 1
             ruleCounts[RuleKey(policyName: verdict.policyName, rule: verdict.rule, action: verdict.action), default: 0] += 1
@@ -77,6 +83,32 @@ public struct IncidentReportCollector {
             }
         }
         return true
+    }
+
+    private func hasRoom(_ count: Int) -> Bool { rowLimit.map { count < $0 } ?? true }
+
+    /// Puts `event` in its tables: the notable ones, and the story or the groups of the others.
+    private mutating func keep(_ event: Event, of instanceID: Int64?) {
+        if event.isAlert || (!event.result.isEmpty && event.result != "Passed") {
+            tables.notableEvents += 1
+            if hasRoom(tables.notable.count) { tables.notable.append(event) }
+        }
+        if let lineage = tables.lineage, !(instanceID.map(lineage.contains) ?? false) {
+            tables.otherEvents += 1
+            let key = EventGroupKey(event)
+            if let index = otherGroups[key] {
+                tables.others[index].count += 1
+                tables.others[index].lastNs = event.timeNs
+            } else if hasRoom(tables.others.count) {
+                otherGroups[key] = tables.others.count
+                tables.others.append(EventGroup(first: event, count: 1, lastNs: event.timeNs))
+            } else {
+                tables.otherEventsOmitted += 1
+            }
+            return
+        }
+        tables.storyEvents += 1
+        if hasRoom(rows.count) { rows.append(event) }
     }
 
     /// The instances the events taken so far belong to (the seeds of the report's tree).
@@ -101,9 +133,11 @@ public struct IncidentReportCollector {
             let instance = node.instance
             lastAtDepth.removeSubrange(min(depth, lastAtDepth.count)...)
             let seen = activity[instance.id] ?? ProcessActivity()
+            let reaper = tree.reaper(of: instance).map { ReportText.programName($0.currentImage) + " (\($0.hostPID))" }
             processes.append(ReportProcess(instance: instance, depth: depth, parentID: depth > 0 ? lastAtDepth.last : nil,
                                            isSelected: focus.contains(instance.id), events: seen.events,
-                                           alerts: seen.alerts, blocked: seen.blocked, highestSeverity: seen.highestSeverity))
+                                           alerts: seen.alerts, blocked: seen.blocked, highestSeverity: seen.highestSeverity,
+                                           reapedBy: reaper))
             lastAtDepth.append(instance.id)
         }
         var reevaluation: Reevaluation?
@@ -119,7 +153,7 @@ public struct IncidentReportCollector {
                     .sorted { ($0.count, $1.policyName, $1.rule, $1.action) > ($1.count, $0.policyName, $0.rule, $0.action) },
                 idlePolicies: idle)
         }
-        return IncidentReport(title: title, selection: selection, summary: summary, processes: processes, rows: rows,
+        return IncidentReport(title: title, selection: selection, summary: summary, processes: processes, rows: rows, tables: tables,
                               reevaluation: reevaluation, evidence: evidence, marks: marks)
     }
 
@@ -154,6 +188,25 @@ public struct IncidentReportCollector {
         var policyName: String
         var rule: String
         var action: String
+    }
+}
+
+/// What makes events repetitions of one another in the grouped table.
+private struct EventGroupKey: Hashable {
+    let hostName: String
+    let hostPID: Int32
+    let processName: String
+    let operation: String
+    let resource: String
+    let result: String
+
+    init(_ event: Event) {
+        hostName = event.hostName
+        hostPID = event.hostPID
+        processName = event.processName
+        operation = event.operation
+        resource = event.resource
+        result = event.result
     }
 }
 

@@ -65,10 +65,35 @@ public struct MarkdownReportRenderer: Sendable {
             out += "\nThe events of \(report.marks.count - lanes.count) more processes are not listed.\n"
         }
 
-        out += "\n## Events\n\n\(summary.events) events in time order.\n\n"
+        let tables = report.tables
+        out += "\n## Events\n\n\(summary.events) events; alerts and denied operations first.\n"
+        out += "\n### Alerts and denials (\(tables.notableEvents))\n\n"
+        if tables.notable.isEmpty { out += "No alert and no denied operation.\n" }
+        eventTable(tables.notable, into: &out)
+        if tables.notableEvents > tables.notable.count {
+            out += "\n\(tables.notableEvents - tables.notable.count) more alerts and denials not shown; the JSON report has all.\n"
+        }
+        out += "\n### \(tables.lineage == nil ? "All events" : "The selected process and its descendants") (\(tables.storyEvents)), in time order\n\n"
         eventTable(report.rows, into: &out)
         if report.omittedRows > 0 {
             out += "\n\(report.omittedRows) more events not shown (the first \(report.rows.count) are); the JSON report has all.\n"
+        }
+        if tables.lineage != nil {
+            out += "\n### Other processes, grouped (\(tables.otherEvents) events in \(tables.others.count) groups)\n\n"
+            if !tables.others.isEmpty {
+                out += "| Count | First | Last | Host | Process | Operation | Resource | Result |\n|---:|---|---|---|---|---|---|---|\n"
+                for group in tables.others {
+                    let event = group.first
+                    out += "| \(group.count) | \(ReportText.time(event.timeNs)) | \(group.count > 1 ? ReportText.time(group.lastNs) : "") | "
+                        + "\(ReportText.markdown(event.hostName, limit: 40)) | "
+                        + "\(ReportText.markdown(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID)) | "
+                        + "\(ReportText.markdown(event.operation, limit: 20)) | \(ReportText.markdown(event.resource, limit: 160)) | "
+                        + "\(Self.result(event)) |\n"
+                }
+            }
+            if tables.otherEventsOmitted > 0 {
+                out += "\n\(tables.otherEventsOmitted) more events in further groups not shown; the JSON report has all.\n"
+            }
         }
 
         if let reevaluation = report.reevaluation {
@@ -132,7 +157,13 @@ public struct MarkdownReportRenderer: Sendable {
             out += "| \(ReportText.time(event.timeNs)) | \(ReportText.markdown(event.hostName, limit: 40)) | "
                 + "\(ReportText.markdown(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID)) | "
                 + "\(ReportText.markdown(event.operation, limit: 20)) | \(ReportText.markdown(event.resource, limit: 160)) | "
-                + "\(ReportText.markdown(event.result, limit: 40)) | \(alert) |\n"
+                + "\(Self.result(event)) | \(alert) |\n"
         }
+    }
+
+    /// The Result, in bold when the operation did not pass.
+    private static func result(_ event: Event) -> String {
+        let text = ReportText.markdown(event.result, limit: 40)
+        return event.result.isEmpty || event.result == "Passed" ? text : "**\(text)**"
     }
 }

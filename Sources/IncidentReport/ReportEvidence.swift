@@ -40,11 +40,16 @@ public struct StoreEvidence: Sendable, Equatable {
         self.problems = problems
     }
 
+    /// `path` from the root, so that the report names the store wherever it is read.
+    public static func absolutePath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
     /// Reads `store`'s id and segments and verifies it (checksums, segment SHA-256, hash chain, index).
     public static func gather(_ store: Store) throws(StoreError) -> StoreEvidence {
         let segments = try store.segments().sorted { $0.number < $1.number }.map(SegmentEvidence.init)
         let problems = try StoreVerifier.verify(store).map(\.description)
-        return StoreEvidence(path: store.path, storeID: try store.storeID(), segments: segments, problems: problems)
+        return StoreEvidence(path: absolutePath(store.path), storeID: try store.storeID(), segments: segments, problems: problems)
     }
 }
 

@@ -12,6 +12,9 @@ public struct ProcessTree: Sendable {
     public let selectedIDs: Set<Int64>
     /// Every instance in the tree, by id (for resolving reapers and parents in renderings).
     public let instancesByID: [Int64: ProcessInstance]
+    /// The reapers of the tree's instances that are not in the tree themselves, by id, so that
+    /// renderings can name every reaper.
+    public let outsideReapers: [Int64: ProcessInstance]
 
     /// The trees around what `selector` chooses in `table`: the selected instances, with their
     /// ancestors and/or descendants up to `depth` levels away (nil: all). ``ProcessSelector/all``
@@ -51,7 +54,30 @@ public struct ProcessTree: Sendable {
             if let instance = table[id] { byID[id] = instance }
         }
         instancesByID = byID
+        var reapers: [Int64: ProcessInstance] = [:]
+        for instance in byID.values {
+            if let id = instance.reaperID, byID[id] == nil, let reaper = table[id] { reapers[id] = reaper }
+        }
+        outsideReapers = reapers
         roots = Self.arrange(byID, table: table)
+    }
+
+    /// The reaper of `instance`, in the tree or not (nil when it has none, or the table lacks it).
+    public func reaper(of instance: ProcessInstance) -> ProcessInstance? {
+        instance.reaperID.flatMap { instancesByID[$0] ?? outsideReapers[$0] }
+    }
+
+    /// The selected instances and every instance below them in the tree: whose events tell what the
+    /// selected processes did.
+    public var selectedAndDescendants: Set<Int64> {
+        var out = Set<Int64>()
+        var stack = roots.map { ($0, false) }
+        while let (node, below) = stack.popLast() {
+            let inside = below || selectedIDs.contains(node.instance.id)
+            if inside { out.insert(node.instance.id) }
+            stack += node.children.map { ($0, inside) }
+        }
+        return out
     }
 
     /// Every node, parents before children, depth-first in order.

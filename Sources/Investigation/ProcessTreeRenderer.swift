@@ -74,10 +74,8 @@ public struct ProcessTreeRenderer: Sendable {
         } else if let code = instance.exitCode {
             parts.append("exit \(code)")
         }
-        if let reaperID = instance.reaperID {
-            let reaper = tree.instancesByID[reaperID]
-            let name = reaper.map { ProcessDisplayText.programName($0.currentImage) + "(\($0.hostPID))" } ?? "#\(reaperID)"
-            parts.append("reaped by " + name)
+        if let reaper = tree.reaper(of: instance) {
+            parts.append("reaped by " + TerminalText.escaped(ProcessDisplayText.programName(reaper.currentImage)) + "(\(reaper.hostPID))")
         }
         switch instance.origin {
         case .recorded, .inferredFirstSeen, .placeholder: break

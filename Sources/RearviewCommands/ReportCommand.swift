@@ -33,12 +33,19 @@ struct ReportCommand: ParsableCommand {
             program of execs that failed, coloured by the highest severity of its alerts: none, \
             without severity, 1–3, 4–6, 7–10; the --around process outlined); a timeline picture \
             (one lane per process, every event a mark at its time, alerts as diamonds coloured by \
-            severity); the events in time order (every KubeArmor field of an event under its \
-            \"fields\" in HTML); the re-evaluation; and an evidence section: each store's path and \
-            id, each segment's file name, size and SHA-256 (which also covers the previous \
-            segment's hash), the result of verifying the store as `verify` does, the exact command \
-            line that produced the report (shell-quoted), the rearview version and the generation \
-            time. A store that does not verify still gets its report: the evidence section lists \
+            severity; with --around zoomed to where the process and its descendants act, each lane \
+            counting its events before and after, ticks at round times); the events, what matters \
+            first: alerts and denied operations of every process, then in time order the events of \
+            the --around process and its descendants (without --around, every event), then the other \
+            processes' events (its ancestors') grouped by repetition, one row per process, operation, \
+            resource and result with its count and first and last time; every Result other than \
+            Passed marked (every KubeArmor field of an event under its \"fields\" in HTML); the \
+            re-evaluation; and an evidence section: each store's absolute path and id, each \
+            segment's file name, size and SHA-256 (which also covers the previous segment's hash), \
+            the result of verifying the store as `verify` does, the exact command line that produced \
+            the report (shell-quoted; with the store added when it came from $REARVIEW_STORE, so the \
+            line runs again anywhere), the rearview version and the generation time. json keeps \
+            every event in one time-ordered list. A store that does not verify still gets its report: the evidence section lists \
             each problem and a warning goes to stderr. SOURCE_DATE_EPOCH (unix seconds), when set, \
             is used as the generation time, so the same store and command give the same bytes.
 
@@ -93,6 +100,13 @@ struct ReportCommand: ParsableCommand {
         if maxRows < 0 { throw ValidationError("--max-rows must not be negative") }
     }
 
+    /// The command line, with the store named when it came from `$REARVIEW_STORE` (or the default),
+    /// so that the line in the report runs again anywhere.
+    private var reproducibleArguments: [String] {
+        guard stores.stores.isEmpty else { return CommandLine.arguments }
+        return CommandLine.arguments + ["--store", StoreEvidence.absolutePath(StoreOptions.defaultPath)]
+    }
+
     func run() throws {
         try reportingFailures {
             let policies = try policy.paths.isEmpty ? nil : loadPolicies()
@@ -107,7 +121,9 @@ struct ReportCommand: ParsableCommand {
                 filter = EventFilter(.and([filter.expression, scope.filter.expression]))
                 selectionText = scope.description + (selectionText == "everything" ? "" : "; and " + selectionText)
             }
+            // JSON, for machines, keeps every event in one list; HTML and Markdown put the lineage's first.
             var collector = IncidentReportCollector(table: table, onlyProcesses: scope.map { Set($0.tree.instancesByID.keys) },
+                                                    lineage: format == .json ? nil : scope?.tree.selectedAndDescendants,
                                                     rowLimit: format == .json ? nil : maxRows, policies: policies)
             try QueryPlan(stores: opened, filter: filter).scan(filter: filter) { event in
                 collector.add(event)
@@ -116,7 +132,7 @@ struct ReportCommand: ParsableCommand {
             let tree = scope?.tree ?? ProcessTree(table: table, selecting: .instances(collector.instanceIDs),
                                                ancestors: true, descendants: false)
             let evidence = ReportEvidence(stores: try opened.map { try StoreEvidence.gather($0) },
-                                          commandLine: ShellQuoting.commandLine(CommandLine.arguments),
+                                          commandLine: ShellQuoting.commandLine(reproducibleArguments),
                                           version: RearviewVersion.current, generatedAtNs: try Self.generationTime())
             let defaultTitle = scope.map { "Incident report: " + AroundOptions.name($0.process) } ?? "Incident report"
             let report = collector.report(title: title ?? defaultTitle, selection: selectionText, tree: tree,

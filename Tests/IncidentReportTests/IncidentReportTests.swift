@@ -73,7 +73,8 @@ import PolicyEngine
         }
         #expect(occurrences(of: "<svg class=\"tree\"", in: html) == 1)
         #expect(occurrences(of: "<svg class=\"timeline\"", in: html) == 1)
-        #expect(occurrences(of: "<details>", in: html) == 2000 + report.reevaluation!.alerts.count)
+        // Every event once in time order, the alerts and denials once more at the top.
+        #expect(occurrences(of: "<details>", in: html) == 2000 + report.tables.notable.count + report.reevaluation!.alerts.count)
         // The demo's curl downloads from a URL: shown, but not as a URL the file holds.
         #expect(html.contains("http&#58;//203.0.113.45:8080/x"))
         for forbidden in ["http://", "https://", "<script", "<link", "<img", "<iframe", "src=", "url(", "@import", "xmlns"] {
@@ -92,7 +93,8 @@ import PolicyEngine
         #expect(try capped.rows.map(\.timeNs) == demoEvents.prefix(50).map(\.timeNs))
         let html = HTMLReportRenderer().render(capped)
         #expect(html.contains("1950 more events not shown (the first 50 are); the JSON report has all."))
-        #expect(occurrences(of: "<details>", in: html) == 50)
+        #expect(occurrences(of: "<details>", in: html) == 50 + capped.tables.notable.count)
+        #expect(capped.tables.notable.count == 50 && capped.tables.notableEvents > 50)
         let markdown = MarkdownReportRenderer().render(capped)
         #expect(markdown.contains("1950 more events not shown (the first 50 are); the JSON report has all."))
 
@@ -146,7 +148,7 @@ import PolicyEngine
         try bytes.write(to: URL(fileURLWithPath: segment))
         let evidence = try StoreEvidence.gather(store)
         #expect(!evidence.problems.isEmpty)
-        let report = IncidentReport(title: "t", selection: "everything", summary: ReportSummary(), processes: [], rows: [], reevaluation: nil,
+        let report = IncidentReport(title: "t", selection: "everything", summary: ReportSummary(), processes: [], rows: [], tables: ReportEventTables(), reevaluation: nil,
                                     evidence: ReportEvidence(stores: [evidence], commandLine: "x", version: "test", generatedAtNs: 0),
                                     marks: [:])
         let html = HTMLReportRenderer().render(report)
@@ -212,7 +214,7 @@ import PolicyEngine
         #expect(markdown.contains("          - dash \\(9939/240\\) ✗ apt\u{2D}get"))
         #expect(!markdown.contains("http://"))
         let eventLines = markdown.split(separator: "\n").filter { $0.hasPrefix("| 2024-") }
-        #expect(eventLines.count == 2000 + 0)
+        #expect(eventLines.count == 2000 + report.tables.notable.count)
     }
 }
 
@@ -272,7 +274,7 @@ import PolicyEngine
         #expect(!markdown.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
         // Every event row has exactly the table's 8 unescaped pipes.
         let rows = markdown.split(separator: "\n").filter { $0.hasPrefix("| 2024-") }
-        #expect(rows.count == 2)
+        #expect(rows.count == 2 + report(of: Self.hostile).tables.notable.count)
         for row in rows {
             var pipes = 0
             var escaped = false

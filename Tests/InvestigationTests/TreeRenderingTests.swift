@@ -23,6 +23,11 @@ import Testing
             """)
     }
 
+    @Test func aReaperOutsideTheTreeIsNamedToo() {
+        let text = ProcessTreeRenderer(ProcessTree(table: table, selecting: .hostPID(302), ancestors: false)).text()
+        #expect(withoutTimes(text) == "[node-1] bash → sleep(302) 600 · uid 0 · T – last seen T · reaped by systemd(1)\n")
+    }
+
     @Test func textShowsNamespacePIDsContainersPlaceholdersAndInference() {
         let text = ProcessTreeRenderer(ProcessTree(table: table, selecting: .hostName("node-2"))).text()
         #expect(withoutTimes(text) == """

@@ -82,7 +82,21 @@ import Testing
         let run = try report(["--max-rows", "25"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("1975 more events not shown (the first 25 are); the JSON report has all."))
-        #expect(run.stdout.components(separatedBy: "<details>").count - 1 == 25)
+        // The 25 first events, and as many alerts and denials above them.
+        #expect(run.stdout.components(separatedBy: "<details>").count - 1 == 50)
+        #expect(run.stdout.contains("more alerts and denials not shown (the first 25 are)"))
+    }
+
+    @Test func theEvidenceNamesTheStoreSoTheCommandRunsAgain() throws {
+        // A path with `..` in it is named from the root, without it.
+        let roundabout = store + "/segments/../../" + URL(fileURLWithPath: store).lastPathComponent
+        let given = try CLI.run(["report", "--store", roundabout, "--format", "json"])
+        let stores = try #require((try json(given))["Evidence"] as? [String: Any])["Stores"] as? [[String: Any]]
+        #expect(stores?.first?["Path"] as? String == store)
+        // From $REARVIEW_STORE, the reproducible command names the store.
+        let fromEnvironment = try CLI.run(["report", "--around", "9893"], environment: ["REARVIEW_STORE": roundabout])
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
+        #expect(fromEnvironment.stdout.contains("rearview report --around 9893 --store \(store)</code>"), "\(fromEnvironment.stdout.suffix(900))")
     }
 
     @Test func outWritesTheFileAtomically() throws {
