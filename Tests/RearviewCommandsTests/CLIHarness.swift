@@ -78,6 +78,19 @@ enum FileWorkload {
     }
 }
 
+/// Runs a command line with `/bin/sh` and waits for it (for preparing inputs with gzip, jq, lz4).
+enum Shell {
+    @discardableResult
+    static func run(_ command: String) throws -> Int32 {
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", command]
+        try shell.run()
+        shell.waitUntilExit()
+        return shell.terminationStatus
+    }
+}
+
 /// A harness step that failed: thrown into the test that needed it, never a trap that ends the process.
 struct HarnessFailure: Error, CustomStringConvertible {
     let description: String

@@ -60,11 +60,7 @@ import Testing
         let pasted = Shared.logs + "/accuknox-docs/alerts-as-shown.txt"
         let array = scratch.write("array.json", "[\n" + accuknox.joined(separator: ",\n") + "\n]\n")
         let pretty = scratch.path + "/pretty.json"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "jq . \(Shared.logs)/accuknox-docs/alerts.ndjson > \(pretty) && gzip -k \(pretty) && lz4 -q \(pretty) \(pretty).lz4"]
-        try p.run()
-        p.waitUntilExit()
+        try Shell.run("jq . \(Shared.logs)/accuknox-docs/alerts.ndjson > \(pretty) && gzip -k \(pretty) && lz4 -q \(pretty) \(pretty).lz4")
         for input in [pasted, array, pretty, pretty + ".gz", pretty + ".lz4"] {
             let store = scratch.path + "/store-" + URL(fileURLWithPath: input).lastPathComponent
             let run = try CLI.run(["import", "--store", store, input])
@@ -102,11 +98,7 @@ import Testing
         let scratch = Scratch()
         let cut = scratch.path + "/cut.ndjson.gz"
         // The demo incident gzipped and cut in the middle; Python's zlib says what came before the cut.
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", "gzip -c \(Shared.repository)/samples/demo-incident.ndjson | head -c 20000 > \(cut)"]
-        try shell.run()
-        shell.waitUntilExit()
+        try Shell.run("gzip -c \(Shared.repository)/samples/demo-incident.ndjson | head -c 20000 > \(cut)")
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = ["python3", "-c", "import sys, zlib; sys.stdout.buffer.write(zlib.decompressobj(31).decompress(open(sys.argv[1], 'rb').read()))", cut]
