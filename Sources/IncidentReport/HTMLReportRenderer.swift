@@ -157,10 +157,7 @@ public struct HTMLReportRenderer: Sendable {
                     let event = group.first
                     out += "<tr><td class=\"n\">\(group.count)</td><td class=\"time\">\(ReportText.time(event.timeNs))</td>"
                         + "<td class=\"time\">\(group.count > 1 ? ReportText.time(group.lastNs) : "")</td>"
-                        + "<td class=\"host\">\(ReportText.html(event.hostName, limit: 40))</td>"
-                        + "<td>\(ReportText.html(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID))</td>"
-                        + "<td>\(ReportText.html(event.operation, limit: 20))</td>"
-                        + "<td class=\"resource\">\(ReportText.html(event.resource, limit: 160))</td>" + resultCell(event) + "</tr>\n"
+                        + operationCells(event) + "</tr>\n"
                 }
                 out += "</tbody></table>\n"
             }
@@ -178,21 +175,21 @@ public struct HTMLReportRenderer: Sendable {
         out += "</tbody></table>\n"
     }
 
-    /// The Result cell, marked when the operation did not pass.
-    private func resultCell(_ event: Event) -> String {
-        let failed = !event.result.isEmpty && event.result != "Passed"
-        return "<td\(failed ? " class=\"failed\"" : "")>\(ReportText.html(event.result, limit: 40))</td>"
+    /// Host, process, operation, resource and result cells; the result marked when the operation
+    /// did not pass.
+    private func operationCells(_ event: Event) -> String {
+        "<td class=\"host\">\(ReportText.html(event.hostName, limit: 40))</td>"
+            + "<td>\(ReportText.html(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID))</td>"
+            + "<td>\(ReportText.html(event.operation, limit: 20))</td>"
+            + "<td class=\"resource\">\(ReportText.html(event.resource, limit: 160))</td>"
+            + "<td\(event.didNotPass ? " class=\"failed\"" : "")>\(ReportText.html(event.result, limit: 40))</td>"
     }
 
     private func row(_ event: Event, into out: inout String) {
         let level = event.isAlert ? SeverityLevel(alerts: 1, highestSeverity: Int(event.severity)) : .none
         out += event.isAlert ? "<tr class=\"alert sev-\(level)\">" : "<tr>"
         out += "<td class=\"time\">\(ReportText.time(event.timeNs))</td>"
-        out += "<td class=\"host\">\(ReportText.html(event.hostName, limit: 40))</td>"
-        out += "<td>\(ReportText.html(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID))</td>"
-        out += "<td>\(ReportText.html(event.operation, limit: 20))</td>"
-        out += "<td class=\"resource\">\(ReportText.html(event.resource, limit: 160))</td>"
-        out += resultCell(event)
+        out += operationCells(event)
         if event.isAlert {
             let severity = event.severity.isEmpty ? "" : " (severity \(ReportText.html(event.severity, limit: 8)))"
             out += "<td>\(ReportText.html(event.action, limit: 20)) \(ReportText.html(event.policyName, limit: 60))\(severity)</td>"

@@ -89,7 +89,7 @@ public struct IncidentReportCollector {
 
     /// Puts `event` in its tables: the notable ones, and the story or the groups of the others.
     private mutating func keep(_ event: Event, of instanceID: Int64?) {
-        if event.isAlert || (!event.result.isEmpty && event.result != "Passed") {
+        if event.isAlert || event.didNotPass {
             tables.notableEvents += 1
             if hasRoom(tables.notable.count) { tables.notable.append(event) }
         }
@@ -189,6 +189,11 @@ public struct IncidentReportCollector {
         var rule: String
         var action: String
     }
+}
+
+extension Event {
+    /// Whether the operation has a Result other than `Passed` (denied, or failed otherwise).
+    var didNotPass: Bool { !result.isEmpty && result != "Passed" }
 }
 
 /// What makes events repetitions of one another in the grouped table.

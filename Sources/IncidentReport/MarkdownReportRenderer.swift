@@ -85,10 +85,7 @@ public struct MarkdownReportRenderer: Sendable {
                 for group in tables.others {
                     let event = group.first
                     out += "| \(group.count) | \(ReportText.time(event.timeNs)) | \(group.count > 1 ? ReportText.time(group.lastNs) : "") | "
-                        + "\(ReportText.markdown(event.hostName, limit: 40)) | "
-                        + "\(ReportText.markdown(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID)) | "
-                        + "\(ReportText.markdown(event.operation, limit: 20)) | \(ReportText.markdown(event.resource, limit: 160)) | "
-                        + "\(Self.result(event)) |\n"
+                        + Self.operationCells(event) + " |\n"
                 }
             }
             if tables.otherEventsOmitted > 0 {
@@ -154,16 +151,17 @@ public struct MarkdownReportRenderer: Sendable {
             let alert = event.isAlert
                 ? ReportText.markdown("\(event.action) \(event.policyName)" + (event.severity.isEmpty ? "" : " (severity \(event.severity))"))
                 : ""
-            out += "| \(ReportText.time(event.timeNs)) | \(ReportText.markdown(event.hostName, limit: 40)) | "
-                + "\(ReportText.markdown(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID)) | "
-                + "\(ReportText.markdown(event.operation, limit: 20)) | \(ReportText.markdown(event.resource, limit: 160)) | "
-                + "\(Self.result(event)) | \(alert) |\n"
+            out += "| \(ReportText.time(event.timeNs)) | " + Self.operationCells(event) + " | \(alert) |\n"
         }
     }
 
-    /// The Result, in bold when the operation did not pass.
-    private static func result(_ event: Event) -> String {
-        let text = ReportText.markdown(event.result, limit: 40)
-        return event.result.isEmpty || event.result == "Passed" ? text : "**\(text)**"
+    /// Host, process, operation, resource and result cells (`a | b | …`, no outer pipes); the result
+    /// in bold when the operation did not pass.
+    private static func operationCells(_ event: Event) -> String {
+        let result = ReportText.markdown(event.result, limit: 40)
+        return "\(ReportText.markdown(event.hostName, limit: 40)) | "
+            + "\(ReportText.markdown(ReportText.programName(event.processName), limit: 40)) (\(event.hostPID)) | "
+            + "\(ReportText.markdown(event.operation, limit: 20)) | \(ReportText.markdown(event.resource, limit: 160)) | "
+            + (event.didNotPass ? "**\(result)**" : result)
     }
 }
