@@ -29,15 +29,26 @@ public struct ChainPosition: Sendable, Equatable {
 
     /// The position once `segment`, holding `blocks`, is sealed with `hash` on top of this one.
     func advanced(to segment: UInt64, hash: [UInt8], blocks: [BlockLocation]) -> ChainPosition {
-        ChainPosition(segment: segment, hash: hash, events: events + UInt64(blocks.reduce(0) { $0 + $1.eventCount }))
+        advanced(to: segment, hash: hash, events: UInt64(blocks.reduce(0) { $0 + $1.eventCount }))
     }
 
-    /// Every sealed segment's position, in number order, from the segments' footers (hashes not recomputed).
+    func advanced(to segment: UInt64, hash: [UInt8], events: UInt64) -> ChainPosition {
+        ChainPosition(segment: segment, hash: hash, events: self.events + events)
+    }
+
+    /// Every sealed segment's position, in number order, from the segments' footers (hashes not
+    /// recomputed) and the retirement ledger's entries for the segments retention removed.
     static func sealedChain(store: Store) throws(StoreError) -> [ChainPosition] {
-        var chain: [ChainPosition] = []
-        for entry in try StoreWriter.segmentFiles(store) where entry.sealed {
+        var links: [(number: UInt64, hash: [UInt8], events: UInt64)] = []
+        let ledger = try RetirementLedger.read(store: store)
+        for entry in try StoreWriter.segmentFiles(store) where entry.sealed && ledger?.entry(entry.number) == nil {
             let contents = try SegmentFile.readSealed(try store.segmentsDirectory.open(entry.name))
-            chain.append((chain.last ?? .start).advanced(to: entry.number, hash: contents.sealedHash ?? [], blocks: contents.blocks))
+            links.append((entry.number, contents.sealedHash ?? [], UInt64(contents.blocks.reduce(0) { $0 + $1.eventCount })))
+        }
+        links += (ledger?.entries ?? []).map { ($0.number, $0.hash, $0.events) }
+        var chain: [ChainPosition] = []
+        for link in links.sorted(by: { $0.number < $1.number }) {
+            chain.append((chain.last ?? .start).advanced(to: link.number, hash: link.hash, events: link.events))
         }
         return chain
     }

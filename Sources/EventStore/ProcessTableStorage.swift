@@ -228,6 +228,13 @@ extension StoreIndex {
         return ProcessTableWatermark(lastBlockID: parts[0], blocks: Int(parts[1]), events: Int(parts[2]), latestTimeNs: parts[3])
     }
 
+    /// Empties the table and drops its watermark (in the caller's transaction): its next reader
+    /// builds it again from the blocks left, as after a reindex.
+    static func dropProcessTable(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM process_chunks; DELETE FROM process_texts; DELETE FROM meta WHERE key = ?", arguments: [watermarkKey])
+        try ProcessChunks.bumpGeneration(db)
+    }
+
     /// Whether the index keeps the table in `process_chunks` (else in the `processes` rows of a
     /// store written before migration `v3-process-chunks`, opened read-only).
     private static func hasChunks(_ db: Database) throws -> Bool { try db.tableExists("process_chunks") }

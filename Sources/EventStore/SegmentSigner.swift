@@ -65,7 +65,7 @@ public struct SegmentSigner: Sendable {
         try head.write(store: store)
     }
 
-    private func sign(_ message: [UInt8]) throws(StoreError) -> [UInt8] {
+    func sign(_ message: [UInt8]) throws(StoreError) -> [UInt8] {
         do {
             return Array(try Curve25519.Signing.PrivateKey(rawRepresentation: seed).signature(for: message))
         } catch {

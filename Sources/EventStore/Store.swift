@@ -123,7 +123,7 @@ public final class Store: @unchecked Sendable {
             firstTimeNs: blocks.map(\.location.minTimeNs).min(), lastTimeNs: blocks.map(\.location.maxTimeNs).max(),
             hosts: try index.termTotals(.hostName), operations: try index.termTotals(.operation),
             types: try index.termTotals(.type), segmentBytes: segmentBytes, indexBytes: bytes,
-            segmentMetadata: segments.map(\.metadata))
+            segmentMetadata: segments.map(\.metadata), retired: try retirementLedger()?.runs ?? [])
     }
 }
 
@@ -161,6 +161,8 @@ public struct StoreSummary: Sendable {
     public var indexBytes: Int
     /// Each segment's metadata JSON (recorder drop counters and the like).
     public var segmentMetadata: [String]
+    /// What retention removed (``RetirementLedger``).
+    public var retired: [RetiredRun]
 
     public var bytesPerEvent: Double { events == 0 ? 0 : Double(segmentBytes + indexBytes) / Double(events) }
 }

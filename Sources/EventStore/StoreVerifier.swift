@@ -30,6 +30,12 @@ public struct VerificationReport: Sendable {
     public var openSegments: [OpenSegment] = []
     /// With an expected head: the sealed segment that has that hash (nil when none has it).
     public var expectedHead: ChainPosition?
+    /// The segments retention removed, as the retirement ledger lists them.
+    public var retired: [RetiredRun] = []
+    /// The key the retirement ledger names as its signer (checked only against `--pubkey`).
+    public var retirementSigner: SealVerifyingKey?
+    /// Segments the ledger lists whose files a killed writer had not removed yet (the next writer does).
+    public var pendingRetirements: [UInt64] = []
 }
 
 /// Checks a store's evidence: every block's checksums, every sealed segment's SHA-256, the hash chain
@@ -57,10 +63,47 @@ public enum StoreVerifier {
         let indexedByNumber = Dictionary(uniqueKeysWithValues: indexed.map { ($0.number, $0) })
         let blocksBySegment = Dictionary(grouping: try store.blocks(), by: \.segment)
         let files = try StoreWriter.segmentFiles(store)
+        let ledgerPath = store.segmentsDirectory.pathOf(RetirementLedger.fileName)
+        var ledger: RetirementLedger?
+        do {
+            ledger = try RetirementLedger.read(store: store)
+        } catch {
+            problems.append(IntegrityProblem(path: ledgerPath, offset: error.offset, message: error.message))
+        }
+        report.retired = ledger?.runs ?? []
+        report.retirementSigner = ledger?.signer
+        var retiredLeft = ledger?.entries[...] ?? []
         var previousHash = [UInt8](repeating: 0, count: 32)
         var expectedNumber: UInt64 = 1
+        /// A retired segment takes its place in the chain from its ledger entry.
+        func link(_ retired: RetiredSegment) {
+            if retired.number > expectedNumber {
+                problems.append(IntegrityProblem(path: directory + "/" + SegmentFile.name(number: retired.number, sealed: true),
+                                                 message: "segment(s) \(expectedNumber)…\(retired.number - 1) missing before this retired one"))
+            }
+            if retired.previousHash != previousHash {
+                problems.append(IntegrityProblem(path: ledgerPath, message: "hash chain broken: retired segment \(retired.number)'s previous-segment hash does not match the segment before it (altered ledger or segment)"))
+            }
+            previousHash = retired.hash
+            expectedNumber = retired.number + 1
+            chain.append((chain.last ?? .start).advanced(to: retired.number, hash: retired.hash, events: retired.events))
+        }
         for entry in files {
+            while let next = retiredLeft.first, next.number < entry.number {
+                link(next)
+                retiredLeft.removeFirst()
+            }
             let path = directory + "/" + entry.name
+            if let retired = retiredLeft.first, retired.number == entry.number {
+                // Retired, its file not removed yet: the ledger's hash must be the file's.
+                retiredLeft.removeFirst()
+                report.pendingRetirements.append(entry.number)
+                if entry.sealed, let hash = try? SegmentFile.readSealed(try store.segmentsDirectory.open(entry.name)).sealedHash, hash != retired.hash {
+                    problems.append(IntegrityProblem(path: path, message: "the retirement ledger holds another hash for this segment (altered ledger or segment)"))
+                }
+                link(retired)
+                continue
+            }
             if entry.number != expectedNumber {
                 problems.append(IntegrityProblem(path: path, message: entry.number > expectedNumber
                     ? "segment(s) \(expectedNumber)…\(entry.number - 1) missing before this one"
@@ -115,7 +158,14 @@ public enum StoreVerifier {
                 problems.append(IntegrityProblem(path: error.path ?? path, offset: error.offset, message: error.message))
             }
         }
-        let present = Set(files.map(\.number))
+        for retired in retiredLeft { link(retired) }
+        if let ledger, !ledger.entries.isEmpty, let key, !ledger.isSigned(by: key) {
+            let runs = ledger.runs.map { $0.first == $0.last ? "segment \($0.first)" : "segments \($0.first)–\($0.last)" }.joined(separator: ", ")
+            let why = ledger.signer.map { $0 == key ? "its signature is not valid (altered ledger)" : "it is signed by another key (\($0.fingerprint)), not \(key.fingerprint)" }
+                ?? "it is not signed"
+            problems.append(IntegrityProblem(path: ledgerPath, message: "the retirement ledger does not prove that retention removed \(runs): \(why)"))
+        }
+        let present = Set(files.map(\.number)).union(ledger?.entries.map(\.number) ?? [])
         for segment in indexed where !present.contains(segment.number) {
             problems.append(IntegrityProblem(path: directory + "/" + SegmentFile.name(number: segment.number, sealed: segment.sealed),
                                              message: "segment listed in the index is missing"))

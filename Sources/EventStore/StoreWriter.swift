@@ -27,8 +27,10 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
     public var reindexedBlocks = 0
     /// Blocks the index listed that their segment no longer holds (lost with a torn tail), removed from it.
     public var unindexedBlocks = 0
+    /// Segments the retirement ledger lists that a killed writer had not finished removing, removed now.
+    public var finishedRetirements = 0
 
-    public var isEmpty: Bool { recovered.isEmpty && reindexedBlocks == 0 && unindexedBlocks == 0 }
+    public var isEmpty: Bool { recovered.isEmpty && reindexedBlocks == 0 && unindexedBlocks == 0 && finishedRetirements == 0 }
 
     public var description: String {
         var lines: [String] = []
@@ -38,6 +40,7 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
             lines.append(line)
         }
         if unindexedBlocks > 0 { lines.append("removed \(unindexedBlocks) block(s) from the index that their segment no longer holds") }
+        if finishedRetirements > 0 { lines.append("finished retiring \(finishedRetirements) segment(s) a killed writer had entered in the retirement ledger") }
         if reindexedBlocks > 0 { lines.append("indexed \(reindexedBlocks) block(s) that a killed writer had not indexed") }
         return lines.joined(separator: "\n")
     }
@@ -67,11 +70,13 @@ public final class StoreWriter {
     /// table, up to date while events are stored.
     public var didWrite: ((ArraySlice<Event>) -> Void)?
 
-    private let storeID: [UInt8]
+    let storeID: [UInt8]
     /// Appended events not yet written, as the runs they came in (sharing the callers' buffers).
     private var pending: [ArraySlice<Event>] = []
     private var pendingCount = 0
     private var segment: OpenSegment?
+    /// The number of the segment being written, if one is.
+    var openSegmentNumber: UInt64? { segment?.number }
     private var lastSealedHash: [UInt8]
     private var lastSegmentNumber: UInt64
     /// Where the chain ends, as this writer's signed head says (with a signer).
@@ -141,6 +146,10 @@ public final class StoreWriter {
                 let file = try store.segmentsDirectory.open(existing.name)
                 storeID = try SegmentHeader.decode(try file.read(count: SegmentHeader.size, at: 0), path: file.path).storeID
                 try index.setMeta("store_id", Self.hex(storeID))
+            } else if let ledger = try RetirementLedger.read(store: store) {
+                // Every segment was retired: the ledger keeps the identity.
+                storeID = ledger.storeID
+                try index.setMeta("store_id", Self.hex(storeID))
             } else {
                 var id = [UInt8](repeating: 0, count: 16)
                 for i in id.indices { id[i] = UInt8.random(in: 0...255) }
@@ -154,7 +163,8 @@ public final class StoreWriter {
                 chainHead = try SignedChainHead.keep(store: store, storeID: storeID, signer: signer)
             }
             let blocks = try index.blocks()
-            nextSeq = blocks.map { $0.location.firstSeq + UInt64($0.location.eventCount) }.max() ?? 1
+            let retired = try RetirementLedger.read(store: store)?.entries.map(\.nextSeq).max() ?? 1
+            nextSeq = max(blocks.map { $0.location.firstSeq + UInt64($0.location.eventCount) }.max() ?? 1, retired)
         } catch {
             directory.unlock()
             throw error
@@ -406,15 +416,23 @@ public final class StoreWriter {
         }.sorted { $0.number < $1.number }
     }
 
-    /// Makes the index agree with the segment files: seals open segments left by a killed writer
-    /// (dropping their torn tails) and indexes blocks the index lacks. Returns the last segment number and hash.
+    /// Makes the index agree with the segment files: finishes a retirement a killed writer left
+    /// undone, seals open segments left by a killed writer (dropping their torn tails) and indexes
+    /// blocks the index lacks. Returns the last segment number and hash (a retired one's, when the
+    /// newest segments were retired).
     static func reconcile(store: Store, index: StoreIndex, signer: SegmentSigner?,
                           report: inout RecoveryReport) throws(StoreError) -> (UInt64, [UInt8]) {
+        let ledger = try RetirementLedger.read(store: store)
+        let retired = Set(ledger?.entries.map(\.number) ?? [])
+        let filesBefore = try segmentFiles(store)
+        let unfinished = Set(try index.segments().map(\.number) + filesBefore.map(\.number)).intersection(retired)
+        try finishRetirement(store: store, segments: unfinished.sorted())
+        report.finishedRetirements = unfinished.count
         let known = Dictionary(uniqueKeysWithValues: try index.segments().map { ($0.number, $0) })
         let allIndexed = try index.blocks()
         let indexedBlocks = Set(allIndexed.map { "\($0.segment)/\($0.location.offset)" })
-        var lastNumber: UInt64 = 0
-        var lastHash = [UInt8](repeating: 0, count: 32)
+        var lastNumber: UInt64 = ledger?.entries.last?.number ?? 0
+        var lastHash = ledger?.entries.last?.hash ?? [UInt8](repeating: 0, count: 32)
         for entry in try segmentFiles(store) {
             let contents: SegmentContents
             if entry.sealed {
@@ -460,8 +478,10 @@ public final class StoreWriter {
                                                       previousHash: contents.header.previousHash, bytes: try file.size(),
                                                       metadata: metadata.isEmpty ? "{}" : metadata))
             }
-            lastNumber = entry.number
-            lastHash = contents.sealedHash ?? lastHash
+            if entry.number > lastNumber {
+                lastNumber = entry.number
+                lastHash = contents.sealedHash ?? lastHash
+            }
         }
         return (lastNumber, lastHash)
     }

@@ -42,7 +42,7 @@ struct AroundOptions: ParsableArguments {
     func scope(table: ProcessInstanceTable, lastEventNs: Int64, hostPattern: String?) throws -> IncidentScope? {
         guard let pid = around else { return nil }
         let windowText = window ?? "10m"
-        let windowNs = Int64(try RecordingLimits.seconds(windowText, option: "--window") * 1e9)
+        let windowNs = Int64(try QuantityArgument.seconds(windowText, option: "--window") * 1e9)
         let atNs: Int64?
         do {
             atNs = try at.map { try TimeArgument.parse($0, relativeTo: lastEventNs) }

@@ -145,7 +145,7 @@ struct ForwardCommand: ParsableCommand {
             let destination: ForwardDestination
             do { destination = try ForwardDestination(parsing: to) } catch { throw CommandFailure(String(describing: error), exitCode: 2) }
             let settings = try forwardSettings(for: destination)
-            let pollSeconds = try RecordingLimits.seconds(pollInterval, option: "--poll-interval")
+            let pollSeconds = try QuantityArgument.seconds(pollInterval, option: "--poll-interval")
 
             let store = try storeOptions.open()
             let encoder = try recordEncoder(for: destination, store: store)
@@ -248,14 +248,14 @@ struct ForwardCommand: ParsableCommand {
             guard records > 0 else { throw CommandFailure("--batch-size must be positive", exitCode: 2) }
             settings.batchRecords = records
         } else {
-            settings.batchBytes = max(1, try RecordingLimits.bytes(batch, option: "--batch-size"))
+            settings.batchBytes = max(1, try QuantityArgument.bytes(batch, option: "--batch-size"))
             settings.batchRecords = .max
         }
         settings.maxRetries = maxRetries
         settings.maxRate = maxRate
         settings.udpMaxSize = udpMaxSize
         settings.acknowledgementHold = try Self.duration(ackHold, option: "--ack-hold")
-        settings.connectTimeout = try RecordingLimits.seconds(connectTimeout, option: "--connect-timeout")
+        settings.connectTimeout = try QuantityArgument.seconds(connectTimeout, option: "--connect-timeout")
         settings.tls = TLSSettings(caFile: ca, certificateFile: cert, keyFile: key, skipVerification: insecureSkipVerify)
         settings.bulkIndex = index
         let usesTLS = destination.transport == .syslogTLS || destination.transport == .https
@@ -278,7 +278,7 @@ struct ForwardCommand: ParsableCommand {
     /// `--ack-hold`: a duration, and 0 is allowed (count a batch as delivered as soon as TCP acknowledged it).
     private static func duration(_ text: String, option: String) throws -> Double {
         if let zero = Double(text.trimmingCharacters(in: .letters)), zero == 0 { return 0 }
-        return try RecordingLimits.seconds(text, option: option)
+        return try QuantityArgument.seconds(text, option: option)
     }
 
     /// The Authorization header from --token-file or --token-env: a bare token gets the collector's scheme.
@@ -393,16 +393,5 @@ extension Array {
             if isBefore(self[mid]) { low = mid + 1 } else { high = mid }
         }
         return low
-    }
-}
-
-/// A byte count for people: 1.2 MB, 340 kB, 12 B.
-struct ByteCount: CustomStringConvertible {
-    let bytes: Int
-    init(_ bytes: Int) { self.bytes = bytes }
-    var description: String {
-        if bytes >= 1_000_000 { return String(format: "%.1f MB", Double(bytes) / 1e6) }
-        if bytes >= 1_000 { return String(format: "%.0f kB", Double(bytes) / 1e3) }
-        return "\(bytes) B"
     }
 }

@@ -72,10 +72,10 @@ struct ImportCommand: ParsableCommand {
             let started = Date()
             var importer = Importer(storePath: storeOptions.path)
             importer.options.blockEvents = blockEvents
-            importer.options.maxSegmentBytes = try RecordingLimits.bytes(segmentSize, option: "--segment-size")
+            importer.options.maxSegmentBytes = try QuantityArgument.bytes(segmentSize, option: "--segment-size")
             importer.options.signer = try signing.signer()
             importer.decompression = DecompressionLimits(
-                maxRatio: maxRatio, maxBytes: try RecordingLimits.bytes(maxDecompressed, option: "--max-decompressed"))
+                maxRatio: maxRatio, maxBytes: try QuantityArgument.bytes(maxDecompressed, option: "--max-decompressed"))
             importer.progress = { Terminal.progress($0) }
             var processes: Result<ProcessTableUpdate, any Error>?
             var follower: ProcessTableFollower?

@@ -49,6 +49,7 @@ enum InfoRendering {
         table("hosts", s.hosts)
         table("operations", s.operations)
         table("types", s.types)
+        for run in s.retired { lines.append("retired    \(run)") }
         let drops = s.segmentMetadata.filter { $0 != "{}" }
         if !drops.isEmpty { lines.append("recorder   " + drops.joined(separator: "\n           ")) }
         return lines.joined(separator: "\n") + "\n"
@@ -64,6 +65,13 @@ enum InfoRendering {
             "bytesPerEvent": (s.bytesPerEvent * 100).rounded() / 100,
             "hosts": counts(s.hosts), "operations": counts(s.operations), "types": counts(s.types),
         ]
+        if !s.retired.isEmpty {
+            object["retired"] = s.retired.map { run -> [String: Any] in
+                ["firstSegment": run.first, "lastSegment": run.last, "events": run.events, "reason": run.reason.description,
+                 "retiredAt": UnixTime.rfc3339Micro(run.retiredAtNs), "firstTime": UnixTime.rfc3339Micro(run.firstTimeNs),
+                 "lastTime": UnixTime.rfc3339Micro(run.lastTimeNs)]
+            }
+        }
         if let first = s.firstTimeNs, let last = s.lastTimeNs {
             object["firstTime"] = UnixTime.rfc3339Micro(first)
             object["lastTime"] = UnixTime.rfc3339Micro(last)

@@ -16,7 +16,7 @@ public struct RearviewCommand: AsyncParsableCommand {
                                      "5 delivery failed (forward)"))
             """,
         version: RearviewVersion.current,
-        subcommands: [RecordCommand.self, ImportCommand.self, QueryCommand.self, EvaluateCommand.self, ExportCommand.self, TreeCommand.self, TimelineCommand.self, ForwardCommand.self, ReportCommand.self, InfoCommand.self, VerifyCommand.self, KeygenCommand.self, ReindexCommand.self])
+        subcommands: [RecordCommand.self, ImportCommand.self, QueryCommand.self, EvaluateCommand.self, ExportCommand.self, TreeCommand.self, TimelineCommand.self, ForwardCommand.self, ReportCommand.self, InfoCommand.self, VerifyCommand.self, KeygenCommand.self, ReindexCommand.self, PruneCommand.self])
 
     public init() {}
 

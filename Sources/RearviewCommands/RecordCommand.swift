@@ -16,12 +16,23 @@ struct RecordCommand: ParsableCommand {
             Loads rearview's eBPF programs (tracepoints and ring buffers only: no kprobes, fentry or \
             BPF-LSM needed), snapshots the processes already running, and appends every fork/clone, \
             exec, exit, file open/unlink/rename/chmod and socket/connect/accept/bind/listen to the \
-            store until --duration elapses, --max-size is reached, or SIGINT/SIGTERM arrives. Events \
+            store until --duration elapses, --stop-at-size is reached, or SIGINT/SIGTERM arrives. Events \
             are flushed every --flush interval: a killed recorder loses at most that much, and the \
             next writer recovers the rest. On exit the segment is sealed and a summary printed, with \
             the events lost in the kernel per kind (also stored per segment and shown by `info`). \
             Exit 4 when this host cannot record (not root, no BTF, a program refused: the message \
             says which).
+
+            A flight recorder: --retain 7d and/or --max-size 20G keep a rolling window. Once a flush \
+            finds the store older or larger than that, the oldest sealed segments are retired (deleted), \
+            oldest first, while recording goes on; the segment being written never is. --max-size \
+            counts every file of the store (segments, index, signatures), and the store stays within \
+            it plus one segment: with --max-size and no --segment-size, segments are an eighth of the \
+            budget (at most 256M). Each retired segment is entered, with its hash, in the store's \
+            retirement ledger (segments/retired.ledger, signed with --sign-key), so `verify` still \
+            proves that what is left is the rest of the same chain and says what retention removed \
+            and when; `info` lists it too. `rearview prune` retires by the same rules in a store that \
+            is not recording.
 
             Typical use: record on the suspect host into a root-owned directory (e.g. \
             /var/lib/rearview/incident, not /var/tmp), copy the store directory, investigate elsewhere. \
@@ -47,8 +58,14 @@ struct RecordCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this long (e.g. 30s, 5m, 2h); default: until SIGINT/SIGTERM.", valueName: "duration"))
     var duration: String?
 
-    @Option(help: ArgumentHelp("Stop when the store's segments reach this size (e.g. 500M, 2G).", valueName: "size"))
+    @Option(help: ArgumentHelp("Keep a rolling window this long (e.g. 7d, 12h): retire sealed segments whose events are all older.", valueName: "duration"))
+    var retain: String?
+
+    @Option(help: ArgumentHelp("Disk budget (e.g. 500M, 20G): retire the oldest sealed segments while the store's files take more.", valueName: "size"))
     var maxSize: String?
+
+    @Option(help: ArgumentHelp("Stop recording once the store's segments reach this size (e.g. 500M, 2G).", valueName: "size"))
+    var stopAtSize: String?
 
     @Option(help: ArgumentHelp("How often buffered events are made durable.", valueName: "duration"))
     var flush = "1s"
@@ -56,8 +73,8 @@ struct RecordCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seal the segment and start a new one this often (e.g. 1h).", valueName: "duration"))
     var rotate: String?
 
-    @Option(help: ArgumentHelp("Seal the segment and start a new one at this size.", valueName: "size"))
-    var segmentSize = "256M"
+    @Option(help: ArgumentHelp("Seal the segment and start a new one at this size (default 256M; with --max-size, an eighth of it at most).", valueName: "size"))
+    var segmentSize: String?
 
     @Option(help: ArgumentHelp("Event kinds to record, comma-separated: process, file, network.", valueName: "kinds"))
     var events = "process,file,network"
@@ -104,17 +121,23 @@ struct RecordCommand: ParsableCommand {
             let started = Date()
             var lastRotation = Date()
             var reason = "stopped by signal"
+            var retired: [RetiredSegment] = []
             while true {
                 Thread.sleep(forTimeInterval: min(limits.flushSeconds, 0.2))
                 if StopSignals.received { break }
                 if !recorder.isRunning { reason = "recorder stopped"; break }
                 if let d = limits.durationSeconds, Date().timeIntervalSince(started) >= d { reason = "duration reached"; break }
-                try session.flushIfDue(every: limits.flushSeconds)
+                let flushed = try session.flushIfDue(every: limits.flushSeconds)
                 if let r = limits.rotateSeconds, Date().timeIntervalSince(lastRotation) >= r {
                     try session.rotate()
                     lastRotation = Date()
                 }
-                if let max = limits.maxBytes, try session.storedBytes() >= max { reason = "--max-size reached"; break }
+                if flushed, let rule = limits.retention {
+                    let earlier = retired.count
+                    retired += try session.retire(rule)
+                    if retired.count > earlier { Terminal.error(RecordingSession.retirementNote(retired[earlier...])) }
+                }
+                if let max = limits.stopBytes, try session.storedBytes() >= max { reason = "--stop-at-size reached"; break }
                 let stats = recorder.statistics
                 Terminal.progress("recording: \(stats.delivered) events, \(stats.drops.values.reduce(0, +)) dropped")
             }
@@ -127,6 +150,9 @@ struct RecordCommand: ParsableCommand {
             let stats = recorder.statistics
             Terminal.error(RecordingSession.summary(stats, seconds: Date().timeIntervalSince(started), reason: reason))
             if let alerts = session.alertsStored { Terminal.error("policies: \(alerts) alert(s) stored") }
+            if !retired.isEmpty {
+                Terminal.error("retention: \(retired.count) segment(s) of \(retired.reduce(0) { $0 + $1.events }) event(s) retired while recording")
+            }
             if let failure { throw failure }
         }
     }
@@ -137,18 +163,30 @@ struct RecordingLimits {
     var durationSeconds: Double?
     var flushSeconds: Double
     var rotateSeconds: Double?
-    var maxBytes: Int?
+    /// `--retain` and `--max-size`; nil when neither is given.
+    var retention: RecordingRetention?
+    var stopBytes: Int?
     var segmentBytes: Int
     var ringBytes: Int
     var kinds: Set<EventKind>
 
     init(command c: RecordCommand) throws {
-        durationSeconds = try c.duration.map { try Self.seconds($0, option: "--duration") }
-        flushSeconds = try Self.seconds(c.flush, option: "--flush")
-        rotateSeconds = try c.rotate.map { try Self.seconds($0, option: "--rotate") }
-        maxBytes = try c.maxSize.map { try Self.bytes($0, option: "--max-size") }
-        segmentBytes = try Self.bytes(c.segmentSize, option: "--segment-size")
-        ringBytes = try Self.bytes(c.ringSize, option: "--ring-size")
+        durationSeconds = try c.duration.map { try QuantityArgument.seconds($0, option: "--duration") }
+        flushSeconds = try QuantityArgument.seconds(c.flush, option: "--flush")
+        rotateSeconds = try c.rotate.map { try QuantityArgument.seconds($0, option: "--rotate") }
+        let maxBytes = try c.maxSize.map { try QuantityArgument.bytes($0, option: "--max-size") }
+        let retainSeconds = try c.retain.map { try QuantityArgument.seconds($0, option: "--retain") }
+        retention = maxBytes == nil && retainSeconds == nil ? nil : RecordingRetention(windowSeconds: retainSeconds, maxBytes: maxBytes)
+        stopBytes = try c.stopAtSize.map { try QuantityArgument.bytes($0, option: "--stop-at-size") }
+        if let given = c.segmentSize {
+            segmentBytes = try QuantityArgument.bytes(given, option: "--segment-size")
+        } else {
+            segmentBytes = maxBytes.map { min(256 << 20, max(64 << 10, $0 / 8)) } ?? 256 << 20
+        }
+        if let maxBytes, segmentBytes > maxBytes / 2 {
+            throw CommandFailure("--segment-size \(c.segmentSize ?? "") is more than half of --max-size \(c.maxSize ?? ""): retention retires whole sealed segments, so the budget must hold several", exitCode: 2)
+        }
+        ringBytes = try QuantityArgument.bytes(c.ringSize, option: "--ring-size")
         kinds = []
         for name in c.events.split(separator: ",") {
             guard let kind = EventKind(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
@@ -158,31 +196,16 @@ struct RecordingLimits {
         }
         guard !kinds.isEmpty else { throw CommandFailure("--events: name at least one kind", exitCode: 2) }
     }
+}
 
-    /// `500ms`, `30s`, `5m`, `2h`, `1d`, or a bare number of seconds.
-    static func seconds(_ text: String, option: String) throws -> Double {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let v = Double(text.dropLast(suffix.count)), v > 0 { return v * scale }
-        }
-        if let v = Double(text), v > 0 { return v }
-        throw CommandFailure("\(option): '\(text)' is not a duration (e.g. 500ms, 30s, 5m, 2h)", exitCode: 2)
-    }
+/// `record --retain` and `--max-size`: the rolling window a recording keeps.
+struct RecordingRetention {
+    var windowSeconds: Double?
+    var maxBytes: Int?
 
-    /// `4096`, `64K`, `16M`, `2G` (powers of 1024).
-    static func bytes(_ text: String, option: String) throws -> Int {
-        let scales: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
-        var digits = text.uppercased()
-        if digits.hasSuffix("B") { digits.removeLast() }
-        var scale = 1
-        if let last = digits.last, let s = scales[last] {
-            scale = s
-            digits.removeLast()
-        }
-        guard let v = Double(digits), v > 0 else {
-            throw CommandFailure("\(option): '\(text)' is not a size (e.g. 512K, 16M, 2G)", exitCode: 2)
-        }
-        return Int(v * Double(scale))
+    /// The rule at `now` (unix ns): the window counts back from the clock.
+    func rule(now: Int64) -> RetentionRule {
+        RetentionRule(before: windowSeconds.map { now - Int64($0 * 1e9) }, maxBytes: maxBytes)
     }
 }
 
@@ -209,18 +232,35 @@ final class RecordingSession: Sendable {
     /// The alerts `--policy` stored so far (nil without policies).
     var alertsStored: Int? { writer.withLock { $0.evaluator?.statistics().alerts } }
 
-    func flushIfDue(every seconds: Double) throws {
+    /// Flushes when the last flush is `seconds` ago; returns whether it did.
+    @discardableResult
+    func flushIfDue(every seconds: Double) throws -> Bool {
         let due = lastFlush.withLock { last in
             guard Date().timeIntervalSince(last) >= seconds else { return false }
             last = Date()
             return true
         }
         if due { try writer.withLock { try $0.writer.flush() } }
+        return due
     }
 
     func rotate() throws { try writer.withLock { try $0.writer.rotate() } }
 
     func close() throws { try writer.withLock { try $0.writer.close() } }
+
+    /// Retires what `rule` no longer keeps (see ``StoreWriter/retire(_:now:)``).
+    func retire(_ rule: RecordingRetention) throws -> [RetiredSegment] {
+        let now = UnixTime.nowNs()
+        return try writer.withLock { try $0.writer.retire(rule.rule(now: now), now: now) }
+    }
+
+    /// One line for what a retirement removed.
+    static func retirementNote(_ retired: ArraySlice<RetiredSegment>) -> String {
+        let numbers = retired.map(\.number)
+        let segments = numbers.count == 1 ? "segment \(numbers[0])" : "segments \(numbers.first!)–\(numbers.last!)"
+        let reasons = Set(retired.map(\.reason.description)).sorted().joined(separator: " and ")
+        return "retired \(segments) (\(retired.reduce(0) { $0 + $1.events }) events up to \(UnixTime.rfc3339Micro(retired.map(\.lastTimeNs).max()!))) by \(reasons)"
+    }
 
     func storedBytes() throws -> Int {
         try writer.withLock { try $0.writer.store.segments().reduce(0) { $0 + $1.bytes } }

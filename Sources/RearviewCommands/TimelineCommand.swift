@@ -67,8 +67,8 @@ struct TimelineCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let maxGapNs = try maxGap.map { Int64(try RecordingLimits.seconds($0, option: "--max-gap") * 1e9) }
-            let pollSeconds = try RecordingLimits.seconds(pollInterval, option: "--poll-interval")
+            let maxGapNs = try maxGap.map { Int64(try QuantityArgument.seconds($0, option: "--max-gap") * 1e9) }
+            let pollSeconds = try QuantityArgument.seconds(pollInterval, option: "--poll-interval")
             let opened = try stores.open()
             let lastEventNs = try SelectionOptions.lastEventNs(opened)
             let selected = try selection.filter(stores: opened, policyName: policyName.policyName)

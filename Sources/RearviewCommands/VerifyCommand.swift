@@ -33,6 +33,13 @@ struct VerifyCommand: ParsableCommand {
             (the removal of the newest segments cannot be detected). An older head put back together \
             with the segments up to it (a rollback) still verifies: the noted head catches that.
 
+            Segments retention removed (`record --retain`/`--max-size`, `prune`) are listed in the \
+            retirement ledger with their hashes: the chain is checked across them, each run is printed \
+            as `retired: segments 1–41 retired by REASON at T: …`, and with --pubkey the ledger must be \
+            signed by the key (a retirement is otherwise indistinguishable from a deletion). A missing \
+            segment the ledger does not list is DAMAGED, as a removed ledger makes the segments it \
+            listed.
+
             Exit 0 when everything verifies, 3 when anything is damaged or unsigned or the expected head \
             is not in the chain, 2 when the store or key cannot be read or the hash is malformed.
 
@@ -66,6 +73,15 @@ struct VerifyCommand: ParsableCommand {
             for problem in report.problems { out.line("DAMAGED \(problem)") }
             for open in report.openSegments {
                 out.line("open: \(open.path): \(open.events) event(s) not sealed yet (no segment hash or signature covers them until a writer seals it)")
+            }
+            for run in report.retired { out.line("retired: \(run)") }
+            if let signer = report.retirementSigner {
+                out.line("retirement ledger: signed by \(signer.fingerprint)" + (key == nil ? " (not checked: give --pubkey)" : ""))
+            } else if !report.retired.isEmpty {
+                out.line("retirement ledger: unsigned (nothing proves the retired segments were retired rather than removed)")
+            }
+            if !report.pendingRetirements.isEmpty {
+                out.line("retiring: segment(s) \(report.pendingRetirements.map(String.init).joined(separator: ", ")) entered in the ledger, their files not removed yet (the next writer removes them)")
             }
             let head = report.head
             out.line(head.segment == 0 ? "head: none (no sealed segment yet)" : "head: segment \(head.segment), \(head.events) events, sha256 \(head.hashHex)")
