@@ -25,15 +25,32 @@ public struct RetentionRule: Sendable, Equatable {
         var number: UInt64
         /// Its files' bytes (segment and signature).
         var bytes: Int
+        var firstTimeNs: Int64
         var lastTimeNs: Int64
     }
 
+    /// What to retire, and the pins given up to stay within the budget.
+    struct Plan {
+        var retire: [(number: UInt64, reason: RetirementReason)] = []
+        /// Pinned windows released, oldest first, because pinned segments alone exceeded the budget.
+        var released: [PinnedWindow] = []
+    }
+
     /// The segments to retire, with why: `candidates` are the sealed segments oldest first (read
-    /// lazily: weighing stops at the first one kept), `storeBytes` what the store's files take now.
-    func plan(_ candidates: some Sequence<Candidate>, storeBytes: Int) -> [(number: UInt64, reason: RetirementReason)] {
-        var chosen: [(number: UInt64, reason: RetirementReason)] = []
+    /// lazily: weighing stops at the first unpinned one kept), `storeBytes` what the store's files
+    /// take now. A segment with an event inside one of `pins` is kept, unless the budget cannot be
+    /// met otherwise: then the oldest pins are released until it can.
+    func plan(_ candidates: some Sequence<Candidate>, storeBytes: Int, pins: [PinnedWindow] = []) -> Plan {
+        var plan = Plan()
         var bytes = storeBytes
+        var pins = pins[...]
+        var skipped: [Candidate] = []
+        func isPinned(_ c: Candidate) -> Bool { pins.contains { $0.overlaps(firstNs: c.firstTimeNs, lastNs: c.lastTimeNs) } }
         for candidate in candidates {
+            if isPinned(candidate) {
+                skipped.append(candidate)
+                continue
+            }
             let reason: RetirementReason
             if let before, candidate.lastTimeNs < before {
                 reason = pruning ? .prunedBefore : .retainWindow
@@ -42,39 +59,68 @@ public struct RetentionRule: Sendable, Equatable {
             } else {
                 break
             }
-            chosen.append((candidate.number, reason))
+            plan.retire.append((candidate.number, reason))
             bytes -= candidate.bytes
         }
-        return chosen
+        guard let maxBytes else { return plan }
+        while bytes > maxBytes, let oldest = pins.first, !skipped.isEmpty {
+            plan.released.append(oldest)
+            pins = pins.dropFirst()
+            for candidate in skipped where bytes > maxBytes && !isPinned(candidate) {
+                plan.retire.append((candidate.number, pruning ? .prunedToSize : .sizeBudget))
+                bytes -= candidate.bytes
+            }
+            let retired = Set(plan.retire.map(\.number))
+            skipped.removeAll { retired.contains($0.number) }
+        }
+        plan.retire.sort { $0.number < $1.number }
+        return plan
     }
 }
 
+/// What a retirement removed, and the pinned windows it gave up to stay within the budget.
+public struct Retirement: Sendable, Equatable {
+    public var retired: [RetiredSegment] = []
+    /// Pinned windows released, oldest first: pinned segments alone exceeded the budget.
+    public var releasedPins: [PinnedWindow] = []
+
+    public var isEmpty: Bool { retired.isEmpty && releasedPins.isEmpty }
+}
+
 extension StoreWriter {
-    /// Retires the sealed segments `rule` no longer keeps (`now`: unix ns, the ledger's time): each
-    /// is entered in the retirement ledger (signed by a signing writer) with its hash, so `verify`
-    /// still proves the chain; then dropped from the index (the process table with it, built again
-    /// by its next reader from the blocks left) and deleted. Returns what was retired.
+    /// Retires the sealed segments `rule` no longer keeps (`now`: unix ns, the ledger's time),
+    /// keeping those inside pinned windows (``pin(_:)``) unless the budget cannot be met otherwise:
+    /// each is entered in the retirement ledger (signed by a signing writer) with its hash, so
+    /// `verify` still proves the chain; then dropped from the index (the process table with it,
+    /// built again by its next reader from the blocks left) and deleted.
     ///
     /// Each step is durable before the next begins; a writer killed between them leaves a store
     /// that opens and verifies, and the next writer finishes the retirement (``reconcile``).
     @discardableResult
-    public func retire(_ rule: RetentionRule, now: Int64) throws(StoreError) -> [RetiredSegment] {
-        let retired = try retirementPlan(rule, now: now)
-        guard !retired.isEmpty else { return [] }
-        if options.signer == nil, try SignedChainHead.read(store: store) != nil {
+    public func retire(_ rule: RetentionRule, now: Int64) throws(StoreError) -> Retirement {
+        let retirement = try retirementPlan(rule, now: now)
+        guard !retirement.isEmpty else { return retirement }
+        if !retirement.retired.isEmpty, options.signer == nil, try SignedChainHead.read(store: store) != nil {
             throw StoreError(.invalidRequest, path: store.path, "this store is signed (segments/head.sig): retiring segments needs the signing key (--sign-key), "
                              + "so that the retirement ledger is signed and `verify --pubkey` still proves the chain")
         }
-        var ledger = try RetirementLedger.read(store: store) ?? RetirementLedger(storeID: storeID)
-        try ledger.append(retired, signedBy: options.signer)
-        try ledger.write(store: store)
-        try Self.finishRetirement(store: store, segments: retired.map { $0.number })
-        store.index.truncateLog()
-        return retired
+        if !retirement.releasedPins.isEmpty {
+            var pins = try PinnedWindows.read(store: store)
+            pins.release(retirement.releasedPins)
+            try pins.write(store: store)
+        }
+        if !retirement.retired.isEmpty {
+            var ledger = try RetirementLedger.read(store: store) ?? RetirementLedger(storeID: storeID)
+            try ledger.add(retirement.retired, signedBy: options.signer)
+            try ledger.write(store: store)
+            try Self.finishRetirement(store: store, segments: retirement.retired.map { $0.number })
+            store.index.truncateLog()
+        }
+        return retirement
     }
 
-    /// What ``retire(_:now:)`` would retire now, without changing anything.
-    public func retirementPlan(_ rule: RetentionRule, now: Int64) throws(StoreError) -> [RetiredSegment] {
+    /// What ``retire(_:now:)`` would do now, without changing anything.
+    public func retirementPlan(_ rule: RetentionRule, now: Int64) throws(StoreError) -> Retirement {
         let open = openSegmentNumber
         let sealed = try store.index.segments().filter { $0.sealed && $0.number != open && $0.hash != nil }
         var spans: [UInt64: StoreIndex.SegmentSpan] = [:]
@@ -84,7 +130,8 @@ extension StoreWriter {
             do throws(StoreError) {
                 let span = try self.store.index.span(ofSegment: segment.number)
                 spans[segment.number] = span
-                return RetentionRule.Candidate(number: segment.number, bytes: segment.bytes + SealSignature.size, lastTimeNs: span.lastTimeNs)
+                return RetentionRule.Candidate(number: segment.number, bytes: segment.bytes + SealSignature.size,
+                                               firstTimeNs: span.firstTimeNs, lastTimeNs: span.lastTimeNs)
             } catch {
                 failure = error
                 return nil
@@ -96,15 +143,22 @@ extension StoreWriter {
             store.index.truncateLog()
             bytes = try store.diskBytes()
         }
-        let chosen = rule.plan(candidates, storeBytes: bytes)
+        let plan = rule.plan(candidates, storeBytes: bytes, pins: try PinnedWindows.read(store: store).windows)
         if let failure { throw failure }
         let byNumber = Dictionary(uniqueKeysWithValues: sealed.map { ($0.number, $0) })
-        return chosen.map { (number, reason) -> RetiredSegment in
+        let retired = plan.retire.map { (number, reason) -> RetiredSegment in
             let segment = byNumber[number]!, span = spans[number]!
             return RetiredSegment(number: number, hash: segment.hash!, previousHash: segment.previousHash, events: UInt64(span.events),
                                   bytes: UInt64(segment.bytes), firstTimeNs: span.firstTimeNs, lastTimeNs: span.lastTimeNs,
                                   nextSeq: span.nextSeq, retiredAtNs: now, reason: reason)
         }
+        return Retirement(retired: retired, releasedPins: plan.released)
+    }
+
+    /// Gives the pages the index no longer uses back to the file system (after a large retirement).
+    public func compactIndex() throws(StoreError) {
+        try store.index.wrap("compacting the index") { try store.index.db.vacuum() }
+        store.index.truncateLog()
     }
 
     /// Drops segments the ledger lists from the index and deletes their files: the rest of a

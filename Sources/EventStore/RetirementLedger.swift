@@ -130,12 +130,11 @@ public struct RetirementLedger: Sendable, Equatable {
         return runs
     }
 
-    /// Adds newly retired segments (numbers above every entry's) and signs the result with `signer`
+    /// Adds newly retired segments (none already listed) and signs the result with `signer`
     /// (unsigned without one).
-    mutating func append(_ retired: [RetiredSegment], signedBy signer: SegmentSigner?) throws(StoreError) {
-        let numbers = entries.suffix(1).map(\.number) + retired.map(\.number)
-        precondition(zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 }, "retired segments out of order")
-        entries += retired
+    mutating func add(_ retired: [RetiredSegment], signedBy signer: SegmentSigner?) throws(StoreError) {
+        precondition(Set(retired.map(\.number)).isDisjoint(with: entries.map(\.number)), "a segment retired twice")
+        entries = (entries + retired).sorted { $0.number < $1.number }
         signature = nil
         if let signer {
             signature = (signer.verifyingKey.raw, try signer.sign(Self.domain + body(signed: true)))

@@ -123,7 +123,7 @@ public final class Store: @unchecked Sendable {
             firstTimeNs: blocks.map(\.location.minTimeNs).min(), lastTimeNs: blocks.map(\.location.maxTimeNs).max(),
             hosts: try index.termTotals(.hostName), operations: try index.termTotals(.operation),
             types: try index.termTotals(.type), segmentBytes: segmentBytes, indexBytes: bytes,
-            segmentMetadata: segments.map(\.metadata), retired: try retirementLedger()?.runs ?? [])
+            segmentMetadata: segments.map(\.metadata), retired: try retirementLedger()?.runs ?? [], pinned: try pinnedWindows())
     }
 }
 
@@ -163,6 +163,8 @@ public struct StoreSummary: Sendable {
     public var segmentMetadata: [String]
     /// What retention removed (``RetirementLedger``).
     public var retired: [RetiredRun]
+    /// What retention keeps (``PinnedWindow``).
+    public var pinned: [PinnedWindow]
 
     public var bytesPerEvent: Double { events == 0 ? 0 : Double(segmentBytes + indexBytes) / Double(events) }
 }

@@ -50,6 +50,7 @@ enum InfoRendering {
         table("operations", s.operations)
         table("types", s.types)
         for run in s.retired { lines.append("retired    \(run)") }
+        for pin in s.pinned { lines.append("pinned     \(pin.description)") }
         let drops = s.segmentMetadata.filter { $0 != "{}" }
         if !drops.isEmpty { lines.append("recorder   " + drops.joined(separator: "\n           ")) }
         return lines.joined(separator: "\n") + "\n"
@@ -70,6 +71,11 @@ enum InfoRendering {
                 ["firstSegment": run.first, "lastSegment": run.last, "events": run.events, "reason": run.reason.description,
                  "retiredAt": UnixTime.rfc3339Micro(run.retiredAtNs), "firstTime": UnixTime.rfc3339Micro(run.firstTimeNs),
                  "lastTime": UnixTime.rfc3339Micro(run.lastTimeNs)]
+            }
+        }
+        if !s.pinned.isEmpty {
+            object["pinned"] = s.pinned.map { pin -> [String: Any] in
+                ["from": UnixTime.rfc3339Micro(pin.fromNs), "to": UnixTime.rfc3339Micro(pin.toNs), "reason": pin.reason, "matches": pin.matches]
             }
         }
         if let first = s.firstTimeNs, let last = s.lastTimeNs {

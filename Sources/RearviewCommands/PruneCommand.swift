@@ -13,7 +13,8 @@ struct PruneCommand: ParsableCommand {
             Weighs the sealed segments oldest first and retires each one whose events all lie before \
             --before, or while the store's files take more than --keep-size; it stops at the first \
             segment it keeps, so what is left is the newest part of the history. Retired segments are \
-            deleted after their hashes are entered in the retirement ledger (segments/retired.ledger), so \
+            deleted after their hashes are entered in the retirement ledger (segments/retired.ledger), \
+            and the index is compacted after, so \
             `verify` still proves the rest of the chain and reports what was retired, when and why. \
             A signed store needs --sign-key, which signs the ledger. --dry-run prints what would be \
             retired and changes nothing. Takes the writer's lock: a store being recorded is pruned by \
@@ -58,7 +59,12 @@ struct PruneCommand: ParsableCommand {
             }
             let rule = RetentionRule(before: beforeNs, maxBytes: maxBytes, pruning: true)
             let now = UnixTime.nowNs()
-            let retired = dryRun ? try writer.retirementPlan(rule, now: now) : try writer.retire(rule, now: now)
+            let retirement = dryRun ? try writer.retirementPlan(rule, now: now) : try writer.retire(rule, now: now)
+            let retired = retirement.retired
+            if !dryRun, !retired.isEmpty { try writer.compactIndex() }
+            for pin in retirement.releasedPins {
+                Terminal.error("WARNING: pinned segments alone exceed --keep-size: \(dryRun ? "would release" : "released") the pin \(pin.description)")
+            }
             let out = StandardOutput()
             for segment in retired {
                 out.line("\(dryRun ? "would retire" : "retired") segment \(segment.number): \(segment.events) event(s) "

@@ -34,6 +34,12 @@ struct RecordCommand: ParsableCommand {
             and when; `info` lists it too. `rearview prune` retires by the same rules in a store that \
             is not recording.
 
+            --keep-around EXPR (any filter expression of `query`; repeatable) and the alerts of --policy \
+            pin the history --keep-window (10m) before and after each match: the segments holding it \
+            survive retention and `prune` (segments/pinned.json lists the windows, and `info` shows them). The \
+            budget counts pinned segments; when they alone exceed it, the oldest pins are released \
+            with a WARNING, newest kept.
+
             Typical use: record on the suspect host into a root-owned directory (e.g. \
             /var/lib/rearview/incident, not /var/tmp), copy the store directory, investigate elsewhere. \
             A new store directory gets mode 0700 and its files 0600 (umask 077); an existing one that \
@@ -63,6 +69,13 @@ struct RecordCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Disk budget (e.g. 500M, 20G): retire the oldest sealed segments while the store's files take more.", valueName: "size"))
     var maxSize: String?
+
+    @Option(help: ArgumentHelp("Keep the history around events matching this filter expression from retention (repeatable; --policy alerts always are).",
+                               valueName: "expr"))
+    var keepAround: [String] = []
+
+    @Option(help: ArgumentHelp("How much history retention keeps before and after each alert or --keep-around match.", valueName: "duration"))
+    var keepWindow = "10m"
 
     @Option(help: ArgumentHelp("Stop recording once the store's segments reach this size (e.g. 500M, 2G).", valueName: "size"))
     var stopAtSize: String?
@@ -106,7 +119,9 @@ struct RecordCommand: ParsableCommand {
             options.signer = try signing.signer()
             let writer = try StoreWriter(path: storeOptions.path, options: options)
             if !writer.recovery.isEmpty { Terminal.error(writer.recovery.description) }
-            let session = RecordingSession(writer: writer, policies: policies?.policySet)
+            let keep = try KeepAround(expressions: keepAround, alertEnforcer: policies?.policySet.options.enforcerName,
+                                      windowSeconds: QuantityArgument.seconds(keepWindow, option: "--keep-window"))
+            let session = RecordingSession(writer: writer, policies: policies?.policySet, keeping: keep.isEmpty ? nil : keep)
             let recorder: Recorder
             do {
                 recorder = try Recorder.start(configuration) { batch in try session.append(batch) }
@@ -133,9 +148,12 @@ struct RecordCommand: ParsableCommand {
                     lastRotation = Date()
                 }
                 if flushed, let rule = limits.retention {
-                    let earlier = retired.count
-                    retired += try session.retire(rule)
-                    if retired.count > earlier { Terminal.error(RecordingSession.retirementNote(retired[earlier...])) }
+                    let retirement = try session.retire(rule)
+                    for pin in retirement.releasedPins {
+                        Terminal.error("WARNING: pinned segments alone exceed --max-size: released the oldest pin, \(pin.description)")
+                    }
+                    if !retirement.retired.isEmpty { Terminal.error(RecordingSession.retirementNote(retirement.retired)) }
+                    retired += retirement.retired
                 }
                 if let max = limits.stopBytes, try session.storedBytes() >= max { reason = "--stop-at-size reached"; break }
                 let stats = recorder.statistics
@@ -219,14 +237,21 @@ final class RecordingSession: Sendable {
     private struct WriterBox: @unchecked Sendable {
         let writer: StoreWriter
         var evaluator: PolicyEvaluator?
+        let keeping: KeepAround?
     }
 
-    init(writer: StoreWriter, policies: PolicySet? = nil) {
-        self.writer = Mutex(WriterBox(writer: writer, evaluator: policies?.makeEvaluator()))
+    /// With `keeping`, the windows around alerts and `--keep-around` matches are pinned against
+    /// retention, each durably before the events that pinned it are written.
+    init(writer: StoreWriter, policies: PolicySet? = nil, keeping: KeepAround? = nil) {
+        self.writer = Mutex(WriterBox(writer: writer, evaluator: policies?.makeEvaluator(), keeping: keeping))
     }
 
     func append(_ events: [Event]) throws {
-        try writer.withLock { box in try box.writer.append(box.evaluator?.replacingAlerts(in: events) ?? events) }
+        try writer.withLock { box in
+            let stored = box.evaluator?.replacingAlerts(in: events) ?? events
+            if let keeping = box.keeping { try box.writer.pin(keeping.pins(for: stored)) }
+            try box.writer.append(stored)
+        }
     }
 
     /// The alerts `--policy` stored so far (nil without policies).
@@ -249,13 +274,13 @@ final class RecordingSession: Sendable {
     func close() throws { try writer.withLock { try $0.writer.close() } }
 
     /// Retires what `rule` no longer keeps (see ``StoreWriter/retire(_:now:)``).
-    func retire(_ rule: RecordingRetention) throws -> [RetiredSegment] {
+    func retire(_ rule: RecordingRetention) throws -> Retirement {
         let now = UnixTime.nowNs()
         return try writer.withLock { try $0.writer.retire(rule.rule(now: now), now: now) }
     }
 
     /// One line for what a retirement removed.
-    static func retirementNote(_ retired: ArraySlice<RetiredSegment>) -> String {
+    static func retirementNote(_ retired: [RetiredSegment]) -> String {
         let numbers = retired.map(\.number)
         let segments = numbers.count == 1 ? "segment \(numbers[0])" : "segments \(numbers.first!)–\(numbers.last!)"
         let reasons = Set(retired.map(\.reason.description)).sorted().joined(separator: " and ")

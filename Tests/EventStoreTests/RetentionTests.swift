@@ -34,18 +34,37 @@ import Testing
     }
 
     @Test func planWeighsOldestFirstAndStopsAtTheFirstKept() {
-        let candidates = (1...5).map { RetentionRule.Candidate(number: UInt64($0), bytes: 100, lastTimeNs: Int64($0) * 10) }
-        let bySize = RetentionRule(maxBytes: 320).plan(candidates, storeBytes: 600)
+        let candidates = (1...5).map { RetentionRule.Candidate(number: UInt64($0), bytes: 100, firstTimeNs: Int64($0) * 10 - 5, lastTimeNs: Int64($0) * 10) }
+        let bySize = RetentionRule(maxBytes: 320).plan(candidates, storeBytes: 600).retire
         #expect(bySize.map(\.number) == [1, 2, 3])
         #expect(bySize.allSatisfy { $0.reason == .sizeBudget })
-        let byAge = RetentionRule(before: 25, pruning: true).plan(candidates, storeBytes: 600)
+        let byAge = RetentionRule(before: 25, pruning: true).plan(candidates, storeBytes: 600).retire
         #expect(byAge.map(\.number) == [1, 2] && byAge.allSatisfy { $0.reason == .prunedBefore })
         // Age first, then size, each named; weighing stops at the first kept even if a later one is older.
-        let both = RetentionRule(before: 15, maxBytes: 350).plan(candidates, storeBytes: 600)
+        let both = RetentionRule(before: 15, maxBytes: 350).plan(candidates, storeBytes: 600).retire
         #expect(both.map(\.number) == [1, 2, 3] && both.map(\.reason) == [.retainWindow, .sizeBudget, .sizeBudget])
-        let unordered = [RetentionRule.Candidate(number: 1, bytes: 100, lastTimeNs: 50), .init(number: 2, bytes: 100, lastTimeNs: 5)]
-        #expect(RetentionRule(before: 10).plan(unordered, storeBytes: 200).isEmpty)
-        #expect(RetentionRule(maxBytes: 1000).plan(candidates, storeBytes: 600).isEmpty)
+        let unordered = [RetentionRule.Candidate(number: 1, bytes: 100, firstTimeNs: 40, lastTimeNs: 50), .init(number: 2, bytes: 100, firstTimeNs: 1, lastTimeNs: 5)]
+        #expect(RetentionRule(before: 10).plan(unordered, storeBytes: 200).retire.isEmpty)
+        #expect(RetentionRule(maxBytes: 1000).plan(candidates, storeBytes: 600).retire.isEmpty)
+    }
+
+    @Test func pinnedSegmentsAreKeptUntilTheyAloneExceedTheBudget() {
+        let candidates = (1...5).map { RetentionRule.Candidate(number: UInt64($0), bytes: 100, firstTimeNs: Int64($0) * 10 - 5, lastTimeNs: Int64($0) * 10) }
+        // Segment 2 (15…20) is pinned: it is skipped, and weighing goes on past it.
+        let pin = PinnedWindow(fromNs: 17, toNs: 18, reason: "alert")
+        let plan = RetentionRule(maxBytes: 320).plan(candidates, storeBytes: 600, pins: [pin])
+        #expect(plan.retire.map(\.number) == [1, 3, 4] && plan.released.isEmpty)
+        #expect(RetentionRule(before: 45).plan(candidates, storeBytes: 600, pins: [pin]).retire.map(\.number) == [1, 3, 4])
+        // Pins over segments 1…4: unpinned segment 5 goes first, newest as it is; then the budget cannot
+        // be met without giving up pins, and the oldest go first.
+        let pins = [PinnedWindow(fromNs: 0, toNs: 12, reason: "a"), PinnedWindow(fromNs: 14, toNs: 22, reason: "b"),
+                    PinnedWindow(fromNs: 25, toNs: 40, reason: "c")]
+        let tight = RetentionRule(maxBytes: 320).plan(candidates, storeBytes: 600, pins: pins)
+        #expect(tight.released.map(\.reason) == ["a", "b"])
+        #expect(tight.retire.map(\.number) == [1, 2, 5] && tight.retire.allSatisfy { $0.reason == .sizeBudget })
+        // Without a budget, pins are kept whatever their age.
+        let aged = RetentionRule(before: .max).plan(candidates, storeBytes: 600, pins: pins)
+        #expect(aged.retire.map(\.number) == [5] && aged.released.isEmpty)
     }
 
     @Test func retiringBySizeDropsTheOldestSegmentsAndTheRestStillVerifies() throws {
@@ -59,7 +78,7 @@ import Testing
         let bySegment = try seqsBySegment(dir.path)
         let open = try #require(w.openSegmentNumber)
         let budget = try w.halfTheStore()
-        let retired = try w.retire(RetentionRule(maxBytes: budget), now: 42)
+        let retired = try w.retire(RetentionRule(maxBytes: budget), now: 42).retired
         #expect(!retired.isEmpty)
         #expect(retired.map(\.number) == Array(1...UInt64(retired.count)), "oldest first, consecutive")
         #expect(!retired.contains { $0.number == open }, "the segment being written is never retired")
@@ -95,7 +114,7 @@ import Testing
         try SignedStore.write(dir.path, signer: nil, count: 1000)
         let sealed = try SignedStore.sealedSegments(dir.path)
         let w = try writer(dir.path)
-        let retired = try w.retire(RetentionRule(before: .max, pruning: true), now: 1)
+        let retired = try w.retire(RetentionRule(before: .max, pruning: true), now: 1).retired
         #expect(retired.map(\.number) == sealed, "every sealed segment, the newest included")
         #expect(try w.store.blocks().isEmpty)
         var factory = EventFactory(seed: 9)
@@ -123,7 +142,7 @@ import Testing
         try unsigned.close()
 
         let w = try writer(dir.path, signer: signer)
-        let retired = try w.retire(RetentionRule(maxBytes: try w.halfTheStore()), now: 7)
+        let retired = try w.retire(RetentionRule(maxBytes: try w.halfTheStore()), now: 7).retired
         try w.close()
         #expect(retired.count >= 2)
         let store = try Store.open(dir.path)
@@ -158,10 +177,10 @@ import Testing
         try SignedStore.write(dir.path, signer: signer)
         let before = try stored(dir.path)
         let w = try writer(dir.path, signer: signer)
-        let plan = try w.retirementPlan(RetentionRule(maxBytes: try w.halfTheStore()), now: 3)
+        let plan = try w.retirementPlan(RetentionRule(maxBytes: try w.halfTheStore()), now: 3).retired
         #expect(plan.count >= 2)
         var ledger = RetirementLedger(storeID: w.storeID)
-        try ledger.append(plan, signedBy: signer)
+        try ledger.add(plan, signedBy: signer)
         try ledger.write(store: w.store)
         if stepsDone == 2 { try w.store.index.retire(segments: plan.map(\.number)) }
         try w.close()

@@ -197,6 +197,12 @@ final class Recording: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Stops the recorder as Ctrl-C does; returns its exit status.
+    func stop() -> Int32 {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGINT) }
+        return waitUntilExit()
+    }
+
     /// Waits for the recorder to stop by itself (`--duration`); returns its exit status.
     func waitUntilExit() -> Int32 {
         process.waitUntilExit()
