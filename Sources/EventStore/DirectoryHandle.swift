@@ -177,11 +177,11 @@ public final class DirectoryHandle: @unchecked Sendable {
 
     /// Creates a new file beside `name` under a name nobody can guess, as mkstemp(3) does (`O_EXCL`,
     /// mode 0600, a random suffix), relative to this directory.
-    func createTemporary(for name: String) throws(StoreError) -> (name: String, file: PosixFile) {
+    func createTemporary(for name: String, flags: Int32 = O_WRONLY) throws(StoreError) -> (name: String, file: PosixFile) {
         let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         for _ in 0..<100 {
             let temporary = name + ".tmp-" + String((0..<8).map { _ in letters.randomElement()! })
-            let file = openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            let file = openat(fd, temporary, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if file >= 0 { return (temporary, PosixFile(fd: file, path: pathOf(temporary))) }
             guard errno == EEXIST else { throw StoreError.system("create", path: pathOf(temporary)) }
         }

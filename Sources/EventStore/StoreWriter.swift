@@ -333,11 +333,19 @@ public final class StoreWriter {
     private func currentSegment() throws(StoreError) -> OpenSegment {
         if let segment { return segment }
         let number = lastSegmentNumber + 1
-        let file = try store.segmentsDirectory.create(SegmentFile.name(number: number, sealed: false))
+        // Created whole under a temporary name: a writer killed meanwhile leaves no headless segment.
+        let name = SegmentFile.name(number: number, sealed: false)
+        let (temporary, file) = try store.segmentsDirectory.createTemporary(for: name, flags: O_RDWR)
         let header = SegmentHeader(storeID: storeID, number: number, previousHash: lastSealedHash)
         let bytes = header.encoded()
-        try file.write(bytes, at: 0)
-        try file.sync()
+        do {
+            try file.write(bytes, at: 0)
+            try file.sync()
+            try store.segmentsDirectory.rename(temporary, to: name)
+        } catch {
+            store.segmentsDirectory.remove(temporary)
+            throw error
+        }
         try store.segmentsDirectory.sync()
         let s = OpenSegment(number: number, file: file, header: header, length: bytes.count)
         s.hasher.update(data: bytes)
@@ -422,6 +430,9 @@ public final class StoreWriter {
     /// newest segments were retired).
     static func reconcile(store: Store, index: StoreIndex, signer: SegmentSigner?,
                           report: inout RecoveryReport) throws(StoreError) -> (UInt64, [UInt8]) {
+        // What a killed writer was writing under a temporary name (a new segment, a signature, the
+        // ledger, the pins) never took its place: drop it.
+        for name in try store.segmentsDirectory.names() where name.contains(".tmp-") { store.segmentsDirectory.remove(name) }
         let ledger = try RetirementLedger.read(store: store)
         let retired = Set(ledger?.entries.map(\.number) ?? [])
         let filesBefore = try segmentFiles(store)

@@ -23,4 +23,23 @@ import Testing
         #expect(try Store.open(dir.path).segments() == [sealed])
         #expect(try StoreVerifier.verify(try Store.open(dir.path)).isEmpty)
     }
+
+    /// A writer killed while creating a segment (or replacing the ledger, the pins, a signature)
+    /// leaves only a temporary file: the next writer removes it, and numbering goes on.
+    @Test func aSegmentWhoseCreationWasCutShortLeavesNoHeadlessSegment() throws {
+        let dir = TemporaryDirectory()
+        try SignedStore.write(dir.path, signer: nil, count: 500)
+        let segments = Store.segmentsPath(dir.path)
+        let next = try SignedStore.sealedSegments(dir.path).last! + 1
+        let leftover = segments + "/" + SegmentFile.name(number: next, sealed: false) + ".tmp-AbCd1234"
+        try Data([0x52, 0x56]).write(to: URL(fileURLWithPath: leftover))
+        #expect(try StoreVerifier.verify(try Store.open(dir.path)).isEmpty, "a temporary file is not a segment")
+        var factory = EventFactory(seed: 3)
+        let writer = try StoreWriter(path: dir.path)
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+        try writer.append(factory.events(10, startNs: 1_717_160_000_000_000_000))
+        try writer.close()
+        #expect(try SignedStore.sealedSegments(dir.path).last == next)
+        #expect(try StoreVerifier.verify(try Store.open(dir.path)).isEmpty)
+    }
 }
