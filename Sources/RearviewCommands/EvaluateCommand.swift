@@ -66,6 +66,9 @@ struct EvaluateCommand: ParsableCommand {
             Action. --diff compares with the alerts the store already holds for the same policy names \
             (and DefaultPosture when a policy has an allow list), pairing them by host, HostPID, time, \
             operation, resource and policy: every record gets "Diff": new (would be raised, was not), \
+            throttled (would be raised, was not, but KubeArmor was throttling that container's alerts \
+            then: after an AlertThreshold system event it drops Audit alerts for DroppingAlertsInterval \
+            seconds, so the record cannot tell), \
             gone (was raised, would not be), changed (both, Action or Result differ; the recorded ones \
             in RecordedAction and RecordedResult) or unchanged; with --count or --summary, counts per \
             Diff (and PolicyName, Action). Counts go to stderr too. The selection narrows both sides: \
@@ -118,7 +121,8 @@ struct EvaluateCommand: ParsableCommand {
             var judgedAll = true
             if diff {
                 var evaluator = makeEvaluator()
-                try runDiff(plan: plan, filter: filter, evaluator: &evaluator, policySet: policySet, out: out)
+                let throttling = try opened.flatMap { try CoverageHole.holes(in: $0) }.filter { $0.kind == .alertThrottling }
+                try runDiff(plan: plan, filter: filter, evaluator: &evaluator, policySet: policySet, throttling: throttling, out: out)
                 evaluators = [evaluator]
             } else if output.count {
                 var n = 0
@@ -189,7 +193,7 @@ struct EvaluateCommand: ParsableCommand {
     /// `--diff`: one scan collects the re-evaluated alerts and the recorded alerts of the same policy
     /// names; the difference is printed in time order, each record marked with `Diff`.
     private func runDiff(plan: QueryPlan, filter: EventFilter, evaluator: inout PolicyEvaluator, policySet: PolicySet,
-                         out: StandardOutput) throws {
+                         throttling: [CoverageHole], out: StandardOutput) throws {
         let names = policySet.alertPolicyNames
         let enforcer = policySet.options.enforcerName
         var recorded: [Event] = []
@@ -209,11 +213,21 @@ struct EvaluateCommand: ParsableCommand {
             }
             return event
         }
-        var records = difference.new.map { marked($0, "new") } + difference.gone.map { marked($0, "gone") }
+        // KubeArmor drops Audit alerts (and host-policy alerts) while it throttles a container: such an
+        // alert missing from the record proves nothing.
+        let throttled = difference.new.filter { alert in
+            (alert.action.contains("Audit") || alert.type == "MatchedHostPolicy")
+                && throttling.contains { $0.covers(timeNs: alert.timeNs, hostName: alert.hostName, containerID: alert.containerID) }
+        }
+        let throttledSeqs = Set(throttled.map(\.seq))
+        let new = difference.new.filter { !throttledSeqs.contains($0.seq) }
+        var records = new.map { marked($0, "new") } + throttled.map { marked($0, "throttled") } + difference.gone.map { marked($0, "gone") }
             + difference.changed.map { marked($0.reevaluated, "changed", recordedAs: $0.recorded) }
             + difference.unchanged.map { marked($0, "unchanged") }
         records.sort { ($0.timeNs, $0.seq) < ($1.timeNs, $1.seq) }
-        Terminal.error("diff: \(difference.new.count) new, \(difference.gone.count) gone, "
+        Terminal.error("diff: \(new.count) new, "
+            + (throttled.isEmpty ? "" : "\(throttled.count) throttled (raised while KubeArmor was throttling alerts: not recorded, which proves nothing), ")
+            + "\(difference.gone.count) gone, "
             + "\(difference.changed.count) changed, \(difference.unchanged.count) unchanged")
         if policySet.options.scope != .asWritten {
             Terminal.error("rearview: note: with --scope \(policySet.options.scope.rawValue) the re-evaluation is not "

@@ -2,13 +2,22 @@ import ArgumentParser
 import EventModel
 import EventStore
 import Foundation
+import Investigation
 
 /// `rearview info`: what a store holds.
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Show what a store holds: hosts, time span, events by operation and type, size on disk.",
-        discussion: ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.damaged))
+        discussion: """
+            Also what the store does not cover, one `coverage` line per hole: KubeArmor's alert \
+            throttling (after an AlertThreshold system event, Audit alerts of that container were \
+            dropped for DroppingAlertsInterval seconds), segments retired by retention, and segments \
+            during which the recorder lost events in the kernel; the segments retention retired \
+            (`retired`) and the windows it keeps (`pinned`).
+
+            \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.damaged))
+            """)
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -21,10 +30,11 @@ struct InfoCommand: ParsableCommand {
         try reportingFailures {
             let store = try storeOptions.open()
             let s = try store.summary()
+            let holes = try CoverageHole.holes(in: store)
             let out = StandardOutput()
             switch format {
-            case .json: out.line(InfoRendering.json(s, path: store.path))
-            case .text: out.write(InfoRendering.text(s, path: store.path))
+            case .json: out.line(InfoRendering.json(s, path: store.path, holes: holes))
+            case .text: out.write(InfoRendering.text(s, path: store.path, holes: holes))
             }
         }
     }
@@ -32,7 +42,7 @@ struct InfoCommand: ParsableCommand {
 
 /// Renders a ``StoreSummary`` for `info`.
 enum InfoRendering {
-    static func text(_ s: StoreSummary, path: String) -> String {
+    static func text(_ s: StoreSummary, path: String, holes: [CoverageHole]) -> String {
         var lines: [String] = []
         lines.append("store      \(path) (id \(s.storeID))")
         lines.append("events     \(s.events) in \(s.blocks) block(s), \(s.segments) segment(s) (\(s.sealedSegments) sealed)")
@@ -51,12 +61,13 @@ enum InfoRendering {
         table("types", s.types)
         for run in s.retired { lines.append("retired    \(run)") }
         for pin in s.pinned { lines.append("pinned     \(pin.description)") }
+        for hole in holes { lines.append("coverage   \(hole)") }
         let drops = s.segmentMetadata.filter { $0 != "{}" }
         if !drops.isEmpty { lines.append("recorder   " + drops.joined(separator: "\n           ")) }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func json(_ s: StoreSummary, path: String) -> String {
+    static func json(_ s: StoreSummary, path: String, holes: [CoverageHole]) -> String {
         func counts(_ rows: [(value: String, events: Int)]) -> [String: Int] {
             Dictionary(rows.map { ($0.value, $0.events) }, uniquingKeysWith: +)
         }
@@ -71,6 +82,12 @@ enum InfoRendering {
                 ["firstSegment": run.first, "lastSegment": run.last, "events": run.events, "reason": run.reason.description,
                  "retiredAt": UnixTime.rfc3339Micro(run.retiredAtNs), "firstTime": UnixTime.rfc3339Micro(run.firstTimeNs),
                  "lastTime": UnixTime.rfc3339Micro(run.lastTimeNs)]
+            }
+        }
+        if !holes.isEmpty {
+            object["coverageHoles"] = holes.map { hole -> [String: Any] in
+                ["kind": hole.kind.rawValue, "from": UnixTime.rfc3339Micro(hole.fromNs), "to": UnixTime.rfc3339Micro(hole.toNs),
+                 "hostName": hole.hostName, "containerID": hole.containerID, "detail": hole.detail]
             }
         }
         if !s.pinned.isEmpty {

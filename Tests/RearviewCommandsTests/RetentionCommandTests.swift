@@ -61,6 +61,7 @@ import Testing
         let runs = try #require(object["retired"] as? [[String: Any]])
         #expect(runs.map { $0["reason"] as? String } == ["prune --before", "prune --keep-size"])
         #expect(runs.reduce(0) { $0 + (($1["events"] as? Int) ?? 0) } == 20000 - left.reduce(0) { $0 + $1.events })
+        #expect(try CLI.run(["info", "--store", store]).stdout.contains("coverage   no data "), "retired segments are a coverage hole")
         // The tree is built again from what is left.
         #expect(try CLI.run(["tree", "--store", store, "--pid", "1"]).status == 0)
     }
