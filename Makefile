@@ -63,7 +63,10 @@ demo: build mounts
 	@if [ "$$(id -u)" = 0 ]; then \
 	  echo "== record a short live session on this host (5 s) while a shell runs ps, pgrep and cat"; \
 	  ( sleep 2.5; bash -c 'ps >/dev/null; pgrep -x init >/dev/null; sh -c "cat /etc/hostname" >/dev/null' ) & \
-	  $(BIN) record --store demo-out/live --duration 5s || echo "(recording unavailable here: see the message above)"; \
+	  $(BIN) record --store demo-out/live --duration 5s --max-size 256M \
+	    --keep-around 'ProcessName = /usr/bin/pgrep' --keep-window 1m || echo "(recording unavailable here: see the message above)"; \
+	  echo "== as a flight recorder it keeps a rolling window within --max-size, and pins the minute around pgrep"; \
+	  $(BIN) info --store demo-out/live | grep -E '^(pinned|coverage)' || true; \
 	  wait; \
 	  $(BIN) query --store demo-out/live 'Operation = Process and ProcessName in (/usr/bin/ps, /usr/bin/pgrep, /usr/bin/cat)' \
 	    --columns Time,HostPID,ProcessName,Resource,Data --format table || true; \
@@ -99,6 +102,11 @@ demo: build mounts
 	@echo "== importing the same file again adds nothing; the store verifies"
 	$(BIN) import --store $(DEMO_STORE) samples/demo-incident.ndjson
 	$(BIN) verify --store $(DEMO_STORE)
+	@echo "== retention: a copy in small segments, its history before the web shell pruned; verify still proves the rest of the chain"
+	$(BIN) import --store demo-out/pruned --segment-size 8K --block-events 256 samples/demo-incident.ndjson
+	$(BIN) prune --store demo-out/pruned --before 2024-05-31T10:07:13Z
+	$(BIN) verify --store demo-out/pruned
+	$(BIN) info --store demo-out/pruned | grep -E '^(events|retired|coverage)'
 	@echo "== the blocked operations for a SIEM: ECS, OCSF, CEF and RFC 5424 syslog (one record each)"
 	@for f in ecs ocsf cef syslog; do $(BIN) export --store $(DEMO_STORE) --format $$f --action block --out demo-out/blocked.$$f; head -1 demo-out/blocked.$$f | cut -c1-240; done
 	@echo "== the incident report of the web shell: one self-contained HTML file (and Markdown)"
