@@ -34,6 +34,10 @@ struct TimelineCommand: ParsableCommand {
               rearview timeline --type alert --replay --speed 10 --max-gap 2s
               rearview timeline --store /var/lib/rearview --follow --operation Process
 
+            Where the store does not cover the time (see `info`: KubeArmor's alert throttling, retired \
+            segments, recorder drops), a line `-- coverage: …` says so before the first event after \
+            the hole begins.
+
             \(ExitStatusHelp.paragraph(ExitStatusHelp.success, ExitStatusHelp.usage, ExitStatusHelp.blocksLeftOut))
             """)
 
@@ -91,7 +95,8 @@ struct TimelineCommand: ParsableCommand {
             let out = StandardOutput()
             let table = try lineage?.table ?? ProcessInstanceTable.merging(tables.map { try $0.table() })
             var printer = TimelinePrinter(table: table, out: out,
-                                          pacer: replay ? TimelinePacer(speed: speed, maxGapNs: maxGapNs, clock: MonotonicReplayClock()) : nil)
+                                          pacer: replay ? TimelinePacer(speed: speed, maxGapNs: maxGapNs, clock: MonotonicReplayClock()) : nil,
+                                          holes: try opened.flatMap { try CoverageHole.holes(in: $0) }.sorted { $0.fromNs < $1.fromNs })
             var remaining = limit ?? .max
             if remaining > 0 {
                 try plan.scan(filter: filter) { event in
@@ -123,7 +128,8 @@ struct TimelineCommand: ParsableCommand {
     }
 }
 
-/// Writes timeline lines, paced when replaying.
+/// Writes timeline lines, paced when replaying, with a line for each coverage hole where it begins
+/// (or, for one that began earlier, before the first event it reaches).
 private struct TimelinePrinter {
     var table: ProcessInstanceTable {
         didSet { formatter = TimelineFormatter(table: table, colour: formatter.colour) }
@@ -131,15 +137,24 @@ private struct TimelinePrinter {
     let out: StandardOutput
     var pacer: TimelinePacer<MonotonicReplayClock>?
     private var formatter: TimelineFormatter
+    /// Holes not printed yet, by start.
+    private var holes: ArraySlice<CoverageHole>
+    private var previousNs = Int64.min
 
-    init(table: ProcessInstanceTable, out: StandardOutput, pacer: TimelinePacer<MonotonicReplayClock>?) {
+    init(table: ProcessInstanceTable, out: StandardOutput, pacer: TimelinePacer<MonotonicReplayClock>?, holes: [CoverageHole]) {
         self.table = table
         self.out = out
         self.pacer = pacer
+        self.holes = holes[...]
         formatter = TimelineFormatter(table: table, colour: isatty(1) != 0)
     }
 
     mutating func print(_ event: borrowing Event) {
+        while let hole = holes.first, hole.fromNs < event.timeNs {
+            holes.removeFirst()
+            if hole.toNs >= previousNs { out.line("-- coverage: \(hole)") }
+        }
+        previousNs = event.timeNs
         if pacer != nil {
             pacer!.waitForEvent(at: event.timeNs)
             out.line(formatter.line(for: event))

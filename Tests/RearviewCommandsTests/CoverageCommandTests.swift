@@ -27,6 +27,11 @@ import Testing
         let json = try #require(try JSONSerialization.jsonObject(with: Data(try CLI.run(["info", "--store", store, "--format", "json"]).stdout.utf8)) as? [String: Any])
         #expect((json["coverageHoles"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["alert-throttling"])
 
+        // The timeline says where the hole begins, between the throttle event and the ps inside it.
+        let timeline = try lines(try CLI.run(["timeline", "--store", store]).stdout)
+        let hole = try #require(timeline.firstIndex { $0.hasPrefix("-- coverage: no alerts 2024-05-31T10:00:10.000000Z") }, "\(timeline)")
+        #expect(timeline.count == 4 && hole >= 1 && timeline[hole + 1].contains("2001"), "\(timeline)")
+
         let policy = scratch.write("ps.yaml", """
             apiVersion: security.kubearmor.com/v1
             kind: KubeArmorPolicy

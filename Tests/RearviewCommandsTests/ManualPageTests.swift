@@ -5,7 +5,7 @@ import Testing
 /// every character of the help and each command's real exit statuses.
 @Suite struct ManualPageTests {
     static let pages = ["rearview", "rearview.evaluate", "rearview.export", "rearview.forward", "rearview.import",
-                        "rearview.info", "rearview.keygen", "rearview.query", "rearview.record", "rearview.reindex",
+                        "rearview.info", "rearview.keygen", "rearview.prune", "rearview.query", "rearview.record", "rearview.reindex",
                         "rearview.report", "rearview.timeline", "rearview.tree", "rearview.verify"]
 
     /// Writes the pages ManualPageWriter (built next to rearview) makes now into `scratch`.
