@@ -244,6 +244,11 @@ public struct HTMLReportRenderer: Sendable {
                 : "<span class=\"damaged\">\(store.problems.count) problem(s) found</span>"
             out += "<dt>Verification</dt><dd>\(verdict)</dd></dl>\n"
             for problem in store.problems { out += "<p class=\"damaged\">DAMAGED \(ReportText.html(problem))</p>\n" }
+            if !store.coverageHoles.isEmpty {
+                out += "<p>Not covered (what happened then may be missing):</p>\n<ul class=\"coverage\">"
+                for hole in store.coverageHoles { out += "<li>\(ReportText.html(hole))</li>" }
+                out += "</ul>\n"
+            }
             out += "<table class=\"segments\"><thead><tr><th>Segment</th><th>Bytes</th><th>SHA-256</th></tr></thead><tbody>\n"
             for segment in store.segments {
                 out += "<tr><td><code>\(segment.fileName)</code></td><td class=\"n\">\(segment.bytes)</td>"

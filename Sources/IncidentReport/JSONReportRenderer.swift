@@ -117,6 +117,7 @@ public struct JSONReportRenderer: Sendable {
             raw(n > 0 ? ",{\"Path\":" : "{\"Path\":"); string(store.path)
             raw(",\"StoreID\":"); string(store.storeID)
             raw(",\"Verified\":\(store.problems.isEmpty),\"Problems\":"); strings(store.problems)
+            raw(",\"CoverageHoles\":"); strings(store.coverageHoles)
             raw(",\"Segments\":[")
             for (m, segment) in store.segments.enumerated() {
                 raw(m > 0 ? ",{" : "{")

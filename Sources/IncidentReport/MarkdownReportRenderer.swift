@@ -123,6 +123,8 @@ public struct MarkdownReportRenderer: Sendable {
                 + (store.problems.isEmpty ? "verified (\(store.segments.count) segments, checksums, hash chain and index intact)."
                     : "\(store.problems.count) problems found.") + "\n\n"
             for problem in store.problems { out += "- DAMAGED \(ReportText.markdown(problem))\n" }
+            for hole in store.coverageHoles { out += "- Not covered: \(ReportText.markdown(hole))\n" }
+            if !store.problems.isEmpty || !store.coverageHoles.isEmpty { out += "\n" }
             out += "| Segment | Bytes | SHA-256 |\n|---|---:|---|\n"
             for segment in store.segments {
                 out += "| \(segment.fileName) | \(segment.bytes) | \(segment.sha256 ?? "open \\(not sealed yet\\)") |\n"

@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import Investigation
 
 /// Where a report's events come from and how to check them: stores, segment hashes, verification,
 /// and the command and version that produced the report.
@@ -32,12 +33,15 @@ public struct StoreEvidence: Sendable, Equatable {
     public var segments: [SegmentEvidence]
     /// What ``StoreVerifier`` found wrong (empty: the store verifies).
     public var problems: [String]
+    /// What the store does not cover (``CoverageHole``), in words: absence there proves nothing.
+    public var coverageHoles: [String]
 
-    public init(path: String, storeID: String, segments: [SegmentEvidence], problems: [String]) {
+    public init(path: String, storeID: String, segments: [SegmentEvidence], problems: [String], coverageHoles: [String] = []) {
         self.path = path
         self.storeID = storeID
         self.segments = segments
         self.problems = problems
+        self.coverageHoles = coverageHoles
     }
 
     /// `path` from the root, so that the report names the store wherever it is read.
@@ -45,11 +49,13 @@ public struct StoreEvidence: Sendable, Equatable {
         URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
-    /// Reads `store`'s id and segments and verifies it (checksums, segment SHA-256, hash chain, index).
-    public static func gather(_ store: Store) throws(StoreError) -> StoreEvidence {
+    /// Reads `store`'s id, segments and coverage holes, and verifies it (checksums, segment SHA-256,
+    /// hash chain, index).
+    public static func gather(_ store: Store) throws -> StoreEvidence {
         let segments = try store.segments().sorted { $0.number < $1.number }.map(SegmentEvidence.init)
         let problems = try StoreVerifier.verify(store).map(\.description)
-        return StoreEvidence(path: absolutePath(store.path), storeID: try store.storeID(), segments: segments, problems: problems)
+        return StoreEvidence(path: absolutePath(store.path), storeID: try store.storeID(), segments: segments, problems: problems,
+                             coverageHoles: try CoverageHole.holes(in: store).map(\.description))
     }
 }
 

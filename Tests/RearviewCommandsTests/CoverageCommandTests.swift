@@ -24,8 +24,8 @@ import Testing
         let info = try CLI.run(["info", "--store", store])
         #expect(info.stdout.contains("coverage   no alerts 2024-05-31T10:00:10.000000Z .. 2024-05-31T10:00:40.000000Z on node-2 (container c0ffee00c0ff): KubeArmor alert throttling (more than 10 alerts/s; Audit alerts dropped for 30 s)"),
                 "\(info.stdout)")
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(try CLI.run(["info", "--store", store, "--format", "json"]).stdout.utf8)) as? [String: Any])
-        #expect((json["coverageHoles"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["alert-throttling"])
+        let infoJSON = try #require(try JSONSerialization.jsonObject(with: Data(try CLI.run(["info", "--store", store, "--format", "json"]).stdout.utf8)) as? [String: Any])
+        #expect((infoJSON["coverageHoles"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["alert-throttling"])
 
         // The timeline says where the hole begins, between the throttle event and the ps inside it.
         let timeline = try lines(try CLI.run(["timeline", "--store", store]).stdout)
@@ -54,6 +54,17 @@ import Testing
             return "\(object["HostPID"] as? Int ?? 0) \(object["Diff"] as? String ?? "")"
         }
         #expect(marks == ["2001 throttled", "2002 new"])
+
+        // The report's evidence names the hole, in every format.
+        let json = scratch.path + "/report.json", markdown = scratch.path + "/report.md", html = scratch.path + "/report.html"
+        for (format, file) in [("json", json), ("md", markdown), ("html", html)] {
+            #expect(try CLI.run(["report", "--store", store, "--format", format, "--out", file]).status == 0)
+        }
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let stores = (report["Evidence"] as? [String: Any])?["Stores"] as? [[String: Any]]
+        #expect((stores?.first?["CoverageHoles"] as? [String])?.first?.hasPrefix("no alerts 2024-05-31T10:00:10.000000Z") == true, "\(stores ?? [])")
+        #expect(try String(contentsOfFile: markdown, encoding: .utf8).contains("- Not covered: no alerts 2024-05-31T10:00:10.000000Z"))
+        #expect(try String(contentsOfFile: html, encoding: .utf8).contains("<li>no alerts 2024-05-31T10:00:10.000000Z"))
         #expect(diff.stderr.contains("diff: 1 new, 1 throttled"), "\(diff.stderr)")
     }
 }
