@@ -12,7 +12,7 @@ BENCH_PACKAGES := auditd bpftrace time python3-pip
 # Events of the scale part (issue 14): `make bench BENCH_SCALE=0` skips it.
 BENCH_SCALE ?= 10000000
 
-.PHONY: deps install-packages build test stress fuzz demo bench man mounts clean
+.PHONY: deps install-packages build test stress fuzz demo bench soak man mounts clean
 
 deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(APT_PACKAGES)"
@@ -120,6 +120,13 @@ bench: deps mounts
 	$(SWIFT) build -c release --product rearview
 	$(SWIFT) build -c release --product RearviewBench
 	.build/release/RearviewBench --rearview $(RELEASE_BIN) --scale $(BENCH_SCALE)
+
+# The flight-recorder soak (issue 17): `make soak SOAK_SECONDS=600`.
+SOAK_SECONDS ?= 600
+soak: deps mounts
+	$(SWIFT) build -c release --product rearview
+	$(SWIFT) build -c release --product RearviewBench
+	.build/release/RearviewBench --rearview $(RELEASE_BIN) --only soak --soak-seconds $(SOAK_SECONDS)
 
 man:
 	$(SWIFT) build --product rearview

@@ -83,22 +83,24 @@ func report(_ name: String, _ value: String, _ baseline: String, _ ratio: String
     fflush(nil)  // each row as it is measured, into a file too
 }
 
-let usage = "usage: RearviewBench [--rearview PATH] [--events N] [--scale N] [--only store|recorder|scale|aggregates|salvage[,…]]"
+let usage = "usage: RearviewBench [--rearview PATH] [--events N] [--scale N] [--soak-seconds N] [--only store|recorder|scale|aggregates|salvage|soak[,…]]"
 var arguments = CommandLine.arguments.dropFirst()
 var rearview = ".build/release/rearview"
 var events = 1_000_000
 var scale: Int?
+var soakSeconds = 600.0
 var parts: Set<String> = ["store", "recorder", "scale"]
 while let a = arguments.popFirst() {
     switch a {
     case "--rearview": rearview = arguments.popFirst()!
     case "--events": events = Int(arguments.popFirst()!)!
     case "--scale": scale = Int(arguments.popFirst()!)!
+    case "--soak-seconds": soakSeconds = Double(arguments.popFirst()!)!
     case "--only": parts = Set(arguments.popFirst()!.split(separator: ",").map(String.init))
     default: fatalError(usage)
     }
 }
-guard parts.isSubset(of: ["store", "recorder", "scale", "aggregates", "salvage"]) else { fatalError(usage) }
+guard parts.isSubset(of: ["store", "recorder", "scale", "aggregates", "salvage", "soak"]) else { fatalError(usage) }
 // Scale runs at 10M events unless told otherwise, and not at all after a small `--events` unless asked for.
 let scaleEvents = scale ?? (events >= 1_000_000 ? 10_000_000 : 0)
 let work = ProcessInfo.processInfo.environment["REARVIEW_BENCH_DIR"] ?? "/tmp/rearview-bench"
@@ -127,3 +129,4 @@ if parts.contains("scale") {
     if scaleEvents > events { scaleBenchmarks(bench, scale: scaleEvents) }
     else { print("\n  SKIPPED: scale: --scale \(scaleEvents) (it runs when above --events \(events))") }
 }
+if parts.contains("soak") { soakBenchmark(rearview: rearview, work: work, seconds: soakSeconds) }
