@@ -98,7 +98,7 @@ func soakBenchmark(rearview: String, work: String, seconds: Double) {
     }
     report("soak: \(Int(seconds)) s, \(kills.count) SIGKILLs", verified ? "verify passes" : "verify FAILS", "", "", "verify passes")
     report("soak: largest store seen", String(format: "%.2f MB", Double(largest) / 1e6),
-           String(format: "budget %.2f MB + segment %.2f", Double(budget) / 1e6, Double(segment) / 1e6),
+           String(format: "budget %.1f + %.2f MB", Double(budget) / 1e6, Double(segment) / 1e6),
            String(format: "%.2fx of budget", Double(largest) / Double(budget)), "≤ budget + one segment")
     report("soak: segments retired", "\(retired)", "", "", "many")
     report("soak: pinned windows complete", "\(complete) of \(checked)", "\(pins.count - checked) near a kill not checked", "",

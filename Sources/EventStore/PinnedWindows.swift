@@ -31,7 +31,7 @@ public struct PinnedWindow: Sendable, Equatable, Codable {
 /// Kept beside the segments (the index is derived data, rebuilt from them), replaced atomically
 /// whenever pins are added or released, and written before the events that pinned them are flushed,
 /// so a flushed alert is never without its pin.
-struct PinnedWindows: Equatable {
+struct PinnedWindows {
     static let fileName = "pinned.json"
 
     /// In time order, none overlapping another.

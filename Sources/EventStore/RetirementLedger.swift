@@ -71,7 +71,7 @@ public struct RetiredRun: Sendable, Equatable, CustomStringConvertible {
 /// first time i64, last time i64, next Seq u64, retired at i64, reason u8, 7 zero bytes; when signed,
 /// the signer's Ed25519 public key (32) and the signature (64) over the ASCII bytes
 /// `rearview-retired-v1` followed by every byte before the key.
-public struct RetirementLedger: Sendable, Equatable {
+public struct RetirementLedger: Sendable {
     static let fileName = "retired.ledger"
     static let magic: [UInt8] = Array("RVRETIR".utf8) + [1]
     static let domain: [UInt8] = Array("rearview-retired-v1".utf8)
@@ -85,11 +85,6 @@ public struct RetirementLedger: Sendable, Equatable {
     init(storeID: [UInt8], entries: [RetiredSegment] = []) {
         self.storeID = storeID
         self.entries = entries
-    }
-
-    public static func == (a: RetirementLedger, b: RetirementLedger) -> Bool {
-        a.entries == b.entries && a.storeID == b.storeID && a.signature?.publicKey == b.signature?.publicKey
-            && a.signature?.signature == b.signature?.signature
     }
 
     /// The key the ledger names as its signer (anyone can sign: check it against `--pubkey`); nil when unsigned.
